@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# install-deps.sh installs the Debian packages that `make demo` and
+# `make test` need. It runs apt-get as root, or through sudo.
+#
+#   scripts/install-deps.sh demo   # what the demo needs
+#   scripts/install-deps.sh test   # what every test needs
+set -euo pipefail
+
+what=${1:-test}
+
+demo_pkgs=(softhsm2 opensc openssl pinentry-curses p11-kit ca-certificates)
+test_pkgs=("${demo_pkgs[@]}")
+
+case "$what" in
+demo) pkgs=("${demo_pkgs[@]}") ;;
+test) pkgs=("${test_pkgs[@]}") ;;
+*) echo "usage: $0 demo|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+	sudo=(sudo)
+else
+	echo "install-deps: need root or sudo to install: ${missing[*]}" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,192 @@
+package token
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/miekg/pkcs11"
+)
+
+// Certificate is an X.509 certificate on a token whose private key is on
+// the same token under the same CKA_ID.
+type Certificate struct {
+	// ID is "<token serial>/<CKA_ID in lowercase hex>": stable across
+	// restarts and re-insertion.
+	ID string
+	// Token is the serial of the token that holds it.
+	Token string
+	// KeyID is the CKA_ID shared by the certificate and its key.
+	KeyID []byte
+	// Label is the certificate object's CKA_LABEL.
+	Label string
+	Cert  *x509.Certificate
+}
+
+// CertificateID returns the protocol's id for a certificate on a token.
+func CertificateID(serial string, keyID []byte) string {
+	return serial + "/" + hex.EncodeToString(keyID)
+}
+
+// ParseCertificateID splits a certificate id into token serial and CKA_ID.
+func ParseCertificateID(id string) (serial string, keyID []byte, err error) {
+	i := strings.LastIndexByte(id, '/')
+	if i <= 0 || i == len(id)-1 {
+		return "", nil, fmt.Errorf("certificate id %q is not <serial>/<hex CKA_ID>: %w", id, ErrNotFound)
+	}
+	hexID := id[i+1:]
+	if strings.ToLower(hexID) != hexID {
+		return "", nil, fmt.Errorf("certificate id %q: CKA_ID must be lowercase hex: %w", id, ErrNotFound)
+	}
+	keyID, err = hex.DecodeString(hexID)
+	if err != nil {
+		return "", nil, fmt.Errorf("certificate id %q: CKA_ID is not hex: %w", id, ErrNotFound)
+	}
+	return id[:i], keyID, nil
+}
+
+// Certificates lists the certificates with a key on every present token.
+// A token that fails while it is read is left out and logged.
+func (p *Provider) Certificates() ([]Certificate, error) {
+	toks, err := p.Tokens()
+	if err != nil {
+		return nil, err
+	}
+	var out []Certificate
+	for _, t := range toks {
+		certs, err := p.tokenCertificates(t)
+		if err != nil {
+			p.log.Warn("failed to read certificates", "token", t.Serial, "err", err)
+			continue
+		}
+		out = append(out, certs...)
+	}
+	return out, nil
+}
+
+// Certificate returns the certificate with the id, or an error wrapping
+// ErrNotFound.
+func (p *Provider) Certificate(id string) (Certificate, error) {
+	serial, keyID, err := ParseCertificateID(id)
+	if err != nil {
+		return Certificate{}, err
+	}
+	t, err := p.Token(serial)
+	if err != nil {
+		return Certificate{}, err
+	}
+	certs, err := p.tokenCertificates(t)
+	if err != nil {
+		return Certificate{}, err
+	}
+	for _, c := range certs {
+		if string(c.KeyID) == string(keyID) {
+			return c, nil
+		}
+	}
+	return Certificate{}, fmt.Errorf("certificate %q: %w", id, ErrNotFound)
+}
+
+func (p *Provider) tokenCertificates(t Info) ([]Certificate, error) {
+	ctx := t.mod.ctx
+	sh, err := ctx.OpenSession(t.slot, pkcs11.CKF_SERIAL_SESSION)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open a session: %w", classify(err))
+	}
+	defer ctx.CloseSession(sh)
+
+	handles, err := findObjects(ctx, sh, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_CERTIFICATE),
+		pkcs11.NewAttribute(pkcs11.CKA_CERTIFICATE_TYPE, pkcs11.CKC_X_509),
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []Certificate
+	for _, h := range handles {
+		attrs, err := ctx.GetAttributeValue(sh, h, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_ID, nil),
+			pkcs11.NewAttribute(pkcs11.CKA_VALUE, nil),
+			pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("failed to read a certificate: %w", classify(err))
+		}
+		keyID, der, label := attrs[0].Value, attrs[1].Value, string(attrs[2].Value)
+		if len(keyID) == 0 {
+			continue // no CKA_ID: no way to pair it with a key
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			p.log.Warn("skipping unparsable certificate", "token", t.Serial, "label", label, "err", err)
+			continue
+		}
+		ok, err := hasKey(ctx, sh, keyID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		out = append(out, Certificate{
+			ID:    CertificateID(t.Serial, keyID),
+			Token: t.Serial,
+			KeyID: keyID,
+			Label: label,
+			Cert:  cert,
+		})
+	}
+	// Tokens return objects in no particular order; list them by CKA_ID so
+	// pages and terminals show a stable list.
+	slices.SortFunc(out, func(a, b Certificate) int { return bytes.Compare(a.KeyID, b.KeyID) })
+	return out, nil
+}
+
+// hasKey reports whether the token holds a key under keyID. Many tokens
+// hide private keys until login (CKA_PRIVATE), so a public key object under
+// the same CKA_ID counts as evidence too; the private key itself is looked
+// up after login, and its absence then is ErrNotFound.
+func hasKey(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, keyID []byte) (bool, error) {
+	for _, class := range []uint{pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY} {
+		hs, err := findObjects(ctx, sh, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
+			pkcs11.NewAttribute(pkcs11.CKA_ID, keyID),
+		})
+		if err != nil {
+			return false, err
+		}
+		if len(hs) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// maxObjects bounds a search; no token holds more keys than this.
+const maxObjects = 4096
+
+func findObjects(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, tmpl []*pkcs11.Attribute) ([]pkcs11.ObjectHandle, error) {
+	if err := ctx.FindObjectsInit(sh, tmpl); err != nil {
+		return nil, fmt.Errorf("failed to search objects: %w", classify(err))
+	}
+	var out []pkcs11.ObjectHandle
+	var ferr error
+	for len(out) < maxObjects {
+		hs, _, err := ctx.FindObjects(sh, 64)
+		if err != nil {
+			ferr = fmt.Errorf("failed to search objects: %w", classify(err))
+			break
+		}
+		if len(hs) == 0 {
+			break
+		}
+		out = append(out, hs...)
+	}
+	if err := ctx.FindObjectsFinal(sh); err != nil && ferr == nil {
+		ferr = fmt.Errorf("failed to finish an object search: %w", classify(err))
+	}
+	return out, ferr
+}

@@ -1,0 +1,114 @@
+package token
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/miekg/pkcs11"
+)
+
+// PINStatus is the user PIN state a token reports in its flags.
+type PINStatus string
+
+// The PIN states of the protocol.
+const (
+	PINOK       PINStatus = "ok"
+	PINCountLow PINStatus = "count_low"
+	PINFinalTry PINStatus = "final_try"
+	PINLocked   PINStatus = "locked"
+)
+
+func pinStatus(flags uint) PINStatus {
+	switch {
+	case flags&pkcs11.CKF_USER_PIN_LOCKED != 0:
+		return PINLocked
+	case flags&pkcs11.CKF_USER_PIN_FINAL_TRY != 0:
+		return PINFinalTry
+	case flags&pkcs11.CKF_USER_PIN_COUNT_LOW != 0:
+		return PINCountLow
+	}
+	return PINOK
+}
+
+// Info describes a token present in a slot.
+type Info struct {
+	Serial            string
+	Label             string
+	Manufacturer      string
+	Model             string
+	PINStatus         PINStatus
+	ProtectedAuthPath bool
+	// Module is the path of the module that reports the token.
+	Module string
+
+	mod         *module
+	slot        uint
+	initialized bool
+}
+
+func tokenInfo(m *module, slot uint) (Info, error) {
+	ti, err := m.ctx.GetTokenInfo(slot)
+	if err != nil {
+		return Info{}, classify(err)
+	}
+	return Info{
+		Serial:            clean(ti.SerialNumber),
+		Label:             clean(ti.Label),
+		Manufacturer:      clean(ti.ManufacturerID),
+		Model:             clean(ti.Model),
+		PINStatus:         pinStatus(ti.Flags),
+		ProtectedAuthPath: ti.Flags&pkcs11.CKF_PROTECTED_AUTHENTICATION_PATH != 0,
+		Module:            m.path,
+		mod:               m,
+		slot:              slot,
+		initialized:       ti.Flags&pkcs11.CKF_TOKEN_INITIALIZED != 0,
+	}, nil
+}
+
+// clean trims the blank and NUL padding of PKCS#11's fixed-size strings.
+func clean(s string) string {
+	return strings.TrimRight(s, " \x00")
+}
+
+// Tokens lists the tokens present in every slot of every module. A slot
+// that fails while it is read (a token being pulled) is left out and
+// logged. A token seen through two modules (the p11-kit proxy and the
+// vendor module, say) is listed once, through the first module configured.
+func (p *Provider) Tokens() ([]Info, error) {
+	var out []Info
+	seen := map[string]bool{}
+	for _, m := range p.modules {
+		slots, err := m.ctx.GetSlotList(true)
+		if err != nil {
+			return nil, fmt.Errorf("failed to list slots of %s: %w", m.path, classify(err))
+		}
+		for _, s := range slots {
+			ti, err := tokenInfo(m, s)
+			if err != nil {
+				p.log.Warn("failed to read token info", "module", m.path, "slot", s, "err", err)
+				continue
+			}
+			if !ti.initialized || seen[ti.Serial] {
+				continue
+			}
+			seen[ti.Serial] = true
+			out = append(out, ti)
+		}
+	}
+	return out, nil
+}
+
+// Token returns the token with the serial number, read afresh (slot ids
+// change when a token is re-inserted), or ErrNotFound.
+func (p *Provider) Token(serial string) (Info, error) {
+	toks, err := p.Tokens()
+	if err != nil {
+		return Info{}, err
+	}
+	for _, t := range toks {
+		if t.Serial == serial {
+			return t, nil
+		}
+	}
+	return Info{}, fmt.Errorf("token %q: %w", serial, ErrNotFound)
+}

@@ -1,0 +1,135 @@
+// Package token owns the PKCS#11 side of tte-agent: it loads modules, lists
+// slots, tokens and their PIN status, finds certificate and private key
+// pairs, logs in for one request and signs digests. It knows nothing of
+// WebSockets or dialogs, and it never keeps a PIN: a PIN is passed into the
+// one call that needs it.
+package token
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/miekg/pkcs11"
+)
+
+// Sentinel errors that callers branch on. Errors returned by this package
+// wrap one of them where it applies, and the module's own return code too.
+var (
+	// ErrPINIncorrect means the token refused the PIN; errors.As with
+	// *PINError gives the token's PIN status after the attempt.
+	ErrPINIncorrect = errors.New("incorrect PIN")
+	// ErrPINLocked means the token's user PIN is locked; no login was tried.
+	ErrPINLocked = errors.New("PIN locked")
+	// ErrRemoved means the token went away during the operation.
+	ErrRemoved = errors.New("token removed")
+	// ErrNotFound means no token, certificate or key matches.
+	ErrNotFound = errors.New("not found")
+)
+
+// PINError reports a failed login with the PIN status the token reports
+// after the attempt.
+type PINError struct {
+	Status PINStatus
+	Err    error
+}
+
+func (e *PINError) Error() string {
+	return fmt.Sprintf("%v (PIN status now %s)", e.Err, e.Status)
+}
+
+// Unwrap returns the underlying sentinel and module error.
+func (e *PINError) Unwrap() error { return e.Err }
+
+// Provider owns the loaded PKCS#11 modules. Its methods are safe for
+// concurrent use; login state is per token, so callers serialise requests
+// per token themselves (see Session).
+type Provider struct {
+	log     *slog.Logger
+	modules []*module
+}
+
+type module struct {
+	path string
+	ctx  *pkcs11.Ctx
+	mu   sync.Mutex // guards finalized
+	done bool
+}
+
+// Open loads and initialises the PKCS#11 modules at paths. It fails if any
+// of them cannot be loaded, naming the module, and closes the ones already
+// loaded.
+func Open(paths []string, log *slog.Logger) (*Provider, error) {
+	p := &Provider{log: log}
+	for _, path := range paths {
+		ctx := pkcs11.New(path)
+		if ctx == nil {
+			p.Close()
+			return nil, fmt.Errorf("failed to load PKCS#11 module %s: the file is missing or not a PKCS#11 library", path)
+		}
+		if err := ctx.Initialize(); err != nil {
+			// Another owner in this process (a test, the benchmark's
+			// crypto11 baseline) may have initialised it already; the
+			// module is usable then, and we must not finalize it later.
+			if !errors.Is(err, pkcs11.Error(pkcs11.CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
+				ctx.Destroy()
+				p.Close()
+				return nil, fmt.Errorf("failed to initialise PKCS#11 module %s: %w", path, err)
+			}
+			log.Warn("PKCS#11 module was already initialised in this process", "module", path)
+		}
+		p.modules = append(p.modules, &module{path: path, ctx: ctx})
+		log.Info("loaded PKCS#11 module", "module", path)
+	}
+	return p, nil
+}
+
+// Modules returns the paths of the loaded modules.
+func (p *Provider) Modules() []string {
+	out := make([]string, len(p.modules))
+	for i, m := range p.modules {
+		out[i] = m.path
+	}
+	return out
+}
+
+// Close finalises and unloads every module.
+func (p *Provider) Close() error {
+	var errs []error
+	for _, m := range p.modules {
+		m.mu.Lock()
+		if !m.done {
+			m.done = true
+			if err := m.ctx.Finalize(); err != nil {
+				errs = append(errs, fmt.Errorf("failed to finalize %s: %w", m.path, err))
+			}
+			m.ctx.Destroy()
+		}
+		m.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// classify wraps a module error with the sentinel callers branch on.
+func classify(err error) error {
+	var rv pkcs11.Error
+	if !errors.As(err, &rv) {
+		return err
+	}
+	switch rv {
+	case pkcs11.CKR_PIN_INCORRECT, pkcs11.CKR_PIN_INVALID, pkcs11.CKR_PIN_LEN_RANGE:
+		return fmt.Errorf("%w: %w", ErrPINIncorrect, err)
+	case pkcs11.CKR_PIN_LOCKED:
+		return fmt.Errorf("%w: %w", ErrPINLocked, err)
+	case pkcs11.CKR_DEVICE_REMOVED, pkcs11.CKR_TOKEN_NOT_PRESENT,
+		pkcs11.CKR_DEVICE_ERROR, pkcs11.CKR_SESSION_HANDLE_INVALID,
+		pkcs11.CKR_SESSION_CLOSED, pkcs11.CKR_SLOT_ID_INVALID,
+		pkcs11.CKR_TOKEN_NOT_RECOGNIZED:
+		// A pulled USB token answers any of these depending on the
+		// driver and on the moment it is pulled; p11-kit's client
+		// answers CKR_DEVICE_ERROR when its server goes away.
+		return fmt.Errorf("%w: %w", ErrRemoved, err)
+	}
+	return err
+}
