@@ -1,0 +1,179 @@
+// Package pinentry asks the user for a PIN or a confirmation through a
+// GnuPG pinentry program (pinentry-curses, -gtk, -qt, -gnome3, ...), speaking
+// the Assuan protocol on its standard input and output. Every dialog runs a
+// fresh pinentry process, as gpg-agent does.
+package pinentry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// Sentinel errors of a dialog.
+var (
+	// ErrCancelled means the user closed or cancelled the dialog.
+	ErrCancelled = errors.New("the user cancelled the dialog")
+	// ErrTimeout means nobody answered the dialog in time.
+	ErrTimeout = errors.New("nobody answered the dialog in time")
+)
+
+// Dialog is the text of one dialog. Fields are plain text; line breaks in
+// Description are kept, other control characters are escaped.
+type Dialog struct {
+	Title       string
+	Description string
+	Prompt      string
+	// Error is shown prominently, e.g. a warning about PIN tries left.
+	Error  string
+	OK     string
+	Cancel string
+}
+
+// Program runs one pinentry program.
+type Program struct {
+	// Path is the program, looked up in PATH if it has no slash.
+	Path string
+	// Timeout bounds how long the dialog may stay open.
+	Timeout time.Duration
+	// TTYName and TTYType tell a terminal pinentry where to draw; empty
+	// values are not sent.
+	TTYName string
+	TTYType string
+	// LCCType is sent as OPTION lc-ctype so the pinentry reads UTF-8.
+	LCCType string
+	Log     *slog.Logger
+}
+
+// GetPIN shows the dialog and returns the PIN the user typed. The caller
+// owns the returned slice and must clear it after use. It returns
+// ErrCancelled, ErrTimeout, or an error saying why the program failed.
+func (p *Program) GetPIN(ctx context.Context, d Dialog) ([]byte, error) {
+	var pin []byte
+	err := p.run(ctx, d, func(c *conn) error {
+		var err error
+		pin, err = c.getPIN()
+		return err
+	})
+	return pin, err
+}
+
+// Confirm shows the dialog with OK and Cancel buttons and returns nil if
+// the user chose OK. It is the consent of a token with a PIN pad.
+func (p *Program) Confirm(ctx context.Context, d Dialog) error {
+	return p.run(ctx, d, func(c *conn) error { return c.confirm() })
+}
+
+func (p *Program) run(ctx context.Context, d Dialog, ask func(*conn) error) error {
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = 120 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, p.Path)
+	cmd.WaitDelay = 2 * time.Second
+	cmd.Stderr = io.Discard
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("failed to start the pinentry program %q: %w (install pinentry-curses or pinentry-gnome3, or set [pinentry] program)", p.Path, err)
+	}
+	c := &conn{w: in, r: &lineReader{r: out}}
+	defer c.r.wipe()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- p.converse(c, d, timeout, ask)
+	}()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		err = <-errc // the killed process closes the pipes
+	}
+	_ = in.Close()
+	werr := cmd.Wait()
+	if ctx.Err() == context.DeadlineExceeded && !errors.Is(err, ErrCancelled) {
+		return ErrTimeout
+	}
+	if ctx.Err() != nil && err != nil && !errors.Is(err, ErrCancelled) && !errors.Is(err, ErrTimeout) {
+		return ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	if werr != nil && p.Log != nil {
+		p.Log.Debug("pinentry exited with an error after answering", "err", werr)
+	}
+	return nil
+}
+
+func (p *Program) converse(c *conn, d Dialog, timeout time.Duration, ask func(*conn) error) error {
+	if err := c.expectOK(); err != nil {
+		return fmt.Errorf("pinentry did not greet: %w", err)
+	}
+	options := []string{}
+	if p.TTYName != "" {
+		options = append(options, "ttyname="+p.TTYName)
+	}
+	if p.TTYType != "" {
+		options = append(options, "ttytype="+p.TTYType)
+	}
+	if p.LCCType != "" {
+		options = append(options, "lc-ctype="+p.LCCType)
+	}
+	for _, o := range options {
+		// Unknown options are answered with ERR; like gpg-agent we go on.
+		if err := c.command("OPTION", o); err != nil && !isAssuanErr(err) {
+			return err
+		}
+	}
+	secs := int((timeout + time.Second - 1) / time.Second)
+	cmds := [][2]string{
+		{"SETTIMEOUT", fmt.Sprint(secs)},
+		// No key info: a pinentry then never offers to store the PIN in
+		// a password manager.
+		{"SETKEYINFO", "--clear"},
+		{"SETTITLE", d.Title},
+		{"SETDESC", d.Description},
+		{"SETPROMPT", d.Prompt},
+		{"SETOK", d.OK},
+		{"SETCANCEL", d.Cancel},
+		{"SETERROR", d.Error},
+	}
+	for _, kv := range cmds {
+		if kv[1] == "" {
+			continue
+		}
+		if err := c.command(kv[0], kv[1]); err != nil && !isAssuanErr(err) {
+			return err
+		}
+	}
+	err := ask(c)
+	_ = c.send("BYE", "")
+	return err
+}
+
+// TTY returns the terminal on the agent's standard input, or "" if it has
+// none; GPG_TTY, the GnuPG convention, takes precedence.
+func TTY() string {
+	if t := os.Getenv("GPG_TTY"); t != "" {
+		return t
+	}
+	name, err := os.Readlink("/proc/self/fd/0")
+	if err != nil || !(strings.HasPrefix(name, "/dev/pts/") || strings.HasPrefix(name, "/dev/tty")) {
+		return ""
+	}
+	return name
+}
