@@ -158,3 +158,15 @@ const (
 	errNotConfirmed = 114
 	errFullyCancel  = 198
 )
+
+// EscapedLen returns how many bytes s takes on an Assuan line once
+// escaped, so callers can keep a dialog's text within MaxLine.
+func EscapedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '%' || c < 0x20 || c == 0x7f {
+			n += 2
+		}
+	}
+	return n
+}

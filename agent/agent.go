@@ -1,0 +1,186 @@
+// Package agent is the tte-agent daemon: it wires the configuration, the
+// PKCS#11 tokens, the consent and PIN dialog and the WebSocket server, and
+// decides every request: which origin may do what, which certificate
+// signs, one consent and one login per sign request, logout after.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent/pinentry"
+	"github.com/tte-agent/tte-agent/agent/wsserver"
+	"github.com/tte-agent/tte-agent/protocol"
+	"github.com/tte-agent/tte-agent/token"
+)
+
+// Version is the agent's version, set at build time with
+// -ldflags "-X github.com/tte-agent/tte-agent/agent.Version=1.2.3".
+var Version = "0.1.0-dev"
+
+// Prompter shows the consent dialog. *pinentry.Program implements it.
+type Prompter interface {
+	// GetPIN returns the PIN the user typed, which the caller wipes, or
+	// pinentry.ErrCancelled or pinentry.ErrTimeout.
+	GetPIN(ctx context.Context, d pinentry.Dialog) ([]byte, error)
+	// Confirm returns nil if the user agreed, else as GetPIN.
+	Confirm(ctx context.Context, d pinentry.Dialog) error
+}
+
+var _ Prompter = (*pinentry.Program)(nil)
+
+// Agent answers the protocol's requests.
+type Agent struct {
+	cfg    *config.Config
+	tokens *token.Provider
+	prompt Prompter
+	log    *slog.Logger
+
+	dialog  chan struct{} // one dialog at a time
+	waiting chan struct{} // bounded queue of requests waiting for it
+
+	tmu        sync.Mutex
+	tokenLocks map[string]chan struct{}
+}
+
+var _ wsserver.Handler = (*Agent)(nil)
+
+// New returns an agent over loaded tokens.
+func New(cfg *config.Config, tokens *token.Provider, prompt Prompter, log *slog.Logger) *Agent {
+	return &Agent{
+		cfg:        cfg,
+		tokens:     tokens,
+		prompt:     prompt,
+		log:        log,
+		dialog:     make(chan struct{}, 1),
+		waiting:    make(chan struct{}, cfg.Limits.DialogQueue),
+		tokenLocks: map[string]chan struct{}{},
+	}
+}
+
+// NewPrompter returns the pinentry program the configuration names, set up
+// to draw on the agent's terminal when it has one.
+func NewPrompter(cfg *config.Config, log *slog.Logger) *pinentry.Program {
+	return &pinentry.Program{
+		Path:    cfg.Pinentry.Program,
+		Timeout: time.Duration(cfg.Pinentry.Timeout),
+		TTYName: pinentry.TTY(),
+		TTYType: os.Getenv("TERM"),
+		LCCType: "C.UTF-8",
+		Log:     log,
+	}
+}
+
+// Limits returns the limits agent.info reports.
+func (a *Agent) Limits() protocol.Limits {
+	l := a.cfg.Limits
+	return protocol.Limits{
+		TextFrameBytes:   l.TextFrameBytes,
+		BinaryFrameBytes: l.BinaryFrameBytes,
+		DocumentBytes:    l.DocumentBytes,
+		Items:            l.Items,
+		Uploads:          l.Uploads,
+		Connections:      l.Connections,
+	}
+}
+
+// AllowOrigin implements wsserver.Handler.
+func (a *Agent) AllowOrigin(origin string) bool {
+	_, ok := a.cfg.Allowed(origin)
+	return ok
+}
+
+func (a *Agent) allowed(origin string, c protocol.Capability) bool {
+	caps, _ := a.cfg.Allowed(origin)
+	return slices.Contains(caps, string(c))
+}
+
+// Serve implements wsserver.Handler.
+func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Request) (any, error) {
+	switch req.Method {
+	case protocol.MethodAgentInfo:
+		return a.info(p, req)
+	case protocol.MethodTokensList:
+		return a.tokensList(req)
+	case protocol.MethodCertificatesList:
+		return a.certificatesList(req)
+	case protocol.MethodSignDigest:
+		return a.signDigest(ctx, p, req)
+	}
+	e := protocol.NewError(protocol.ReasonMethodNotFound, "The agent has no such method.")
+	e.Data.Detail = fmt.Sprintf("unknown method %q", truncate(req.Method, 64))
+	return nil, e
+}
+
+// Upload implements wsserver.Handler. Documents arrive with
+// document.upload, which this version does not offer yet, so every upload
+// id is unknown.
+func (a *Agent) Upload(p *wsserver.Peer, id uint64, payload []byte) error {
+	return protocol.BadRequest("unknown upload id %d: start an upload with document.upload first", id)
+}
+
+// Closed implements wsserver.Handler.
+func (a *Agent) Closed(p *wsserver.Peer) {
+	a.log.Debug("connection closed", "conn", p.ID, "origin", p.Origin)
+}
+
+func (a *Agent) info(p *wsserver.Peer, req protocol.Request) (any, error) {
+	var none struct{}
+	if err := protocol.DecodeParams(req.Params, &none); err != nil {
+		return nil, err
+	}
+	caps, _ := a.cfg.Allowed(p.Origin)
+	allow := make([]protocol.Capability, 0, len(caps))
+	for _, c := range caps {
+		allow = append(allow, protocol.Capability(c))
+	}
+	return protocol.AgentInfo{
+		Name:     "tte-agent",
+		Version:  Version,
+		Protocol: protocol.Version,
+		Origin:   p.Origin,
+		Allow:    allow,
+		Formats:  []string{"raw"},
+		Limits:   a.Limits(),
+	}, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// Listen opens the agent's loopback listener. A port already taken is an
+// error that says so: the agent never moves to another port.
+func Listen(addr string) (net.Listener, error) {
+	l, err := listen(addr)
+	if err != nil {
+		var se *os.SyscallError
+		if errors.As(err, &se) || isAddrInUse(err) {
+			return nil, fmt.Errorf("failed to listen on %s: %w (is another tte-agent or another program using the port? stop it or set listen in the configuration)", addr, err)
+		}
+		return nil, fmt.Errorf("failed to listen on %s: %w", addr, err)
+	}
+	return l, nil
+}
+
+// UID returns the uid whose sockets may connect, or -1 when the check is
+// off: it is on for an ordinary user on Linux (contract §1), off for root
+// (a kiosk service) and on other platforms.
+func UID() int {
+	if runtime.GOOS != "linux" || os.Getuid() == 0 {
+		return -1
+	}
+	return os.Getuid()
+}

@@ -1,0 +1,316 @@
+// Package config owns tte-agent's configuration: the TOML file of protocol
+// contract §5, its defaults and its validation. A configuration that loads
+// is safe to run: loopback listen address, exact origins, known
+// capabilities, bounded limits.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Listen   string   `toml:"listen"`
+	PKCS11   PKCS11   `toml:"pkcs11"`
+	Pinentry Pinentry `toml:"pinentry"`
+	Origins  []Origin `toml:"origins"`
+	TSA      TSA      `toml:"tsa"`
+	Audit    Audit    `toml:"audit"`
+	Metrics  Metrics  `toml:"metrics"`
+	Limits   Limits   `toml:"limits"`
+}
+
+// PKCS11 lists the modules to load.
+type PKCS11 struct {
+	// Modules are PKCS#11 library paths; empty means DefaultModules.
+	Modules []string `toml:"modules"`
+}
+
+// Pinentry configures the consent and PIN dialog.
+type Pinentry struct {
+	// Program is an Assuan pinentry program (GnuPG convention).
+	Program string `toml:"program"`
+	// Timeout bounds how long a dialog stays open.
+	Timeout Duration `toml:"timeout"`
+	// Language of the dialog: "id" (Bahasa Indonesia, default) or "en".
+	Language string `toml:"language"`
+}
+
+// Origin is one web application allowed to call the agent.
+type Origin struct {
+	// Origin is scheme://host[:port], byte-for-byte as browsers send it.
+	Origin string `toml:"origin"`
+	// Allow lists its capabilities: "documents", "digest".
+	Allow []string `toml:"allow"`
+}
+
+// TSA configures the RFC 3161 time-stamping authority.
+type TSA struct {
+	URL string `toml:"url"`
+}
+
+// Audit configures the audit trail.
+type Audit struct {
+	Path string `toml:"path"`
+}
+
+// Metrics configures the Prometheus listener.
+type Metrics struct {
+	// Listen is host:port; "" turns the listener off.
+	Listen *string `toml:"listen"`
+}
+
+// Limits bound what one page may send. Zero values take the defaults of
+// contract §1.
+type Limits struct {
+	TextFrameBytes   int64 `toml:"text_frame_bytes"`
+	BinaryFrameBytes int64 `toml:"binary_frame_bytes"`
+	DocumentBytes    int64 `toml:"document_bytes"`
+	Items            int   `toml:"items"`
+	Uploads          int   `toml:"uploads"`
+	Connections      int   `toml:"connections"`
+	// DialogQueue is how many sign requests may wait for the dialog while
+	// one is shown; more are answered busy.
+	DialogQueue int `toml:"dialog_queue"`
+}
+
+// Duration is a time.Duration written as "120s" or "2m".
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Defaults of contract §1 and §5.
+const (
+	DefaultListen      = "127.0.0.1:14545"
+	DefaultMetrics     = "127.0.0.1:14546"
+	DefaultProgram     = "pinentry"
+	DefaultTimeout     = 120 * time.Second
+	DefaultTextFrame   = 1 << 20
+	DefaultBinaryFrame = 4 << 20
+	DefaultDocument    = 512 << 20
+	DefaultItems       = 1000
+	DefaultUploads     = 8
+	DefaultConnections = 16
+	DefaultDialogQueue = 4
+)
+
+// Capabilities an origin may be given.
+var Capabilities = []string{"documents", "digest"}
+
+// Load reads, completes and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	var c Config
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read configuration %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("configuration %s: unknown keys %s (check the spelling against docs/protocol.md)", path, strings.Join(keys, ", "))
+	}
+	if err := c.complete(); err != nil {
+		return nil, fmt.Errorf("configuration %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// Default returns the configuration used when no file is given.
+func Default() *Config {
+	var c Config
+	if err := c.complete(); err != nil {
+		panic(err) // the zero configuration is always valid
+	}
+	return &c
+}
+
+func (c *Config) complete() error {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if err := checkLoopback(c.Listen); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if len(c.PKCS11.Modules) == 0 {
+		c.PKCS11.Modules = DefaultModules()
+	}
+	if c.Pinentry.Program == "" {
+		c.Pinentry.Program = DefaultProgram
+	}
+	if c.Pinentry.Timeout == 0 {
+		c.Pinentry.Timeout = Duration(DefaultTimeout)
+	}
+	if t := time.Duration(c.Pinentry.Timeout); t < time.Second || t > 30*time.Minute {
+		return fmt.Errorf("pinentry.timeout %v: must be between 1s and 30m", t)
+	}
+	switch c.Pinentry.Language {
+	case "":
+		c.Pinentry.Language = "id"
+	case "id", "en":
+	default:
+		return fmt.Errorf("pinentry.language %q: use \"id\" or \"en\"", c.Pinentry.Language)
+	}
+	seen := map[string]bool{}
+	for i, o := range c.Origins {
+		if err := CheckOrigin(o.Origin); err != nil {
+			return fmt.Errorf("origins[%d]: %w", i, err)
+		}
+		if seen[o.Origin] {
+			return fmt.Errorf("origins[%d]: %q is listed twice", i, o.Origin)
+		}
+		seen[o.Origin] = true
+		for _, a := range o.Allow {
+			if !slices.Contains(Capabilities, a) {
+				return fmt.Errorf("origins[%d].allow: unknown capability %q; use %v", i, a, Capabilities)
+			}
+		}
+	}
+	if c.Metrics.Listen == nil {
+		l := DefaultMetrics
+		c.Metrics.Listen = &l
+	}
+	return c.Limits.complete()
+}
+
+func (l *Limits) complete() error {
+	def64 := func(v *int64, d, max int64, name string) error {
+		if *v == 0 {
+			*v = d
+		}
+		if *v < 1 || *v > max {
+			return fmt.Errorf("limits.%s %d: must be between 1 and %d", name, *v, max)
+		}
+		return nil
+	}
+	def := func(v *int, d, max int, name string) error {
+		x := int64(*v)
+		err := def64(&x, int64(d), int64(max), name)
+		*v = int(x)
+		return err
+	}
+	return errors.Join(
+		def64(&l.TextFrameBytes, DefaultTextFrame, 64<<20, "text_frame_bytes"),
+		def64(&l.BinaryFrameBytes, DefaultBinaryFrame, 64<<20, "binary_frame_bytes"),
+		def64(&l.DocumentBytes, DefaultDocument, 16<<30, "document_bytes"),
+		def(&l.Items, DefaultItems, 100000, "items"),
+		def(&l.Uploads, DefaultUploads, 1000, "uploads"),
+		def(&l.Connections, DefaultConnections, 1000, "connections"),
+		def(&l.DialogQueue, DefaultDialogQueue, 100, "dialog_queue"),
+	)
+}
+
+// checkLoopback refuses any listen address that is not a loopback IP
+// literal with a port: the agent must never be reachable from the network.
+func checkLoopback(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() || (host != "127.0.0.1" && host != "::1") {
+		return fmt.Errorf("%q: the agent listens on 127.0.0.1 or [::1] only", addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 { // 0: any free port, for tests
+		return fmt.Errorf("%q: bad port", addr)
+	}
+	return nil
+}
+
+// CheckOrigin validates an origin as browsers serialise it:
+// scheme://host[:port] with scheme http or https, a lowercase host, no
+// default port, no path, query, user or trailing slash.
+func CheckOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil {
+		return fmt.Errorf("origin %q: %v", o, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("origin %q: scheme must be http or https", o)
+	case u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return fmt.Errorf("origin %q: must be scheme://host[:port] with no path, not even a trailing slash", o)
+	case strings.ToLower(u.Host) != u.Host:
+		return fmt.Errorf("origin %q: browsers send the host in lowercase", o)
+	case u.Scheme == "https" && u.Port() == "443", u.Scheme == "http" && u.Port() == "80":
+		return fmt.Errorf("origin %q: browsers omit the default port", o)
+	case u.Scheme+"://"+u.Host != o:
+		return fmt.Errorf("origin %q: is not in the form browsers send", o)
+	}
+	return nil
+}
+
+// Allowed returns the capabilities of origin, and false if the origin is
+// not configured. Matching is byte-for-byte.
+func (c *Config) Allowed(origin string) ([]string, bool) {
+	for _, o := range c.Origins {
+		if o.Origin == origin {
+			return o.Allow, true
+		}
+	}
+	return nil, false
+}
+
+// DefaultModules returns the platform's usual PKCS#11 modules that exist on
+// this machine.
+func DefaultModules() []string {
+	var candidates []string
+	switch runtime.GOOS {
+	case "linux":
+		candidates = []string{
+			"/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so",
+			"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+		}
+	case "windows":
+		candidates = []string{filepath.Join(os.Getenv("SystemRoot"), "System32", "opensc-pkcs11.dll")}
+	}
+	var out []string
+	for _, c := range candidates {
+		if _, err := os.Stat(c); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// StateDir returns the user's state directory for tte-agent
+// ($XDG_STATE_HOME/tte-agent, ~/.local/state/tte-agent, or
+// %LocalAppData%\tte-agent).
+func StateDir() (string, error) {
+	if runtime.GOOS == "windows" {
+		d, err := os.UserCacheDir() // %LocalAppData%
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(d, "tte-agent"), nil
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "tte-agent"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".local", "state", "tte-agent"), nil
+}

@@ -1,0 +1,131 @@
+// Package consent composes the dialog in which the user consents to a
+// signature by typing the PIN: who asks (the origin), with which
+// certificate, what is signed, and warnings about PIN tries left. The text
+// is Bahasa Indonesia by default, English on request, and every name that
+// comes from a page or a certificate is sanitised and shortened first.
+package consent
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/tte-agent/tte-agent/agent/pinentry"
+)
+
+// Request is what the user is asked to consent to.
+type Request struct {
+	Origin string
+	// Subject and Issuer are the certificate's common names.
+	Subject  string
+	Issuer   string
+	NotAfter time.Time
+	// Items are the names of what is signed, in request order.
+	Items []string
+	// TotalBytes is the documents' total size; 0 for digest requests.
+	TotalBytes int64
+	// Digests is true when the page sends digests, not documents.
+	Digests bool
+	// HashAlgorithm names the digests' hash, e.g. "SHA-256".
+	HashAlgorithm string
+	// PINStatus is the token's PIN status: ok, count_low, final_try.
+	PINStatus string
+	// PINPad is true for a token with a protected authentication path:
+	// the dialog asks for confirmation and the PIN goes on the pad.
+	PINPad bool
+}
+
+// maxItemsShown is how many item names the dialog lists (contract §3).
+const maxItemsShown = 10
+
+// maxNameRunes bounds one displayed name.
+const maxNameRunes = 60
+
+// descBudget keeps SETDESC within one Assuan line.
+const descBudget = pinentry.MaxLine - len("SETDESC ") - 8
+
+// Dialog returns the dialog for r in the language ("id" or "en").
+func Dialog(lang string, r Request) pinentry.Dialog {
+	t := texts[lang]
+	if t == nil {
+		t = texts["id"]
+	}
+	d := pinentry.Dialog{
+		Title:  t.title,
+		Prompt: t.prompt,
+		OK:     t.ok,
+		Cancel: t.cancel,
+	}
+	switch r.PINStatus {
+	case "count_low":
+		d.Error = t.countLow
+	case "final_try":
+		d.Error = t.finalTry
+	}
+	// Show as many names as fit in one Assuan line, at most ten.
+	n := min(len(r.Items), maxItemsShown)
+	for ; n >= 0; n-- {
+		d.Description = describe(t, r, n)
+		if pinentry.EscapedLen(d.Description) <= descBudget {
+			break
+		}
+	}
+	return d
+}
+
+func describe(t *text, r Request, shown int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n  %s\n\n", t.asks, Clean(r.Origin, 80))
+	fmt.Fprintf(&b, "%s: %s\n", t.cert, Clean(r.Subject, maxNameRunes))
+	fmt.Fprintf(&b, "%s: %s\n", t.issuer, Clean(r.Issuer, maxNameRunes))
+	fmt.Fprintf(&b, "%s: %s\n\n", t.validUntil, t.date(r.NotAfter))
+	if r.Digests {
+		fmt.Fprintf(&b, t.digests+"\n", len(r.Items), r.HashAlgorithm)
+	} else {
+		fmt.Fprintf(&b, t.documents+"\n", len(r.Items), t.size(r.TotalBytes))
+	}
+	for _, name := range r.Items[:shown] {
+		fmt.Fprintf(&b, "  - %s\n", Clean(name, maxNameRunes))
+	}
+	if rest := len(r.Items) - shown; rest > 0 {
+		fmt.Fprintf(&b, "  "+t.more+"\n", rest)
+	}
+	b.WriteString("\n")
+	if r.PINPad {
+		b.WriteString(t.padHint)
+	} else {
+		b.WriteString(t.pinHint)
+	}
+	return b.String()
+}
+
+// Clean makes text from a page or a certificate safe to show: control,
+// format (bidi overrides, zero-width) and invalid characters become "?",
+// and the result is at most n runes, marked with "…" when shortened.
+func Clean(s string, n int) string {
+	var b strings.Builder
+	count := 0
+	for i, r := range s {
+		if count == n {
+			// Leave room for the ellipsis.
+			if i < len(s) {
+				return trimLast(b.String()) + "…"
+			}
+			break
+		}
+		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) ||
+			unicode.In(r, unicode.Zl, unicode.Zp) {
+			r = '?'
+		}
+		b.WriteRune(r)
+		count++
+	}
+	return b.String()
+}
+
+func trimLast(s string) string {
+	_, size := utf8.DecodeLastRuneInString(s)
+	return s[:len(s)-size]
+}

@@ -1,0 +1,78 @@
+package consent
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// text is the wording of the dialog in one language.
+type text struct {
+	title, prompt, ok, cancel      string
+	asks, cert, issuer, validUntil string
+	documents, digests, more       string
+	pinHint, padHint               string
+	countLow, finalTry             string
+	months                         [12]string
+	decimal                        string
+}
+
+var texts = map[string]*text{
+	"id": {
+		title:      "Tanda Tangan Elektronik (tte-agent)",
+		prompt:     "PIN:",
+		ok:         "Tanda tangani",
+		cancel:     "Batal",
+		asks:       "Situs berikut meminta tanda tangan elektronik Anda:",
+		cert:       "Sertifikat",
+		issuer:     "Penerbit",
+		validUntil: "Berlaku sampai",
+		documents:  "Dokumen yang ditandatangani: %d (total %s)",
+		digests:    "Nilai hash yang ditandatangani: %d (%s)",
+		more:       "dan %d lainnya",
+		pinHint:    "Masukkan PIN token untuk menandatangani, atau pilih Batal untuk menolak.",
+		padHint:    "Pilih Tanda tangani, lalu masukkan PIN pada PIN pad token. Pilih Batal untuk menolak.",
+		countLow:   "Peringatan: sisa percobaan PIN tinggal sedikit. Jika PIN salah lagi beberapa kali, token terkunci dan harus dibuka oleh admin (PUK).",
+		finalTry:   "PERINGATAN: ini percobaan PIN TERAKHIR. Jika PIN salah, token terkunci dan tidak bisa dipakai sampai dibuka oleh admin (PUK).",
+		months:     [12]string{"Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember"},
+		decimal:    ",",
+	},
+	"en": {
+		title:      "Electronic Signature (tte-agent)",
+		prompt:     "PIN:",
+		ok:         "Sign",
+		cancel:     "Cancel",
+		asks:       "This site asks for your electronic signature:",
+		cert:       "Certificate",
+		issuer:     "Issuer",
+		validUntil: "Valid until",
+		documents:  "Documents to sign: %d (total %s)",
+		digests:    "Hash values to sign: %d (%s)",
+		more:       "and %d more",
+		pinHint:    "Enter the token PIN to sign, or choose Cancel to refuse.",
+		padHint:    "Choose Sign, then enter the PIN on the token's PIN pad. Choose Cancel to refuse.",
+		countLow:   "Warning: few PIN tries are left. After a few more wrong PINs the token locks and an administrator must unblock it (PUK).",
+		finalTry:   "WARNING: this is the LAST PIN try. If the PIN is wrong, the token locks and cannot be used until an administrator unblocks it (PUK).",
+		months:     [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+		decimal:    ".",
+	},
+}
+
+func (t *text) date(d time.Time) string {
+	d = d.Local()
+	return fmt.Sprintf("%d %s %d", d.Day(), t.months[d.Month()-1], d.Year())
+}
+
+func (t *text) size(n int64) string {
+	units := []string{"B", "KB", "MB", "GB"}
+	v := float64(n)
+	u := 0
+	for v >= 1000 && u < len(units)-1 {
+		v /= 1000
+		u++
+	}
+	if u == 0 {
+		return fmt.Sprintf("%d %s", n, units[0])
+	}
+	return strings.Replace(fmt.Sprintf("%.1f %s", v, units[u]), ".", t.decimal, 1)
+}

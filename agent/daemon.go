@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent/wsserver"
+	"github.com/tte-agent/tte-agent/token"
+)
+
+// Daemon is a running agent: its tokens, listener and WebSocket server.
+type Daemon struct {
+	Agent    *Agent
+	tokens   *token.Provider
+	listener net.Listener
+	server   *wsserver.Server
+	done     chan error
+}
+
+// Start loads the configured modules, binds the listen address and serves
+// in the background until Close.
+func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, error) {
+	if len(cfg.PKCS11.Modules) == 0 {
+		log.Warn("no PKCS#11 module configured or found; set [pkcs11] modules")
+	}
+	tokens, err := token.Open(cfg.PKCS11.Modules, log)
+	if err != nil {
+		return nil, err
+	}
+	l, err := Listen(cfg.Listen)
+	if err != nil {
+		tokens.Close()
+		return nil, err
+	}
+	a := New(cfg, tokens, prompt, log)
+	srv := wsserver.New(wsserver.Config{
+		Limits: a.Limits(),
+		UID:    UID(),
+		Log:    log,
+	}, a)
+	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1)}
+	go func() { d.done <- srv.Serve(l) }()
+	log.Info("tte-agent listening", "url", d.URL(), "version", Version, "origins", len(cfg.Origins))
+	return d, nil
+}
+
+// URL returns the WebSocket URL pages connect to.
+func (d *Daemon) URL() string {
+	return fmt.Sprintf("ws://%s%s", d.listener.Addr(), wsserver.Path)
+}
+
+// Addr returns the bound address.
+func (d *Daemon) Addr() net.Addr { return d.listener.Addr() }
+
+// Done reports the server's end: nil after Close, an error if it failed.
+func (d *Daemon) Done() <-chan error { return d.done }
+
+// Close stops serving, closes every connection and unloads the modules.
+func (d *Daemon) Close(ctx context.Context) error {
+	serr := d.server.Shutdown(ctx)
+	return errors.Join(serr, d.tokens.Close())
+}

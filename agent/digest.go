@@ -1,0 +1,71 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tte-agent/tte-agent/agent/consent"
+	"github.com/tte-agent/tte-agent/agent/wsserver"
+	"github.com/tte-agent/tte-agent/protocol"
+	"github.com/tte-agent/tte-agent/token"
+)
+
+func notPermitted(c protocol.Capability) error {
+	e := protocol.NewError(protocol.ReasonNotPermitted, "This site is not allowed to do that; the agent's configuration must grant it.")
+	e.Data.Detail = "the origin lacks the " + string(c) + " capability"
+	return e
+}
+
+func (a *Agent) signDigest(ctx context.Context, p *wsserver.Peer, req protocol.Request) (any, error) {
+	if !a.allowed(p.Origin, protocol.CapDigest) {
+		return nil, notPermitted(protocol.CapDigest)
+	}
+	var params protocol.SignDigestParams
+	if err := protocol.DecodeParams(req.Params, &params); err != nil {
+		return nil, err
+	}
+	if n := len(params.Items); n > a.cfg.Limits.Items {
+		e := protocol.NewError(protocol.ReasonTooLarge, "Too many items in one request; split it into smaller batches.")
+		e.Data.Detail = fmt.Sprintf("at most %d items per request, got %d", a.cfg.Limits.Items, n)
+		return nil, e
+	}
+	cert, err := a.findCertificate(params.CertificateID)
+	if err != nil {
+		return nil, err
+	}
+	hash := params.HashAlgorithm.Hash()
+	opts, err := signerOpts(cert.Cert, params.SignatureAlgorithm, hash)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(params.Items))
+	for i, it := range params.Items {
+		names[i] = it.Name
+	}
+	result := protocol.SignDigestResult{Certificate: cert.Cert.Raw, Items: make([]protocol.Signature, 0, len(params.Items))}
+	err = a.sign(ctx, signRequest{
+		peer:    p,
+		id:      req.ID,
+		method:  req.Method,
+		cert:    cert,
+		total:   len(params.Items),
+		consent: consent.Request{Items: names, Digests: true, HashAlgorithm: string(params.HashAlgorithm)},
+	}, func(ctx context.Context, s *token.Session, k *token.Key, pin []byte, prog *progress) error {
+		for i, it := range params.Items {
+			if ctx.Err() != nil {
+				return a.contextError(ctx, ctx.Err(), i)
+			}
+			sig, err := s.Sign(k, it.Digest, opts, pin)
+			if err != nil {
+				return a.tokenError(err, i)
+			}
+			result.Items = append(result.Items, protocol.Signature{Name: it.Name, Signature: sig})
+			prog.item()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result, nil
+}

@@ -1,0 +1,45 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/tte-agent/tte-agent/agent/wsserver"
+	"github.com/tte-agent/tte-agent/protocol"
+)
+
+// progressInterval is how often item progress is sent at most while items
+// finish faster than that; a slower token reports every item.
+const progressInterval = 100 * time.Millisecond
+
+// progress sends a request's progress notifications: every stage change,
+// and item counts throttled to progressInterval (the last item always).
+type progress struct {
+	peer  *wsserver.Peer
+	id    protocol.ID
+	total int
+	done  int
+	cur   protocol.Stage
+	last  time.Time
+}
+
+func newProgress(p *wsserver.Peer, id protocol.ID, total int) *progress {
+	return &progress{peer: p, id: id, total: total}
+}
+
+func (p *progress) stage(s protocol.Stage) {
+	p.cur = s
+	p.send()
+}
+
+// item records one finished item.
+func (p *progress) item() {
+	p.done++
+	if p.done == p.total || time.Since(p.last) >= progressInterval {
+		p.send()
+	}
+}
+
+func (p *progress) send() {
+	p.last = time.Now()
+	_ = p.peer.Notify(protocol.NotifyProgress, protocol.Progress{ID: p.id, Stage: p.cur, Done: p.done, Total: p.total})
+}

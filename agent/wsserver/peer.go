@@ -1,0 +1,263 @@
+package wsserver
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tte-agent/tte-agent/protocol"
+)
+
+// writeWait bounds one write to the page.
+const writeWait = 10 * time.Second
+
+// Peer is one connected page.
+type Peer struct {
+	// ID numbers connections for logs; it is not sent to pages.
+	ID uint64
+	// Origin is the page's origin, checked before the upgrade.
+	Origin string
+
+	s      *Server
+	ws     *websocket.Conn
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	wmu       sync.Mutex // serialises writes
+	closeOnce sync.Once
+
+	mu       sync.Mutex
+	inflight map[string]context.CancelCauseFunc
+
+	inMessage atomic.Bool
+}
+
+func (s *Server) newPeer(ws *websocket.Conn, origin string) *Peer {
+	ctx, cancel := context.WithCancel(context.Background())
+	id := s.nextID.Add(1)
+	return &Peer{
+		ID: id, Origin: origin, s: s, ws: ws, ctx: ctx, cancel: cancel,
+		log:      s.cfg.Log.With("conn", id, "origin", origin),
+		inflight: map[string]context.CancelCauseFunc{},
+	}
+}
+
+// Notify sends a notification to the page.
+func (p *Peer) Notify(method string, params any) error {
+	return p.write(protocol.NewNotification(method, params))
+}
+
+func (p *Peer) write(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("failed to encode a message: %w", err)
+	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	_ = p.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	if err := p.ws.WriteMessage(websocket.TextMessage, data); err != nil {
+		p.cancel()
+		_ = p.ws.Close()
+		return fmt.Errorf("failed to write to the page: %w", err)
+	}
+	return nil
+}
+
+// close sends a close frame with code and reason, then closes the socket.
+func (p *Peer) close(code int, reason string) {
+	p.closeOnce.Do(func() {
+		p.wmu.Lock()
+		_ = p.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+		p.wmu.Unlock()
+		p.cancel()
+		_ = p.ws.Close()
+	})
+}
+
+// serve reads frames until the connection ends.
+func (p *Peer) serve() {
+	defer p.close(websocket.CloseNormalClosure, "")
+	cfg := p.s.cfg
+	textLimit, binLimit := cfg.Limits.TextFrameBytes, cfg.Limits.BinaryFrameBytes
+	// gorilla enforces this ceiling itself (answering 1009); the exact
+	// per-type limit is checked below.
+	p.ws.SetReadLimit(max(textLimit, binLimit))
+	_ = p.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+	p.ws.SetPongHandler(func(string) error {
+		// A pong keeps an idle connection open, but never extends a
+		// message that is arriving too slowly.
+		if !p.inMessage.Load() {
+			_ = p.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+		}
+		return nil
+	})
+	go p.ping()
+	for {
+		mt, r, err := p.ws.NextReader()
+		if err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway) {
+				p.log.Debug("connection ended", "err", err)
+			}
+			return
+		}
+		// The whole message must arrive within PongWait.
+		p.inMessage.Store(true)
+		_ = p.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+		limit := textLimit
+		if mt == websocket.BinaryMessage {
+			limit = binLimit
+		}
+		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		p.inMessage.Store(false)
+		if err != nil {
+			p.log.Debug("failed to read a message", "err", err)
+			return
+		}
+		if int64(len(data)) > limit {
+			p.log.Warn("closing: frame over the limit", "limit", limit)
+			p.close(websocket.CloseMessageTooBig, fmt.Sprintf("frame over %d bytes", limit))
+			return
+		}
+		_ = p.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
+		if mt == websocket.TextMessage {
+			p.handleText(data)
+		} else {
+			p.handleBinary(data)
+		}
+	}
+}
+
+func (p *Peer) ping() {
+	t := time.NewTicker(p.s.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-t.C:
+			p.wmu.Lock()
+			err := p.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+			p.wmu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (p *Peer) respond(id protocol.ID, result any, err error) {
+	if err == nil {
+		_ = p.write(protocol.NewResult(id, result))
+		return
+	}
+	pe, ok := protocol.AsError(err)
+	if !ok {
+		p.log.Error("request failed", "id", id.String(), "err", err)
+		pe = protocol.NewError(protocol.ReasonInternal, "The agent failed unexpectedly; the details are in its log.")
+	}
+	_ = p.write(protocol.NewErrorResponse(id, pe))
+}
+
+func (p *Peer) handleText(data []byte) {
+	req, perr := protocol.ParseRequest(data)
+	if perr != nil {
+		p.respond(req.ID, nil, perr)
+		return
+	}
+	if req.Method == protocol.MethodRequestCancel {
+		result, err := p.cancelRequest(req)
+		p.respond(req.ID, result, err)
+		return
+	}
+	key := req.ID.String()
+	p.mu.Lock()
+	if _, dup := p.inflight[key]; dup {
+		p.mu.Unlock()
+		p.respond(req.ID, nil, protocol.NewError(protocol.ReasonInvalidRequest, "A request with this id is still running; use a new id."))
+		return
+	}
+	if len(p.inflight) >= p.s.cfg.MaxInFlight {
+		p.mu.Unlock()
+		p.respond(req.ID, nil, protocol.NewError(protocol.ReasonBusy, "Too many requests at once on this connection; wait for earlier ones to finish."))
+		return
+	}
+	ctx, cancel := context.WithCancelCause(p.ctx)
+	p.inflight[key] = cancel
+	p.mu.Unlock()
+	go func() {
+		defer func() {
+			p.mu.Lock()
+			delete(p.inflight, key)
+			p.mu.Unlock()
+			cancel(nil)
+		}()
+		result, err := p.serveSafely(ctx, req)
+		p.respond(req.ID, result, err)
+	}()
+}
+
+// serveSafely turns a handler panic into an internal error: no input may
+// bring the agent down.
+func (p *Peer) serveSafely(ctx context.Context, req protocol.Request) (result any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.log.Error("handler panicked", "method", req.Method, "panic", r, "stack", string(debug.Stack()))
+			result, err = nil, errors.New("handler panicked")
+		}
+	}()
+	return p.s.h.Serve(ctx, p, req)
+}
+
+func (p *Peer) cancelRequest(req protocol.Request) (any, error) {
+	var params protocol.CancelParams
+	if err := protocol.DecodeParams(req.Params, &params); err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	cancel, ok := p.inflight[params.ID.String()]
+	p.mu.Unlock()
+	if ok {
+		cancel(ErrCancelRequested)
+	}
+	// Cancelling a request that already finished is not an error: the
+	// page cannot know which of the two answers crossed first.
+	return struct{}{}, nil
+}
+
+// DocumentError is the params of a document.error notification: a binary
+// frame was refused and its upload discarded.
+type DocumentError struct {
+	UploadID uint64          `json:"uploadId"`
+	Error    *protocol.Error `json:"error"`
+}
+
+// NotifyDocumentError is the notification sent when a binary frame is
+// refused.
+const NotifyDocumentError = "document.error"
+
+func (p *Peer) handleBinary(data []byte) {
+	if len(data) < 8 {
+		_ = p.Notify(NotifyDocumentError, DocumentError{Error: protocol.BadRequest("a binary frame starts with an 8-byte big-endian upload id")})
+		return
+	}
+	id := binary.BigEndian.Uint64(data[:8])
+	if err := p.s.h.Upload(p, id, data[8:]); err != nil {
+		pe, ok := protocol.AsError(err)
+		if !ok {
+			p.log.Error("upload failed", "upload", id, "err", err)
+			pe = protocol.NewError(protocol.ReasonInternal, "The agent failed unexpectedly; the details are in its log.")
+		}
+		_ = p.Notify(NotifyDocumentError, DocumentError{UploadID: id, Error: pe})
+	}
+}

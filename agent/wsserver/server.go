@@ -1,0 +1,214 @@
+// Package wsserver owns the agent's WebSocket endpoint (contract §1): the
+// checks before the upgrade (loopback peer, exact Host, exact Origin, same
+// user), frame size limits, keep-alive, JSON-RPC 2.0 framing, concurrent
+// requests with request.cancel, and ordered writes. What a request means is
+// the Handler's business.
+package wsserver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tte-agent/tte-agent/protocol"
+)
+
+// Path is the endpoint of protocol version 1.
+const Path = "/v1"
+
+// ErrCancelRequested is the cause of a request context cancelled by
+// request.cancel; handlers answer it with the cancelled error.
+var ErrCancelRequested = errors.New("cancelled by request.cancel")
+
+// Handler answers requests. Its methods are called concurrently.
+type Handler interface {
+	// AllowOrigin reports whether pages of the origin may connect.
+	AllowOrigin(origin string) bool
+	// Serve answers one request. A *protocol.Error is sent to the page as
+	// it is; any other error is logged and sent as internal. ctx ends when
+	// the connection closes or request.cancel names the request (cause
+	// ErrCancelRequested).
+	Serve(ctx context.Context, p *Peer, req protocol.Request) (any, error)
+	// Upload takes the payload of a binary frame for an upload id. An error
+	// is sent to the page as a document.error notification.
+	Upload(p *Peer, id uint64, payload []byte) error
+	// Closed is called once after the connection of p has ended.
+	Closed(p *Peer)
+}
+
+// Config tunes a Server.
+type Config struct {
+	Limits protocol.Limits
+	// MaxInFlight bounds concurrent requests per connection.
+	MaxInFlight int
+	// UID, when not negative, is the only user whose sockets may connect.
+	UID int
+	// PingInterval and PongWait keep idle connections honest; zero values
+	// take 30 s and 60 s (contract §1).
+	PingInterval time.Duration
+	PongWait     time.Duration
+	// HandshakeTimeout bounds the HTTP request and upgrade.
+	HandshakeTimeout time.Duration
+	Log              *slog.Logger
+}
+
+// Server is the WebSocket endpoint.
+type Server struct {
+	cfg      Config
+	h        Handler
+	port     atomic.Int32
+	upgrader websocket.Upgrader
+	http     *http.Server
+	conns    atomic.Int32
+	mu       sync.Mutex
+	peers    map[*Peer]struct{}
+	wg       sync.WaitGroup
+	nextID   atomic.Uint64
+}
+
+// New returns a server that dispatches to h.
+func New(cfg Config, h Handler) *Server {
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = 30 * time.Second
+	}
+	if cfg.PongWait == 0 {
+		cfg.PongWait = 60 * time.Second
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = 10 * time.Second
+	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = 16
+	}
+	s := &Server{cfg: cfg, h: h, peers: map[*Peer]struct{}{}}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: cfg.HandshakeTimeout,
+		ReadBufferSize:   32 << 10,
+		WriteBufferSize:  32 << 10,
+		// The origin was checked exactly before the upgrade.
+		CheckOrigin: func(*http.Request) bool { return true },
+		// No compression: it invites decompression bombs for no gain.
+		EnableCompression: false,
+	}
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: cfg.HandshakeTimeout,
+		ReadTimeout:       cfg.HandshakeTimeout,
+		WriteTimeout:      cfg.HandshakeTimeout,
+		IdleTimeout:       cfg.HandshakeTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Log.Handler(), slog.LevelDebug),
+	}
+	return s
+}
+
+// Serve accepts connections on l until Shutdown. The Host check uses l's
+// port.
+func (s *Server) Serve(l net.Listener) error {
+	if a, ok := l.Addr().(*net.TCPAddr); ok {
+		s.port.Store(int32(a.Port))
+	}
+	err := s.http.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, closes every WebSocket with 1001 (going away)
+// and waits for their handlers, or until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	s.mu.Lock()
+	for p := range s.peers {
+		p.close(websocket.CloseGoingAway, "the agent is stopping")
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return err
+}
+
+// Connections returns the number of open WebSocket connections.
+func (s *Server) Connections() int { return int(s.conns.Load()) }
+
+// ServeHTTP checks the handshake and upgrades it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != Path {
+		http.NotFound(w, r)
+		return
+	}
+	origin, why := s.check(r)
+	if why != "" {
+		s.cfg.Log.Warn("refused a connection", "reason", string(why), "origin", r.Header.Get("Origin"), "host", r.Host, "remote", r.RemoteAddr)
+		http.Error(w, string(why), http.StatusForbidden)
+		return
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		http.Error(w, string(refuseNotUpgrad), http.StatusBadRequest)
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		s.cfg.Log.Debug("upgrade failed", "err", err)
+		return
+	}
+	p := s.newPeer(ws, origin)
+	if n := s.conns.Add(1); int(n) > s.cfg.Limits.Connections {
+		s.conns.Add(-1)
+		s.cfg.Log.Warn("refused a connection over the limit", "origin", origin, "limit", s.cfg.Limits.Connections)
+		p.close(websocket.CloseTryAgainLater, "too many connections to the agent; close other tabs and try again")
+		return
+	}
+	s.mu.Lock()
+	s.peers[p] = struct{}{}
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.conns.Add(-1)
+		p.serve()
+		s.mu.Lock()
+		delete(s.peers, p)
+		s.mu.Unlock()
+		s.h.Closed(p)
+	}()
+}
+
+func (s *Server) check(r *http.Request) (string, refusal) {
+	if !checkLoopback(r.RemoteAddr) {
+		return "", refuseNotLocal
+	}
+	if !checkHost(r.Host, int(s.port.Load())) {
+		return "", refuseHost
+	}
+	origin, why := checkOrigin(r, s.h.AllowOrigin)
+	if why != "" {
+		return "", why
+	}
+	if s.cfg.UID >= 0 {
+		remote, err1 := net.ResolveTCPAddr("tcp", r.RemoteAddr)
+		local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr)
+		if err1 != nil || !ok {
+			return "", refuseUser
+		}
+		uid, err := PeerUID(remote, local)
+		if err != nil || uid != s.cfg.UID {
+			s.cfg.Log.Debug("peer uid check failed", "uid", uid, "err", err)
+			return "", refuseUser
+		}
+	}
+	return origin, ""
+}

@@ -1,0 +1,140 @@
+// Command tte-agent lets browser e-office apps sign with the user's own
+// PKCS#11 token. See README.md and docs/.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/tte-agent/tte-agent/agent"
+	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/token"
+)
+
+const usage = `usage: tte-agent <command> [flags]
+
+commands:
+  run --config FILE       run the agent in the foreground (logs to stderr)
+  tokens [--config FILE]  list tokens and certificates
+  version                 print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(args[1:], stderr)
+	case "tokens":
+		err = cmdTokens(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintf(stdout, "tte-agent %s (protocol 1)\n", agent.Version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "tte-agent: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tte-agent: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// loadConfig reads path, or with no path the user's config file if it
+// exists, else the defaults.
+func loadConfig(path string, required bool) (*config.Config, error) {
+	if path == "" {
+		if required {
+			return nil, errors.New("--config FILE is required")
+		}
+		dir, err := os.UserConfigDir()
+		if err == nil {
+			p := filepath.Join(dir, "tte-agent", "config.toml")
+			if _, err := os.Stat(p); err == nil {
+				return config.Load(p)
+			}
+		}
+		return config.Default(), nil
+	}
+	return config.Load(path)
+}
+
+func cmdRun(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (TOML)")
+	verbose := fs.Bool("v", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, true)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if len(cfg.Origins) == 0 {
+		log.Warn("no [[origins]] configured: every page will be refused")
+	}
+	d, err := agent.Start(cfg, agent.NewPrompter(cfg, log), log)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case err := <-d.Done():
+		if err != nil {
+			return fmt.Errorf("the server failed: %w", err)
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return d.Close(sctx)
+}
+
+func cmdTokens(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tokens", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (TOML)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, false)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	p, err := token.Open(cfg.PKCS11.Modules, log)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	return printTokens(stdout, p, time.Now())
+}
