@@ -1,0 +1,282 @@
+package agent_test
+
+import (
+	"context"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tte-agent/tte-agent/agent"
+	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
+	"github.com/tte-agent/tte-agent/protocol"
+	"github.com/tte-agent/tte-agent/token/softhsm"
+)
+
+func TestMain(m *testing.M) {
+	pinentrytest.RunIfFake()
+	os.Exit(m.Run())
+}
+
+const (
+	testPIN     = "246810"
+	testOrigin  = "https://eoffice.example.go.id"
+	docsOrigin  = "https://arsip.example.go.id" // documents only, no digest
+	spyModule   = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so"
+	testTimeout = "3s"
+)
+
+// harness is a running agent on a fresh SoftHSM token with an RSA-2048, a
+// P-256 and an expired P-256 key, each with a certificate from a test CA.
+type harness struct {
+	t      *testing.T
+	d      *agent.Daemon
+	fake   *pinentrytest.Fake
+	serial string
+	certs  []*x509.Certificate
+	ca     *softhsm.CA
+	dir    string
+	spyLog string
+	port   int
+}
+
+type harnessOpts struct {
+	spy    bool // put OpenSC's pkcs11-spy in front of SoftHSM
+	limits string
+}
+
+var (
+	rsaID     = []byte{0x01}
+	p256ID    = []byte{0x02}
+	expiredID = []byte{0x03}
+)
+
+func newHarness(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := softhsm.NewStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOFTHSM2_CONF", store.Conf)
+	ca, err := softhsm.NewCA(pkix.Name{CommonName: "Test BSrE CA", Organization: []string{"Test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := store.CreateToken(softhsm.TokenSpec{
+		Label: "ASN Test", PIN: testPIN, SOPIN: "13579135",
+		Keys: []softhsm.KeySpec{
+			{Label: "rsa", ID: rsaID, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Budi Santoso", Organization: []string{"Pemkot"}}},
+			{Label: "p256", ID: p256ID, Type: "EC-P256", Subject: pkix.Name{CommonName: "Siti Rahayu"}},
+			{Label: "old", ID: expiredID, Type: "EC-P256", Subject: pkix.Name{CommonName: "Expired"},
+				NotBefore: time.Now().AddDate(-3, 0, 0), NotAfter: time.Now().AddDate(0, 0, -2)},
+		},
+	}, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, fake: pinentrytest.Install(t, pinentrytest.Behaviour{Action: "pin", PIN: testPIN}),
+		serial: tok.Serial, certs: tok.Certs, ca: ca, dir: dir}
+	module := store.Module
+	if o.spy {
+		if _, err := os.Stat(spyModule); err != nil {
+			t.Fatalf("pkcs11-spy is missing (Debian package opensc): %v", err)
+		}
+		h.spyLog = filepath.Join(dir, "spy.log")
+		t.Setenv("PKCS11SPY", store.Module)
+		t.Setenv("PKCS11SPY_OUTPUT", h.spyLog)
+		module = spyModule
+	}
+	conf := fmt.Sprintf(`listen = "127.0.0.1:0"
+[pkcs11]
+modules = [%q]
+[pinentry]
+program = %q
+timeout = %q
+[[origins]]
+origin = %q
+allow = ["documents", "digest"]
+[[origins]]
+origin = %q
+allow = ["documents"]
+[limits]
+%s
+`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, o.limits)
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.d, err = agent.Start(cfg, agent.NewPrompter(cfg, log), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.port = h.d.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.d.Close(ctx); err != nil {
+			t.Errorf("closing the agent: %v", err)
+		}
+	})
+	return h
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
+func (h *harness) certID(keyID []byte) string {
+	return fmt.Sprintf("%s/%x", h.serial, keyID)
+}
+
+// client is a test page: a WebSocket client that speaks the protocol.
+type client struct {
+	t      *testing.T
+	ws     *websocket.Conn
+	nextID int
+	notes  []protocol.Notification
+}
+
+func (h *harness) dial(origin string) *client {
+	h.t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial(h.d.URL(), http.Header{"Origin": {origin}})
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		h.t.Fatalf("dial from %s: %v (HTTP %d)", origin, err, status)
+	}
+	h.t.Cleanup(func() { ws.Close() })
+	return &client{t: h.t, ws: ws}
+}
+
+type rpcResponse struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+	Result json.RawMessage `json:"result"`
+	Error  *protocol.Error `json:"error"`
+}
+
+// call sends a request and reads up to its response; notifications on the
+// way are kept in c.notes.
+func (c *client) call(method string, params any) (json.RawMessage, *protocol.Error) {
+	c.t.Helper()
+	c.nextID++
+	msg := map[string]any{"jsonrpc": "2.0", "id": c.nextID, "method": method}
+	if params != nil {
+		msg["params"] = params
+	}
+	data, _ := json.Marshal(msg)
+	return c.raw(data, fmt.Sprint(c.nextID))
+}
+
+// raw sends a text frame and reads up to the response with the id.
+func (c *client) raw(data []byte, id string) (json.RawMessage, *protocol.Error) {
+	c.t.Helper()
+	if err := c.ws.WriteMessage(websocket.TextMessage, data); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+	return c.await(id)
+}
+
+func (c *client) await(id string) (json.RawMessage, *protocol.Error) {
+	c.t.Helper()
+	for {
+		r := c.read()
+		if r.Method != "" {
+			c.notes = append(c.notes, protocol.Notification{Method: r.Method, Params: r.Params})
+			continue
+		}
+		if string(r.ID) != id {
+			c.t.Fatalf("response for id %s while waiting for %s", r.ID, id)
+		}
+		if r.Error != nil {
+			return nil, r.Error
+		}
+		return r.Result, nil
+	}
+}
+
+func (c *client) read() rpcResponse {
+	c.t.Helper()
+	_ = c.ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, data, err := c.ws.ReadMessage()
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	var r rpcResponse
+	if err := json.Unmarshal(data, &r); err != nil {
+		c.t.Fatalf("bad message %s: %v", data, err)
+	}
+	return r
+}
+
+// mustCall calls and fails the test on an error response.
+func mustCall[T any](c *client, method string, params any) T {
+	c.t.Helper()
+	raw, perr := c.call(method, params)
+	if perr != nil {
+		c.t.Fatalf("%s: %v", method, perr)
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		c.t.Fatalf("%s result %s: %v", method, raw, err)
+	}
+	return v
+}
+
+// wantError checks an error's code and reason.
+func wantError(t *testing.T, got *protocol.Error, reason protocol.Reason) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("got a result, want error %s", reason)
+	}
+	if got.Data.Reason != reason || got.Code != reason.Code() {
+		t.Fatalf("got error %d %s (%s), want %d %s", got.Code, got.Data.Reason, got.Data.Detail, reason.Code(), reason)
+	}
+}
+
+// handshake sends a raw upgrade request and returns the status and body.
+func (h *harness) handshake(host string, origins []string, path string) (int, string) {
+	h.t.Helper()
+	req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d%s", h.port, path), nil)
+	if host != "" {
+		req.Host = host
+	}
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	for _, o := range origins {
+		req.Header.Add("Origin", o)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
