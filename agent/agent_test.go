@@ -46,8 +46,8 @@ func TestInfoAndLists(t *testing.T) {
 	}
 
 	certs := mustCall[protocol.CertificatesList](c, "certificates.list", nil).Certificates
-	if len(certs) != 3 {
-		t.Fatalf("certificates.list gave %d, want 3", len(certs))
+	if len(certs) != 4 {
+		t.Fatalf("certificates.list gave %d, want 4", len(certs))
 	}
 	want := []struct {
 		id, cn, keyType string
@@ -55,6 +55,7 @@ func TestInfoAndLists(t *testing.T) {
 		{h.certID(rsaID), "Budi Santoso", "RSA-2048"},
 		{h.certID(p256ID), "Siti Rahayu", "EC-P256"},
 		{h.certID(expiredID), "Expired", "EC-P256"},
+		{h.certID(alwaysID), "Always Auth", "RSA-2048"},
 	}
 	for i, w := range want {
 		got := certs[i]
@@ -73,8 +74,8 @@ func TestInfoAndLists(t *testing.T) {
 		t.Errorf("daysLeft = %d and %d, want about 730 and negative", certs[0].DaysLeft, certs[2].DaysLeft)
 	}
 	valid := mustCall[protocol.CertificatesList](c, "certificates.list", map[string]any{"validOnly": true}).Certificates
-	if len(valid) != 2 {
-		t.Errorf("validOnly gave %d certificates, want 2", len(valid))
+	if len(valid) != 3 {
+		t.Errorf("validOnly gave %d certificates, want 3", len(valid))
 	}
 	enc := mustCall[protocol.CertificatesList](c, "certificates.list", map[string]any{"keyUsage": "keyEncipherment"}).Certificates
 	if len(enc) != 0 {

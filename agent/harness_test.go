@@ -39,7 +39,7 @@ const (
 )
 
 // harness is a running agent on a fresh SoftHSM token with an RSA-2048, a
-// P-256 and an expired P-256 key, each with a certificate from a test CA.
+// P-256, an expired P-256 and a CKA_ALWAYS_AUTHENTICATE RSA key, each with a certificate from a test CA.
 type harness struct {
 	t      *testing.T
 	d      *agent.Daemon
@@ -61,6 +61,7 @@ var (
 	rsaID     = []byte{0x01}
 	p256ID    = []byte{0x02}
 	expiredID = []byte{0x03}
+	alwaysID  = []byte{0x04}
 )
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -82,6 +83,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 			{Label: "p256", ID: p256ID, Type: "EC-P256", Subject: pkix.Name{CommonName: "Siti Rahayu"}},
 			{Label: "old", ID: expiredID, Type: "EC-P256", Subject: pkix.Name{CommonName: "Expired"},
 				NotBefore: time.Now().AddDate(-3, 0, 0), NotAfter: time.Now().AddDate(0, 0, -2)},
+			{Label: "always", ID: alwaysID, Type: "RSA-2048", AlwaysAuthenticate: true, Subject: pkix.Name{CommonName: "Always Auth"}},
 		},
 	}, ca)
 	if err != nil {
@@ -277,6 +279,9 @@ func (h *harness) handshake(host string, origins []string, path string) (int, st
 		h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return resp.StatusCode, "" // the body is the WebSocket now
+	}
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body)
 }

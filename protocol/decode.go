@@ -40,6 +40,9 @@ func ParseRequest(data []byte) (Request, *Error) {
 	} else {
 		return Request{}, invalid("the agent takes no notifications: every request needs an id")
 	}
+	if sawPIN {
+		return req, BadRequest("a PIN never travels over this protocol; remove the pin member: the agent asks the user for it in its own dialog")
+	}
 	for k := range env {
 		switch k {
 		case "jsonrpc", "id", "method", "params":
@@ -59,9 +62,6 @@ func ParseRequest(data []byte) (Request, *Error) {
 			return req, BadRequest(`"params" must be an object`)
 		}
 		req.Params = p
-	}
-	if sawPIN {
-		return req, BadRequest("a PIN never travels over this protocol; remove the pin member: the agent asks the user for it in its own dialog")
 	}
 	return req, nil
 }
