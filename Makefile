@@ -1,0 +1,45 @@
+# tte-agent — the Makefile mirrors CI: .ci/run runs `make test`.
+SHELL := /bin/bash
+GO ?= go
+export GOTOOLCHAIN := local
+export CGO_ENABLED := 1
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/tte-agent/tte-agent/agent.Version=$(VERSION)
+FUZZTIME ?= 15s
+
+.PHONY: all build test lint unit fuzz demo deps-test deps-demo clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tte-agent ./cmd/tte-agent
+
+deps-test:
+	scripts/install-deps.sh test
+
+deps-demo:
+	scripts/install-deps.sh demo
+
+## test: every check CI runs: formatting, vet, staticcheck, unit and
+## SoftHSM integration tests under the race detector, bounded fuzzing.
+test: deps-test lint unit fuzz
+
+lint:
+	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$bad" ]; then echo "gofmt would change:"; echo "$$bad"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./protocol
+	$(GO) test -run '^$$' -fuzz '^FuzzResponses$$' -fuzztime $(FUZZTIME) ./agent/pinentry
+
+## demo: a demo token, the agent and the demo e-office page on 127.0.0.1.
+demo: deps-demo
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/tte-demo
+
+clean:
+	rm -rf bin dist
