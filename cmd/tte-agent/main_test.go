@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"crypto/x509/pkix"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tte-agent/tte-agent/token/softhsm"
+)
+
+// TestMain lets the test binary act as tte-agent for subprocess tests.
+func TestMain(m *testing.M) {
+	if os.Getenv("TTE_AGENT_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "tte-agent ") {
+		t.Errorf("version: code %d, out %q", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"frobnicate"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "unknown command") {
+		t.Errorf("unknown command: code %d, stderr %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"run"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "--config FILE is required") {
+		t.Errorf("run without config: code %d, stderr %q", code, errb.String())
+	}
+}
+
+// setup creates a SoftHSM token and a configuration using it.
+func setup(t *testing.T, listen string) (cfgPath, serial string) {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := softhsm.NewStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOFTHSM2_CONF", store.Conf)
+	ca, err := softhsm.NewCA(pkix.Name{CommonName: "CLI CA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := store.CreateToken(softhsm.TokenSpec{Label: "Kartu ASN", PIN: "1111", SOPIN: "22222222", Keys: []softhsm.KeySpec{
+		{Label: "k", ID: []byte{0xa1}, Type: "EC-P256", Subject: pkix.Name{CommonName: "Dewi Lestari"}},
+	}}, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath = filepath.Join(dir, "config.toml")
+	conf := fmt.Sprintf("listen = %q\n[pkcs11]\nmodules = [%q]\n[[origins]]\norigin = \"https://a.go.id\"\nallow = [\"digest\"]\n", listen, store.Module)
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, tok.Serial
+}
+
+func TestTokensCommand(t *testing.T) {
+	cfg, serial := setup(t, "127.0.0.1:0")
+	var out, errb bytes.Buffer
+	if code := run([]string{"tokens", "--config", cfg}, &out, &errb); code != 0 {
+		t.Fatalf("code %d, stderr %s", code, errb.String())
+	}
+	for _, want := range []string{`Token "Kartu ASN"`, "serial " + serial, "PIN ok", "PIN pad no",
+		serial + "/a1", "Dewi Lestari", "EC-P256", "issuer CLI CA", "days left"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestRunStopsCleanly runs the agent as a process: it serves, and stops
+// with exit code 0 on SIGTERM.
+func TestRunStopsCleanly(t *testing.T) {
+	addr := freePort(t)
+	cfg, _ := setup(t, addr)
+	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), "TTE_AGENT_AS_MAIN=1")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("agent never listened: %s", errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "stopping") {
+		t.Errorf("log lacks the stop message:\n%s", errb.String())
+	}
+}
+
+// TestPortTaken: the agent exits non-zero and says the port is in use; it
+// never moves to another port.
+func TestPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfg, _ := setup(t, l.Addr().String())
+	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), "TTE_AGENT_AS_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("agent started on a taken port:\n%s", out)
+	}
+	if !strings.Contains(string(out), "address already in use") || !strings.Contains(string(out), "another program using the port") {
+		t.Errorf("message does not say the port is taken:\n%s", out)
+	}
+}
