@@ -160,13 +160,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, string(refuseNotUpgrad), http.StatusBadRequest)
 		return
 	}
+	// The slot is taken before the upgrade completes, so a page that sees
+	// its connection open is already counted.
+	over := int(s.conns.Add(1)) > s.cfg.Limits.Connections
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.conns.Add(-1)
 		s.cfg.Log.Debug("upgrade failed", "err", err)
 		return
 	}
 	p := s.newPeer(ws, origin)
-	if n := s.conns.Add(1); int(n) > s.cfg.Limits.Connections {
+	if over {
 		s.conns.Add(-1)
 		s.cfg.Log.Warn("refused a connection over the limit", "origin", origin, "limit", s.cfg.Limits.Connections)
 		p.close(websocket.CloseTryAgainLater, "too many connections to the agent; close other tabs and try again")
