@@ -196,13 +196,13 @@ func (p *Peer) handleText(data []byte) {
 	p.inflight[key] = cancel
 	p.mu.Unlock()
 	go func() {
-		defer func() {
-			p.mu.Lock()
-			delete(p.inflight, key)
-			p.mu.Unlock()
-			cancel(nil)
-		}()
 		result, err := p.serveSafely(ctx, req)
+		// Free the id before answering: once the page has the answer it
+		// may reuse the id.
+		p.mu.Lock()
+		delete(p.inflight, key)
+		p.mu.Unlock()
+		cancel(nil)
 		p.respond(req.ID, result, err)
 	}()
 }
