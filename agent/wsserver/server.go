@@ -69,6 +69,7 @@ type Server struct {
 	conns    atomic.Int32
 	mu       sync.Mutex
 	peers    map[*Peer]struct{}
+	closing  bool // guarded by mu
 	wg       sync.WaitGroup
 	nextID   atomic.Uint64
 }
@@ -127,6 +128,7 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	s.mu.Lock()
+	s.closing = true
 	for p := range s.peers {
 		p.close(websocket.CloseGoingAway, "the agent is stopping")
 	}
@@ -177,9 +179,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.conns.Add(-1)
+		p.close(websocket.CloseGoingAway, "the agent is stopping")
+		return
+	}
 	s.peers[p] = struct{}{}
-	s.mu.Unlock()
+	// Added under mu, so Shutdown's Wait never races an Add.
 	s.wg.Add(1)
+	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		defer s.conns.Add(-1)
