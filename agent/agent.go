@@ -6,7 +6,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -165,11 +164,10 @@ func truncate(s string, n int) string {
 // error that says so: the agent never moves to another port.
 func Listen(addr string) (net.Listener, error) {
 	l, err := listen(addr)
+	if err != nil && isAddrInUse(err) {
+		return nil, fmt.Errorf("failed to listen on %s: %w (is another tte-agent or another program using the port? stop it or set listen in the configuration)", addr, err)
+	}
 	if err != nil {
-		var se *os.SyscallError
-		if errors.As(err, &se) || isAddrInUse(err) {
-			return nil, fmt.Errorf("failed to listen on %s: %w (is another tte-agent or another program using the port? stop it or set listen in the configuration)", addr, err)
-		}
 		return nil, fmt.Errorf("failed to listen on %s: %w", addr, err)
 	}
 	return l, nil

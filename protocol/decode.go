@@ -31,17 +31,21 @@ func ParseRequest(data []byte) (Request, *Error) {
 		return Request{}, NewError(ReasonParseError, "The message is not valid JSON.")
 	}
 	var req Request
-	if raw, ok := env["id"]; ok {
-		id, ok := parseID(raw)
-		if !ok {
-			return Request{}, invalid("the id must be an integer or a string of at most 256 bytes")
+	raw, hasID := env["id"]
+	if hasID {
+		if id, ok := parseID(raw); ok {
+			req.ID = id
 		}
-		req.ID = id
-	} else {
-		return Request{}, invalid("the agent takes no notifications: every request needs an id")
 	}
+	// A pin member is refused before anything else is judged.
 	if sawPIN {
 		return req, BadRequest("a PIN never travels over this protocol; remove the pin member: the agent asks the user for it in its own dialog")
+	}
+	if !hasID {
+		return req, invalid("the agent takes no notifications: every request needs an id")
+	}
+	if req.ID.IsZero() {
+		return req, invalid("the id must be an integer or a string of at most 256 bytes")
 	}
 	for k := range env {
 		switch k {

@@ -35,6 +35,7 @@ func TestParseRequest(t *testing.T) {
 		{"params null", `{"jsonrpc":"2.0","id":1,"method":"x","params":null}`, ReasonBadRequest, "1", ""},
 		{"pin deep", `{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":[{"b":{"pIn":1}}]}}`, ReasonBadRequest, "1", ""},
 		{"pin escaped", `{"jsonrpc":"2.0","id":1,"method":"x","params":{"p\u0069n":1}}`, ReasonBadRequest, "1", ""},
+		{"pin without id", `{"jsonrpc":"2.0","method":"x","pin":"1"}`, ReasonBadRequest, "null", ""},
 		{"pin as value is fine", `{"jsonrpc":"2.0","id":1,"method":"x","params":{"name":"pin"}}`, "", "1", "x"},
 		{"duplicate nested", `{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":1,"a":2}}`, ReasonInvalidRequest, "null", ""},
 		{"too deep", `{"jsonrpc":"2.0","id":1,"method":"x","params":` + strings.Repeat(`{"a":`, 20) + "1" + strings.Repeat("}", 20) + "}", ReasonInvalidRequest, "null", ""},

@@ -100,7 +100,11 @@ func (p *Program) run(ctx context.Context, d Dialog, ask func(*conn) error) erro
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		err = <-errc // the killed process closes the pipes
+		// The process is being killed; close our ends too, in case a
+		// child of the pinentry still holds its stdout open.
+		_ = out.Close()
+		_ = in.Close()
+		err = <-errc
 	}
 	_ = in.Close()
 	werr := cmd.Wait()
