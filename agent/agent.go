@@ -17,6 +17,7 @@ import (
 
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/pinentry"
+	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/protocol"
 	"github.com/tte-agent/tte-agent/token"
@@ -49,13 +50,19 @@ type Agent struct {
 
 	tmu        sync.Mutex
 	tokenLocks map[string]chan struct{}
+
+	store   *upload.Store
+	umu     sync.Mutex
+	uploads map[uint64]*upload.Set // by connection
 }
 
 var _ wsserver.Handler = (*Agent)(nil)
 
-// New returns an agent over loaded tokens.
-func New(cfg *config.Config, tokens *token.Provider, prompt Prompter, log *slog.Logger) *Agent {
+// New returns an agent over loaded tokens that keeps documents in store.
+func New(cfg *config.Config, tokens *token.Provider, store *upload.Store, prompt Prompter, log *slog.Logger) *Agent {
 	return &Agent{
+		store:      store,
+		uploads:    map[uint64]*upload.Set{},
 		cfg:        cfg,
 		tokens:     tokens,
 		prompt:     prompt,
@@ -114,22 +121,14 @@ func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 		return a.certificatesList(req)
 	case protocol.MethodSignDigest:
 		return a.signDigest(ctx, p, req)
+	case protocol.MethodDocumentUpload:
+		return a.documentUpload(p, req)
+	case protocol.MethodDocumentDiscard:
+		return a.documentDiscard(p, req)
 	}
 	e := protocol.NewError(protocol.ReasonMethodNotFound, "The agent has no such method.")
 	e.Data.Detail = fmt.Sprintf("unknown method %q", truncate(req.Method, 64))
 	return nil, e
-}
-
-// Upload implements wsserver.Handler. Documents arrive with
-// document.upload, which this version does not offer yet, so every upload
-// id is unknown.
-func (a *Agent) Upload(p *wsserver.Peer, id uint64, payload []byte) error {
-	return protocol.BadRequest("unknown upload id %d: start an upload with document.upload first", id)
-}
-
-// Closed implements wsserver.Handler.
-func (a *Agent) Closed(p *wsserver.Peer) {
-	a.log.Debug("connection closed", "conn", p.ID, "origin", p.Origin)
 }
 
 func (a *Agent) info(p *wsserver.Peer, req protocol.Request) (any, error) {

@@ -8,9 +8,14 @@ import (
 	"net"
 
 	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/token"
 )
+
+// uploadMemMax is the largest document kept in memory; larger ones are
+// spooled to disk from their first byte.
+const uploadMemMax = 1 << 20
 
 // Daemon is a running agent: its tokens, listener and WebSocket server.
 type Daemon struct {
@@ -36,7 +41,15 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		tokens.Close()
 		return nil, err
 	}
-	a := New(cfg, tokens, prompt, log)
+	// The spool is opened (and emptied of a crashed run's files) only once
+	// the port is ours: a second agent must not delete the first's files.
+	store, err := upload.Open(cfg.Uploads.Dir, uploadMemMax, cfg.Uploads.MemoryBytes)
+	if err != nil {
+		l.Close()
+		tokens.Close()
+		return nil, err
+	}
+	a := New(cfg, tokens, store, prompt, log)
 	srv := wsserver.New(wsserver.Config{
 		Limits: a.Limits(),
 		UID:    UID(),

@@ -55,6 +55,8 @@ type harness struct {
 type harnessOpts struct {
 	spy    bool // put OpenSC's pkcs11-spy in front of SoftHSM
 	limits string
+	// before runs after the token exists, before the agent starts.
+	before func(h *harness)
 }
 
 var (
@@ -113,12 +115,18 @@ allow = ["documents", "digest"]
 [[origins]]
 origin = %q
 allow = ["documents"]
+[uploads]
+dir = %q
+memory_bytes = 2048
 [limits]
 %s
-`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, o.limits)
+`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, h.spool(), o.limits)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if o.before != nil {
+		o.before(h)
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
@@ -145,6 +153,19 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
+}
+
+// spool is the agent's upload directory.
+func (h *harness) spool() string { return filepath.Join(h.dir, "spool") }
+
+// spoolFiles lists what the agent holds on disk.
+func (h *harness) spoolFiles() []string {
+	h.t.Helper()
+	m, err := filepath.Glob(filepath.Join(h.spool(), "*"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return m
 }
 
 func (h *harness) certID(keyID []byte) string {

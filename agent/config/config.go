@@ -30,6 +30,17 @@ type Config struct {
 	Audit    Audit    `toml:"audit"`
 	Metrics  Metrics  `toml:"metrics"`
 	Limits   Limits   `toml:"limits"`
+	Uploads  Uploads  `toml:"uploads"`
+}
+
+// Uploads configures where received documents wait until they are signed.
+type Uploads struct {
+	// Dir is a private spool directory; default: "uploads" in the user's
+	// state directory. Files left there by a crash are removed at start.
+	Dir string `toml:"dir"`
+	// MemoryBytes is how much all documents kept in memory may take
+	// together; larger documents and the overflow go to Dir.
+	MemoryBytes int64 `toml:"memory_bytes"`
 }
 
 // PKCS11 lists the modules to load.
@@ -112,6 +123,7 @@ const (
 	DefaultUploads     = 8
 	DefaultConnections = 16
 	DefaultDialogQueue = 4
+	DefaultUploadMem   = 16 << 20
 )
 
 // Capabilities an origin may be given.
@@ -190,6 +202,19 @@ func (c *Config) complete() error {
 	if c.Metrics.Listen == nil {
 		l := DefaultMetrics
 		c.Metrics.Listen = &l
+	}
+	if c.Uploads.Dir == "" {
+		state, err := StateDir()
+		if err != nil {
+			return fmt.Errorf("uploads.dir: no state directory: %w", err)
+		}
+		c.Uploads.Dir = filepath.Join(state, "uploads")
+	}
+	if c.Uploads.MemoryBytes == 0 {
+		c.Uploads.MemoryBytes = DefaultUploadMem
+	}
+	if c.Uploads.MemoryBytes < 0 || c.Uploads.MemoryBytes > 1<<30 {
+		return fmt.Errorf("uploads.memory_bytes %d: must be between 1 and %d", c.Uploads.MemoryBytes, 1<<30)
 	}
 	return c.Limits.complete()
 }

@@ -53,6 +53,9 @@ func (s *Server) newPeer(ws *websocket.Conn, origin string) *Peer {
 	}
 }
 
+// Context ends when the connection closes.
+func (p *Peer) Context() context.Context { return p.ctx }
+
 // Notify sends a notification to the page.
 func (p *Peer) Notify(method string, params any) error {
 	return p.write(protocol.NewNotification(method, params))
@@ -235,20 +238,9 @@ func (p *Peer) cancelRequest(req protocol.Request) (any, error) {
 	return struct{}{}, nil
 }
 
-// DocumentError is the params of a document.error notification: a binary
-// frame was refused and its upload discarded.
-type DocumentError struct {
-	UploadID uint64          `json:"uploadId"`
-	Error    *protocol.Error `json:"error"`
-}
-
-// NotifyDocumentError is the notification sent when a binary frame is
-// refused.
-const NotifyDocumentError = "document.error"
-
 func (p *Peer) handleBinary(data []byte) {
 	if len(data) < 8 {
-		_ = p.Notify(NotifyDocumentError, DocumentError{Error: protocol.BadRequest("a binary frame starts with an 8-byte big-endian upload id")})
+		_ = p.Notify(protocol.NotifyDocumentError, protocol.DocumentError{Error: protocol.BadRequest("a binary frame starts with an 8-byte big-endian upload id")})
 		return
 	}
 	id := binary.BigEndian.Uint64(data[:8])
@@ -258,6 +250,6 @@ func (p *Peer) handleBinary(data []byte) {
 			p.log.Error("upload failed", "upload", id, "err", err)
 			pe = protocol.NewError(protocol.ReasonInternal, "The agent failed unexpectedly; the details are in its log.")
 		}
-		_ = p.Notify(NotifyDocumentError, DocumentError{UploadID: id, Error: pe})
+		_ = p.Notify(protocol.NotifyDocumentError, protocol.DocumentError{UploadID: id, Error: pe})
 	}
 }

@@ -1,0 +1,93 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tte-agent/tte-agent/agent/upload"
+	"github.com/tte-agent/tte-agent/agent/wsserver"
+	"github.com/tte-agent/tte-agent/protocol"
+)
+
+// uploadSet returns the connection's uploads, creating them on first use.
+// A connection that has closed gets an empty set that holds nothing, so a
+// request still running cannot leave a document behind.
+func (a *Agent) uploadSet(p *wsserver.Peer) *upload.Set {
+	a.umu.Lock()
+	defer a.umu.Unlock()
+	if p.Context().Err() != nil {
+		return a.store.NewSet(0)
+	}
+	s, ok := a.uploads[p.ID]
+	if !ok {
+		s = a.store.NewSet(a.cfg.Limits.Uploads)
+		a.uploads[p.ID] = s
+	}
+	return s
+}
+
+func tooLarge(detail string) error {
+	e := protocol.NewError(protocol.ReasonTooLarge, "Over the agent's limit; send less at once.")
+	e.Data.Detail = detail
+	return e
+}
+
+func (a *Agent) documentUpload(p *wsserver.Peer, req protocol.Request) (any, error) {
+	if !a.allowed(p.Origin, protocol.CapDocuments) {
+		return nil, notPermitted(protocol.CapDocuments)
+	}
+	var params protocol.DocumentUploadParams
+	if err := protocol.DecodeParams(req.Params, &params); err != nil {
+		return nil, err
+	}
+	if *params.Size > a.cfg.Limits.DocumentBytes {
+		return nil, tooLarge(fmt.Sprintf("a document may have at most %d bytes, this one declares %d", a.cfg.Limits.DocumentBytes, *params.Size))
+	}
+	u, err := a.uploadSet(p).Begin(params.Name, *params.Size, params.MediaType)
+	if errors.Is(err, upload.ErrTooMany) {
+		return nil, tooLarge(fmt.Sprintf("at most %d uploads may be open on one connection; sign or discard some first", a.cfg.Limits.Uploads))
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.log.Debug("upload started", "conn", p.ID, "upload", u.ID, "size", u.Size)
+	return protocol.DocumentUploadResult{UploadID: u.ID}, nil
+}
+
+func (a *Agent) documentDiscard(p *wsserver.Peer, req protocol.Request) (any, error) {
+	var params protocol.DocumentDiscardParams
+	if err := protocol.DecodeParams(req.Params, &params); err != nil {
+		return nil, err
+	}
+	if err := a.uploadSet(p).Discard(*params.UploadID); err != nil {
+		return nil, protocol.BadRequest("unknown upload id %d: it was never started, already signed or discarded", *params.UploadID)
+	}
+	return struct{}{}, nil
+}
+
+// Upload implements wsserver.Handler: a binary frame's payload for an
+// upload. Any error discards the upload.
+func (a *Agent) Upload(p *wsserver.Peer, id uint64, payload []byte) error {
+	err := a.uploadSet(p).Write(id, payload)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, upload.ErrUnknown):
+		return protocol.BadRequest("unknown upload id %d: start an upload with document.upload first; a frame after completion or discard is refused too", id)
+	case errors.Is(err, upload.ErrOverflow):
+		return protocol.BadRequest("upload %d: more bytes than its declared size; the upload is discarded", id)
+	}
+	return err
+}
+
+// Closed implements wsserver.Handler: the connection's documents go.
+func (a *Agent) Closed(p *wsserver.Peer) {
+	a.umu.Lock()
+	s := a.uploads[p.ID]
+	delete(a.uploads, p.ID)
+	a.umu.Unlock()
+	if s != nil {
+		s.Close()
+	}
+	a.log.Debug("connection closed", "conn", p.ID, "origin", p.Origin)
+}

@@ -1,0 +1,314 @@
+// Package upload receives the documents pages send in binary frames: it
+// hashes them while they arrive, keeps small ones in memory within a budget
+// and spools the rest to 0600 files in a private directory, and deletes
+// every byte when the document is consumed, discarded, or its connection
+// closes. Files left by a crash are removed when the store opens.
+package upload
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+)
+
+// Errors that callers branch on.
+var (
+	// ErrUnknown means no open upload has the id.
+	ErrUnknown = errors.New("unknown upload id")
+	// ErrOverflow means more bytes arrived than the declared size.
+	ErrOverflow = errors.New("more bytes than the declared size")
+	// ErrTooMany means the connection has the maximum of open uploads.
+	ErrTooMany = errors.New("too many open uploads")
+	// ErrDiscarded means the upload was discarded before it completed.
+	ErrDiscarded = errors.New("upload discarded")
+)
+
+// filePrefix marks the store's files, so cleanup removes only ours.
+const filePrefix = "upload-"
+
+// Store holds the documents of every connection.
+type Store struct {
+	dir string
+	// memMax is the largest document kept in memory.
+	memMax int64
+	// budget is how many bytes all in-memory documents may take together.
+	budget atomic.Int64
+}
+
+// Open prepares dir as a private spool directory (0700) and removes
+// anything an earlier run left there. memMax bounds one in-memory
+// document, memBudget all of them together.
+func Open(dir string, memMax, memBudget int64) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("failed to create the upload directory: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("failed to make the upload directory private: %w", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the upload directory: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() && len(e.Name()) > len(filePrefix) && e.Name()[:len(filePrefix)] == filePrefix {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return nil, fmt.Errorf("failed to remove a leftover upload: %w", err)
+			}
+		}
+	}
+	s := &Store{dir: dir, memMax: memMax}
+	s.budget.Store(memBudget)
+	return s, nil
+}
+
+// Dir returns the spool directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Set is the uploads of one connection. Its methods are safe for
+// concurrent use.
+type Set struct {
+	store *Store
+	max   int
+	mu    sync.Mutex
+	next  uint64
+	open  map[uint64]*Upload
+}
+
+// NewSet returns an empty set allowing max open uploads.
+func (s *Store) NewSet(max int) *Set {
+	return &Set{store: s, max: max, open: map[uint64]*Upload{}}
+}
+
+// Begin opens an upload of a declared size and returns it.
+func (s *Set) Begin(name string, size int64, mediaType string) (*Upload, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.open) >= s.max {
+		return nil, ErrTooMany
+	}
+	s.next++
+	u := &Upload{ID: s.next, Name: name, MediaType: mediaType, Size: size, store: s.store,
+		sha: sha256.New(), done: make(chan struct{})}
+	if size <= s.store.memMax && s.store.budget.Add(-size) >= 0 {
+		u.mem = make([]byte, 0, size)
+		u.reserved = size
+	} else {
+		if size <= s.store.memMax {
+			s.store.budget.Add(size) // the reservation failed
+		}
+		f, err := os.CreateTemp(s.store.dir, filePrefix+"*")
+		if err != nil {
+			return nil, fmt.Errorf("failed to create a spool file: %w", err)
+		}
+		u.file = f
+	}
+	if size == 0 {
+		u.finish(nil)
+	}
+	s.open[u.ID] = u
+	return u, nil
+}
+
+// Write appends a binary frame's payload to the upload. On any error the
+// upload is discarded and its bytes deleted.
+func (s *Set) Write(id uint64, payload []byte) error {
+	s.mu.Lock()
+	u, ok := s.open[id]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("upload %d: %w", id, ErrUnknown)
+	}
+	if err := u.write(payload); err != nil {
+		s.Discard(id)
+		return fmt.Errorf("upload %d: %w", id, err)
+	}
+	return nil
+}
+
+// Take removes the upload from the set and hands it to the caller, who
+// must Remove it when done; a sign request takes its documents this way,
+// so a discard cannot pull them away mid-request.
+func (s *Set) Take(id uint64) (*Upload, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.open[id]
+	if !ok {
+		return nil, fmt.Errorf("upload %d: %w", id, ErrUnknown)
+	}
+	delete(s.open, id)
+	return u, nil
+}
+
+// Discard deletes an upload.
+func (s *Set) Discard(id uint64) error {
+	u, err := s.Take(id)
+	if err != nil {
+		return err
+	}
+	u.Remove()
+	return nil
+}
+
+// Close deletes every upload of the set.
+func (s *Set) Close() {
+	s.mu.Lock()
+	open := s.open
+	s.open = map[uint64]*Upload{}
+	s.mu.Unlock()
+	for _, u := range open {
+		u.Remove()
+	}
+}
+
+// Upload is one document being received or received.
+type Upload struct {
+	ID        uint64
+	Name      string
+	MediaType string
+	Size      int64
+
+	store    *Store
+	mu       sync.Mutex
+	received int64
+	sha      hash.Hash
+	sum      []byte
+	mem      []byte
+	reserved int64
+	file     *os.File
+	removed  bool
+	done     chan struct{}
+	err      error
+	once     sync.Once
+}
+
+func (u *Upload) write(p []byte) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.removed {
+		return ErrDiscarded
+	}
+	if u.received+int64(len(p)) > u.Size {
+		return ErrOverflow
+	}
+	if u.file != nil {
+		if _, err := u.file.Write(p); err != nil {
+			return fmt.Errorf("failed to spool: %w", err)
+		}
+	} else {
+		u.mem = append(u.mem, p...)
+	}
+	u.sha.Write(p)
+	u.received += int64(len(p))
+	if u.received == u.Size {
+		u.sum = u.sha.Sum(nil)
+		u.finishLocked(nil)
+	}
+	return nil
+}
+
+func (u *Upload) finish(err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if err == nil && u.sum == nil {
+		u.sum = u.sha.Sum(nil)
+	}
+	u.finishLocked(err)
+}
+
+func (u *Upload) finishLocked(err error) {
+	u.once.Do(func() {
+		u.err = err
+		close(u.done)
+	})
+}
+
+// Received returns how many bytes have arrived.
+func (u *Upload) Received() int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.received
+}
+
+// Wait blocks until the upload is complete, discarded, or ctx ends.
+func (u *Upload) Wait(ctx context.Context) error {
+	select {
+	case <-u.done:
+		return u.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Digest returns the document's digest. SHA-256 was computed while the
+// bytes arrived; other hashes read the document again.
+func (u *Upload) Digest(h crypto.Hash) ([]byte, error) {
+	select {
+	case <-u.done:
+	default:
+		return nil, errors.New("upload not complete")
+	}
+	if u.err != nil {
+		return nil, u.err
+	}
+	if h == crypto.SHA256 {
+		return u.sum, nil
+	}
+	if !h.Available() {
+		return nil, fmt.Errorf("hash %v unavailable", h)
+	}
+	d := h.New()
+	if _, err := io.Copy(d, io.NewSectionReader(u, 0, u.Size)); err != nil {
+		return nil, err
+	}
+	return d.Sum(nil), nil
+}
+
+// ReadAt implements io.ReaderAt over the received bytes.
+func (u *Upload) ReadAt(p []byte, off int64) (int, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.removed {
+		return 0, ErrDiscarded
+	}
+	if u.file != nil {
+		return u.file.ReadAt(p, off)
+	}
+	if off >= int64(len(u.mem)) {
+		return 0, io.EOF
+	}
+	n := copy(p, u.mem[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Remove deletes the upload's bytes and wakes anyone waiting for it.
+func (u *Upload) Remove() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.removed {
+		return
+	}
+	u.removed = true
+	if u.file != nil {
+		name := u.file.Name()
+		u.file.Close()
+		os.Remove(name)
+		u.file = nil
+	}
+	if u.reserved > 0 {
+		u.store.budget.Add(u.reserved)
+		u.reserved = 0
+	}
+	u.mem = nil
+	u.finishLocked(ErrDiscarded)
+}

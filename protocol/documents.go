@@ -1,0 +1,50 @@
+package protocol
+
+// DocumentUploadParams are the params of document.upload.
+type DocumentUploadParams struct {
+	Name      string `json:"name"`
+	Size      *int64 `json:"size"`
+	MediaType string `json:"mediaType"`
+}
+
+// Validate implements Validator. The size limit is the agent's to check.
+func (p *DocumentUploadParams) Validate() *Error {
+	if err := validName(p.Name); err != nil {
+		return BadRequest("params.name: %v", err)
+	}
+	if p.Size == nil || *p.Size < 0 {
+		return BadRequest("params.size is required: the document's length in bytes")
+	}
+	if len(p.MediaType) > 255 {
+		return BadRequest("params.mediaType is longer than 255 bytes")
+	}
+	return nil
+}
+
+// DocumentUploadResult is the result of document.upload.
+type DocumentUploadResult struct {
+	UploadID uint64 `json:"uploadId"`
+}
+
+// DocumentDiscardParams are the params of document.discard.
+type DocumentDiscardParams struct {
+	UploadID *uint64 `json:"uploadId"`
+}
+
+// Validate implements Validator.
+func (p *DocumentDiscardParams) Validate() *Error {
+	if p.UploadID == nil {
+		return BadRequest("params.uploadId is required")
+	}
+	return nil
+}
+
+// NotifyDocumentError is sent when a binary frame is refused; the upload
+// it names is discarded.
+const NotifyDocumentError = "document.error"
+
+// DocumentError is the params of a document.error notification.
+type DocumentError struct {
+	UploadID uint64 `json:"uploadId"`
+	Error    *Error `json:"error"`
+}
