@@ -3,9 +3,14 @@ module github.com/tte-agent/tte-agent
 go 1.26.0
 
 require (
-	github.com/BurntSushi/toml v1.6.0 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
-	github.com/miekg/pkcs11 v1.1.2 // indirect
+	github.com/BurntSushi/toml v1.6.0
+	github.com/digitorus/timestamp v0.0.0-20231217203849-220c5c2851b7
+	github.com/gorilla/websocket v1.5.3
+	github.com/miekg/pkcs11 v1.1.2
+)
+
+require (
+	github.com/digitorus/pkcs7 v0.0.0-20250730155240-ffadbf3f398c // indirect
 	golang.org/x/exp/typeparams v0.0.0-20231108232855-2478ac86f678 // indirect
 	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
