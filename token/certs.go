@@ -90,11 +90,20 @@ func (p *Provider) Certificate(id string) (Certificate, error) {
 	return Certificate{}, fmt.Errorf("certificate %q: %w", id, ErrNotFound)
 }
 
-func (p *Provider) tokenCertificates(t Info) ([]Certificate, error) {
+// rawCert is one X.509 certificate object on a token.
+type rawCert struct {
+	keyID []byte
+	label string
+	cert  *x509.Certificate
+}
+
+// allCertificates reads every X.509 certificate object on the token, with
+// or without a key.
+func (p *Provider) allCertificates(t Info, each func(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, c rawCert) error) error {
 	ctx := t.mod.ctx
 	sh, err := ctx.OpenSession(t.slot, pkcs11.CKF_SERIAL_SESSION)
 	if err != nil {
-		return nil, fmt.Errorf("failed to open a session: %w", classify(err))
+		return fmt.Errorf("failed to open a session: %w", classify(err))
 	}
 	defer ctx.CloseSession(sh)
 
@@ -103,9 +112,8 @@ func (p *Provider) tokenCertificates(t Info) ([]Certificate, error) {
 		pkcs11.NewAttribute(pkcs11.CKA_CERTIFICATE_TYPE, pkcs11.CKC_X_509),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []Certificate
 	for _, h := range handles {
 		attrs, err := ctx.GetAttributeValue(sh, h, []*pkcs11.Attribute{
 			pkcs11.NewAttribute(pkcs11.CKA_ID, nil),
@@ -113,36 +121,77 @@ func (p *Provider) tokenCertificates(t Info) ([]Certificate, error) {
 			pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("failed to read a certificate: %w", classify(err))
+			return fmt.Errorf("failed to read a certificate: %w", classify(err))
 		}
-		keyID, der, label := attrs[0].Value, attrs[1].Value, string(attrs[2].Value)
-		if len(keyID) == 0 {
-			continue // no CKA_ID: no way to pair it with a key
-		}
-		cert, err := x509.ParseCertificate(der)
+		cert, err := x509.ParseCertificate(attrs[1].Value)
 		if err != nil {
-			p.log.Warn("skipping unparsable certificate", "token", t.Serial, "label", label, "err", err)
+			p.log.Warn("skipping unparsable certificate", "token", t.Serial, "label", string(attrs[2].Value), "err", err)
 			continue
 		}
-		ok, err := hasKey(ctx, sh, keyID)
-		if err != nil {
-			return nil, err
+		if err := each(ctx, sh, rawCert{keyID: attrs[0].Value, label: string(attrs[2].Value), cert: cert}); err != nil {
+			return err
 		}
-		if !ok {
-			continue
+	}
+	return nil
+}
+
+func (p *Provider) tokenCertificates(t Info) ([]Certificate, error) {
+	var out []Certificate
+	err := p.allCertificates(t, func(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, c rawCert) error {
+		if len(c.keyID) == 0 {
+			return nil // no CKA_ID: no way to pair it with a key
+		}
+		ok, err := hasKey(ctx, sh, c.keyID)
+		if err != nil || !ok {
+			return err
 		}
 		out = append(out, Certificate{
-			ID:    CertificateID(t.Serial, keyID),
+			ID:    CertificateID(t.Serial, c.keyID),
 			Token: t.Serial,
-			KeyID: keyID,
-			Label: label,
-			Cert:  cert,
+			KeyID: c.keyID,
+			Label: c.label,
+			Cert:  c.cert,
 		})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Tokens return objects in no particular order; list them by CKA_ID so
 	// pages and terminals show a stable list.
 	slices.SortFunc(out, func(a, b Certificate) int { return bytes.Compare(a.KeyID, b.KeyID) })
 	return out, nil
+}
+
+// Chain returns the issuers of c found among the certificates on its
+// token, nearest first, each checked by signature; an empty chain is not
+// an error. Tokens issued by a CA often carry its certificates.
+func (p *Provider) Chain(c Certificate) ([]*x509.Certificate, error) {
+	t, err := p.Token(c.Token)
+	if err != nil {
+		return nil, err
+	}
+	var pool []*x509.Certificate
+	err = p.allCertificates(t, func(_ *pkcs11.Ctx, _ pkcs11.SessionHandle, rc rawCert) error {
+		pool = append(pool, rc.cert)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var chain []*x509.Certificate
+	cur := c.Cert
+	for len(chain) < 8 && !bytes.Equal(cur.RawIssuer, cur.RawSubject) {
+		i := slices.IndexFunc(pool, func(cand *x509.Certificate) bool {
+			return bytes.Equal(cand.RawSubject, cur.RawIssuer) && cur.CheckSignatureFrom(cand) == nil
+		})
+		if i < 0 {
+			break
+		}
+		cur = pool[i]
+		chain = append(chain, cur)
+	}
+	return chain, nil
 }
 
 // hasKey reports whether the token holds a key under keyID. Many tokens

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
 	"io"
@@ -35,7 +36,8 @@ func newToken(t *testing.T, keys ...softhsm.KeySpec) (*token.Provider, *softhsm.
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := store.CreateToken(softhsm.TokenSpec{Label: "test", PIN: pin, SOPIN: sopin, Keys: keys}, ca)
+	tok, err := store.CreateToken(softhsm.TokenSpec{Label: "test", PIN: pin, SOPIN: sopin, Keys: keys,
+		ExtraCerts: []*x509.Certificate{ca.Cert}}, ca)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +83,10 @@ func TestTokensAndCertificates(t *testing.T) {
 		want := token.CertificateID(tok.Serial, allKeys[i].ID)
 		if c.ID != want || c.Cert.Subject.CommonName != allKeys[i].Subject.CommonName {
 			t.Errorf("certificate %d = %s %q, want %s %q", i, c.ID, c.Cert.Subject.CommonName, want, allKeys[i].Subject.CommonName)
+		}
+		chain, err := p.Chain(c)
+		if err != nil || len(chain) != 1 || chain[0].Subject.CommonName != "Test CA" {
+			t.Errorf("Chain(%s) = %v, %v; want the test CA", c.ID, chain, err)
 		}
 		byID, err := p.Certificate(c.ID)
 		if err != nil || !byID.Cert.Equal(c.Cert) {

@@ -97,6 +97,8 @@ type TokenSpec struct {
 	PIN   string
 	SOPIN string
 	Keys  []KeySpec
+	// ExtraCerts are stored without a key, as issuers' certificates.
+	ExtraCerts []*x509.Certificate
 }
 
 // Token is a created token.
@@ -166,6 +168,11 @@ func (s *Store) CreateToken(spec TokenSpec, ca *CA) (*Token, error) {
 			return nil, fmt.Errorf("key %s: %w", k.Label, err)
 		}
 		tok.Certs = append(tok.Certs, cert)
+	}
+	for i, c := range spec.ExtraCerts {
+		if err := storeCert(ctx, sh, KeySpec{Label: fmt.Sprintf("CA %d", i+1)}, c); err != nil {
+			return nil, err
+		}
 	}
 	return tok, nil
 }
@@ -282,6 +289,7 @@ func storeCert(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, k KeySpec, cert *x509.C
 		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
 		pkcs11.NewAttribute(pkcs11.CKA_ID, k.ID),
 		pkcs11.NewAttribute(pkcs11.CKA_LABEL, k.Label),
+		pkcs11.NewAttribute(pkcs11.CKA_CERTIFICATE_CATEGORY, certCategory(k.ID)),
 		pkcs11.NewAttribute(pkcs11.CKA_SUBJECT, cert.RawSubject),
 		pkcs11.NewAttribute(pkcs11.CKA_ISSUER, cert.RawIssuer),
 		pkcs11.NewAttribute(pkcs11.CKA_SERIAL_NUMBER, serial),
@@ -291,6 +299,15 @@ func storeCert(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, k KeySpec, cert *x509.C
 		return fmt.Errorf("failed to store the certificate: %w", err)
 	}
 	return nil
+}
+
+// certCategory marks a certificate with a key as the token user's (1) and
+// one without as an authority's (2), as PKCS#11 v2.20 defines.
+func certCategory(id []byte) uint {
+	if len(id) == 0 {
+		return 2
+	}
+	return 1
 }
 
 // CA is a software certificate authority for test and demo certificates.
