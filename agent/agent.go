@@ -21,6 +21,7 @@ import (
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/protocol"
 	"github.com/tte-agent/tte-agent/token"
+	"github.com/tte-agent/tte-agent/tsa"
 )
 
 // Version is the agent's version, set at build time with
@@ -51,6 +52,7 @@ type Agent struct {
 	tmu        sync.Mutex
 	tokenLocks map[string]chan struct{}
 
+	tsa     *tsa.Client // nil without [tsa] url
 	store   *upload.Store
 	umu     sync.Mutex
 	uploads map[uint64]*upload.Set // by connection
@@ -62,6 +64,7 @@ var _ wsserver.Handler = (*Agent)(nil)
 func New(cfg *config.Config, tokens *token.Provider, store *upload.Store, prompt Prompter, log *slog.Logger) *Agent {
 	return &Agent{
 		store:      store,
+		tsa:        newTSA(cfg.TSA.URL),
 		uploads:    map[uint64]*upload.Set{},
 		cfg:        cfg,
 		tokens:     tokens,
@@ -71,6 +74,13 @@ func New(cfg *config.Config, tokens *token.Provider, store *upload.Store, prompt
 		waiting:    make(chan struct{}, cfg.Limits.DialogQueue),
 		tokenLocks: map[string]chan struct{}{},
 	}
+}
+
+func newTSA(url string) *tsa.Client {
+	if url == "" {
+		return nil
+	}
+	return tsa.New(url)
 }
 
 // NewPrompter returns the pinentry program the configuration names, set up
@@ -121,6 +131,8 @@ func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 		return a.certificatesList(req)
 	case protocol.MethodSignDigest:
 		return a.signDigest(ctx, p, req)
+	case protocol.MethodSignCMS:
+		return a.signCMS(ctx, p, req)
 	case protocol.MethodDocumentUpload:
 		return a.documentUpload(p, req)
 	case protocol.MethodDocumentDiscard:
@@ -147,7 +159,7 @@ func (a *Agent) info(p *wsserver.Peer, req protocol.Request) (any, error) {
 		Protocol: protocol.Version,
 		Origin:   p.Origin,
 		Allow:    allow,
-		Formats:  []string{"raw"},
+		Formats:  []string{"raw", "cms"},
 		Limits:   a.Limits(),
 	}, nil
 }

@@ -50,11 +50,15 @@ type harness struct {
 	dir    string
 	spyLog string
 	port   int
+	// caFile is the test CA's certificate, PEM.
+	caFile string
 }
 
 type harnessOpts struct {
 	spy    bool // put OpenSC's pkcs11-spy in front of SoftHSM
 	limits string
+	// tsaURL is the [tsa] url.
+	tsaURL string
 	// before runs after the token exists, before the agent starts.
 	before func(h *harness)
 }
@@ -87,12 +91,16 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 				NotBefore: time.Now().AddDate(-3, 0, 0), NotAfter: time.Now().AddDate(0, 0, -2)},
 			{Label: "always", ID: alwaysID, Type: "RSA-2048", AlwaysAuthenticate: true, Subject: pkix.Name{CommonName: "Always Auth"}},
 		},
+		ExtraCerts: []*x509.Certificate{ca.Cert},
 	}, ca)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, fake: pinentrytest.Install(t, pinentrytest.Behaviour{Action: "pin", PIN: testPIN}),
+	h := &harness{t: t, caFile: filepath.Join(dir, "ca.pem"), fake: pinentrytest.Install(t, pinentrytest.Behaviour{Action: "pin", PIN: testPIN}),
 		serial: tok.Serial, certs: tok.Certs, ca: ca, dir: dir}
+	if err := softhsm.WriteCertPEM(h.caFile, ca.Cert); err != nil {
+		t.Fatal(err)
+	}
 	module := store.Module
 	if o.spy {
 		if _, err := os.Stat(spyModule); err != nil {
@@ -115,12 +123,14 @@ allow = ["documents", "digest"]
 [[origins]]
 origin = %q
 allow = ["documents"]
+[tsa]
+url = %q
 [uploads]
 dir = %q
 memory_bytes = 2048
 [limits]
 %s
-`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, h.spool(), o.limits)
+`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, o.tsaURL, h.spool(), o.limits)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -26,8 +26,10 @@ func newProgress(p *wsserver.Peer, id protocol.ID, total int) *progress {
 	return &progress{peer: p, id: id, total: total}
 }
 
+// stage starts a stage; its item count starts at zero.
 func (p *progress) stage(s protocol.Stage) {
 	p.cur = s
+	p.done = 0
 	p.send()
 }
 

@@ -24,6 +24,9 @@ type signRequest struct {
 	cert    token.Certificate
 	consent consent.Request
 	total   int
+	// prog, when set, carries on the request's progress (after a
+	// receiving stage, say).
+	prog *progress
 }
 
 // signFunc signs the request's items in a logged-in session. pin is only
@@ -87,7 +90,10 @@ func signerOpts(c *x509.Certificate, alg protocol.SignatureAlgorithm, h crypto.H
 // login happen; a cancelled dialog means no login at all.
 func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) error {
 	log := a.log.With("conn", r.peer.ID, "origin", r.peer.Origin, "method", r.method, "certificate", r.cert.ID, "items", r.total)
-	prog := newProgress(r.peer, r.id, r.total)
+	prog := r.prog
+	if prog == nil {
+		prog = newProgress(r.peer, r.id, r.total)
+	}
 
 	info, err := a.tokens.Token(r.cert.Token)
 	if err != nil {

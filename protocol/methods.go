@@ -167,24 +167,10 @@ type SignDigestParams struct {
 // Validate implements Validator. It fills in the default hash algorithm.
 // The item count limit is the agent's to check, since it is configurable.
 func (p *SignDigestParams) Validate() *Error {
-	if p.CertificateID == "" {
-		return BadRequest("params.certificateId is required")
-	}
-	if len(p.CertificateID) > 512 {
-		return BadRequest("params.certificateId is too long")
-	}
-	if p.HashAlgorithm == "" {
-		p.HashAlgorithm = SHA256
+	if err := validCommon(p.CertificateID, &p.HashAlgorithm, p.SignatureAlgorithm); err != nil {
+		return err
 	}
 	h := p.HashAlgorithm.Hash()
-	if h == 0 {
-		return BadRequest("params.hashAlgorithm: unknown %q; use SHA-256, SHA-384 or SHA-512", truncate(string(p.HashAlgorithm), 32))
-	}
-	switch p.SignatureAlgorithm {
-	case "", RSAPKCS1v15, RSAPSS, ECDSA:
-	default:
-		return BadRequest("params.signatureAlgorithm: unknown %q; use RSA-PKCS1-v1_5, RSA-PSS or ECDSA", truncate(string(p.SignatureAlgorithm), 32))
-	}
 	if len(p.Items) == 0 {
 		return BadRequest("params.items: at least one item is required")
 	}

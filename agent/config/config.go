@@ -199,6 +199,12 @@ func (c *Config) complete() error {
 			}
 		}
 	}
+	if c.TSA.URL != "" {
+		u, err := url.Parse(c.TSA.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("tsa.url %q: must be an http or https URL", c.TSA.URL)
+		}
+	}
 	if c.Metrics.Listen == nil {
 		l := DefaultMetrics
 		c.Metrics.Listen = &l

@@ -1,0 +1,101 @@
+package protocol
+
+// Level is a signature baseline level (ETSI): B-B, B-T or B-LT.
+type Level string
+
+// The levels of contract §3.
+const (
+	LevelBB  Level = "B-B"
+	LevelBT  Level = "B-T"
+	LevelBLT Level = "B-LT"
+)
+
+// SignItem is one item of sign.cms or sign.pdf: an uploaded document, or
+// (sign.cms only) a named digest.
+type SignItem struct {
+	UploadID *uint64 `json:"uploadId"`
+	Name     string  `json:"name"`
+	Digest   []byte  `json:"digest"`
+}
+
+// SignCMSParams are the params of sign.cms. SignatureAlgorithm is our
+// addition (the contract lists none for sign.cms): RSA keys may ask for
+// RSA-PSS.
+type SignCMSParams struct {
+	CertificateID      string             `json:"certificateId"`
+	HashAlgorithm      HashAlgorithm      `json:"hashAlgorithm"`
+	SignatureAlgorithm SignatureAlgorithm `json:"signatureAlgorithm"`
+	Level              Level              `json:"level"`
+	Items              []SignItem         `json:"items"`
+}
+
+// Validate implements Validator: it fills in SHA-256 and B-B.
+func (p *SignCMSParams) Validate() *Error {
+	if err := validCommon(p.CertificateID, &p.HashAlgorithm, p.SignatureAlgorithm); err != nil {
+		return err
+	}
+	switch p.Level {
+	case "":
+		p.Level = LevelBB
+	case LevelBB, LevelBT:
+	default:
+		return BadRequest("params.level: %q; sign.cms produces B-B or B-T", truncate(string(p.Level), 16))
+	}
+	if len(p.Items) == 0 {
+		return BadRequest("params.items: at least one item is required")
+	}
+	seen := map[uint64]bool{}
+	size := p.HashAlgorithm.Hash().Size()
+	for i, it := range p.Items {
+		switch {
+		case it.UploadID != nil && (it.Name != "" || it.Digest != nil):
+			return BadRequest("params.items[%d]: either uploadId, or name and digest, not both", i)
+		case it.UploadID != nil:
+			if seen[*it.UploadID] {
+				return BadRequest("params.items[%d]: upload %d is listed twice", i, *it.UploadID)
+			}
+			seen[*it.UploadID] = true
+		default:
+			if err := validName(it.Name); err != nil {
+				return BadRequest("params.items[%d].name: %v", i, err)
+			}
+			if len(it.Digest) != size {
+				return BadRequest("params.items[%d].digest: a %s digest is %d bytes, got %d", i, p.HashAlgorithm, size, len(it.Digest))
+			}
+		}
+	}
+	return nil
+}
+
+// validCommon checks and completes what every sign method shares.
+func validCommon(certID string, hash *HashAlgorithm, alg SignatureAlgorithm) *Error {
+	if certID == "" {
+		return BadRequest("params.certificateId is required")
+	}
+	if len(certID) > 512 {
+		return BadRequest("params.certificateId is too long")
+	}
+	if *hash == "" {
+		*hash = SHA256
+	}
+	if hash.Hash() == 0 {
+		return BadRequest("params.hashAlgorithm: unknown %q; use SHA-256, SHA-384 or SHA-512", truncate(string(*hash), 32))
+	}
+	switch alg {
+	case "", RSAPKCS1v15, RSAPSS, ECDSA:
+	default:
+		return BadRequest("params.signatureAlgorithm: unknown %q; use RSA-PKCS1-v1_5, RSA-PSS or ECDSA", truncate(string(alg), 32))
+	}
+	return nil
+}
+
+// CMSItem is one signed item of sign.cms.
+type CMSItem struct {
+	Name string `json:"name"`
+	CMS  []byte `json:"cms"`
+}
+
+// SignCMSResult is the result of sign.cms.
+type SignCMSResult struct {
+	Items []CMSItem `json:"items"`
+}
