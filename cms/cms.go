@@ -325,3 +325,24 @@ func setContent(set []byte) []byte {
 	}
 	return rv.Bytes
 }
+
+// SizeBound returns an upper bound of the DER size of a signature by
+// cert's key that carries cert and chain, without a time-stamp: what a
+// PDF's /Contents must reserve before the signature exists.
+func SizeBound(cert *x509.Certificate, chain []*x509.Certificate) int {
+	n := len(cert.Raw)
+	for _, c := range chain {
+		n += len(c.Raw)
+	}
+	switch k := cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		n += k.Size() + 64 // PSS parameters
+	case *ecdsa.PublicKey:
+		n += 2*((k.Curve.Params().BitSize+7)/8) + 16
+	default:
+		n += 1024
+	}
+	// Signed attributes with the issuer's name, algorithm identifiers and
+	// the SignedData structure.
+	return n + len(cert.RawIssuer) + 1024
+}

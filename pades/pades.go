@@ -1,0 +1,321 @@
+// Package pades signs PDFs as PAdES baseline signatures (ETSI EN 319
+// 142-1): it appends an incremental update holding a signature field, its
+// widget (invisible, or visible with text lines), and a signature
+// dictionary with SubFilter ETSI.CAdES.detached, the signing time in /M, an
+// exact /ByteRange and a /Contents placeholder sized once, so no second
+// pass is ever needed. The original bytes are never changed, so earlier
+// signatures stay valid. Classic cross-reference tables and cross-reference
+// streams (with object streams) are both handled; the update uses the kind
+// the file already ends with. The CMS itself comes from package cms.
+package pades
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// Options describe the signature.
+type Options struct {
+	// Time goes into /M.
+	Time time.Time
+	// Reason, Location and ContactInfo go into the signature dictionary
+	// when not empty.
+	Reason      string
+	Location    string
+	ContactInfo string
+	// Name is the signer's name for /Name (optional).
+	Name string
+	// Appearance makes the signature visible; nil makes it invisible.
+	Appearance *Appearance
+	// ContentsSize is how many bytes /Contents reserves for the CMS.
+	ContentsSize int
+}
+
+// Update is a prepared incremental update waiting for its CMS.
+type Update struct {
+	orig     io.ReaderAt
+	origSize int64
+	update   []byte
+	// contents is the hex placeholder inside update: [lt, gt] are the
+	// indexes of '<' and '>'.
+	lt, gt int
+}
+
+// Prepare reads the PDF in r and builds the update with a placeholder.
+// Errors that the user can act on wrap ErrInvalid.
+func Prepare(r io.ReaderAt, size int64, o Options) (*Update, error) {
+	if o.ContentsSize < 1024 || o.ContentsSize > 1<<20 {
+		return nil, fmt.Errorf("contents size %d out of range", o.ContentsSize)
+	}
+	d, err := read(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return build(r, d, o)
+}
+
+func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
+	ctx := d.ctx
+	next := *ctx.Size
+	alloc := func() int { n := next; next++; return n }
+	w := newWriter(d)
+
+	pageNr := 1
+	if o.Appearance != nil {
+		pageNr = o.Appearance.Page
+		if pageNr < 1 || pageNr > ctx.PageCount {
+			return nil, invalid("appearance.page %d: the document has %d pages", pageNr, ctx.PageCount)
+		}
+	}
+	pageDict, pageRef, _, err := ctx.PageDict(pageNr, false)
+	if err != nil || pageDict == nil || pageRef == nil {
+		return nil, invalid("cannot read page %d (%v)", pageNr, err)
+	}
+	catalog, err := ctx.Catalog()
+	if err != nil {
+		return nil, invalid("cannot read the catalog (%v)", err)
+	}
+
+	sigNum, fieldNum := alloc(), alloc()
+	fieldRef := *types.NewIndirectRef(fieldNum, 0)
+
+	// The signature dictionary, with placeholders for /ByteRange and
+	// /Contents.
+	var sig strings.Builder
+	sig.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached")
+	fmt.Fprintf(&sig, "/M%s", literal([]byte(pdfDate(o.Time))))
+	for _, kv := range [][2]string{{"Name", o.Name}, {"Reason", o.Reason}, {"Location", o.Location}, {"ContactInfo", o.ContactInfo}} {
+		if kv[1] != "" {
+			fmt.Fprintf(&sig, "/%s%s", kv[0], textString(kv[1]))
+		}
+	}
+	sig.WriteString("/ByteRange" + byteRangePlaceholder + "/Contents<")
+	w.offsets[sigNum] = w.pos()
+	w.gens[sigNum] = 0
+	fmt.Fprintf(&w.buf, "%d 0 obj\n%s", sigNum, sig.String())
+	brAt := w.buf.Len() - len(byteRangePlaceholder+"/Contents<")
+	lt := w.buf.Len() - 1
+	w.buf.Write(bytes.Repeat([]byte("0"), 2*o.ContentsSize))
+	gt := w.buf.Len()
+	w.buf.WriteString(">>>\nendobj\n")
+
+	// The field and its widget, merged in one dictionary.
+	rect := "[0 0 0 0]"
+	ap := ""
+	if o.Appearance != nil {
+		apNum, fontNum := alloc(), alloc()
+		stream, err := o.Appearance.stream(fontNum)
+		if err != nil {
+			return nil, err
+		}
+		w.object(apNum, 0, stream)
+		w.object(fontNum, 0, "<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>")
+		rect = o.Appearance.rectString()
+		ap = fmt.Sprintf("/AP<</N %d 0 R>>", apNum)
+	}
+	name, err := fieldName(ctx, catalog)
+	if err != nil {
+		return nil, err
+	}
+	w.object(fieldNum, 0, fmt.Sprintf("<</Type/Annot/Subtype/Widget/FT/Sig/T%s/V %d 0 R/F 132/P %s/Rect%s%s>>",
+		literal([]byte(name)), sigNum, pageRef.PDFString(), rect, ap))
+
+	// The page lists the widget among its annotations.
+	if err := addAnnot(ctx, w, pageDict, pageRef, fieldRef); err != nil {
+		return nil, err
+	}
+	// The AcroForm lists the field and says the document is signed.
+	if err := addField(ctx, w, catalog, *ctx.Root, fieldRef, alloc); err != nil {
+		return nil, err
+	}
+
+	xrefNum := 0
+	if d.xrefIsStm {
+		xrefNum = alloc() // the stream lists itself, so it counts in /Size
+	}
+	trailer, err := trailerEntries(ctx, next, d.prevXref)
+	if err != nil {
+		return nil, err
+	}
+	if d.xrefIsStm {
+		w.xrefStream(xrefNum, trailer)
+	} else {
+		w.xrefTable(trailer)
+	}
+
+	u := &Update{orig: r, origSize: d.size, update: w.buf.Bytes(), lt: lt, gt: gt}
+	total := d.size + int64(len(u.update))
+	start, end := d.size+int64(lt), d.size+int64(gt)+1
+	br := fmt.Sprintf("[0 %d %d %d]", start, end, total-end)
+	if len(br) > len(byteRangePlaceholder) {
+		return nil, invalid("the document is too large to sign")
+	}
+	copy(u.update[brAt:], br+strings.Repeat(" ", len(byteRangePlaceholder)-len(br)))
+	return u, nil
+}
+
+// byteRangePlaceholder is as wide as the widest /ByteRange we write; the
+// real one is padded with spaces to the same width.
+const byteRangePlaceholder = "[0 0000000000 0000000000 0000000000]"
+
+// Digest hashes everything but /Contents: the original bytes and the
+// update around the placeholder.
+func (u *Update) Digest(h crypto.Hash) ([]byte, error) {
+	d := h.New()
+	if _, err := io.Copy(d, io.NewSectionReader(u.orig, 0, u.origSize)); err != nil {
+		return nil, fmt.Errorf("failed to read the document: %w", err)
+	}
+	d.Write(u.update[:u.lt])
+	d.Write(u.update[u.gt+1:])
+	return d.Sum(nil), nil
+}
+
+// Finish puts the DER CMS into /Contents and returns the update, to be
+// appended to the original bytes.
+func (u *Update) Finish(cms []byte) ([]byte, error) {
+	if 2*len(cms) > u.gt-u.lt-1 {
+		return nil, fmt.Errorf("the signature (%d bytes) is larger than the space reserved for it (%d bytes)", len(cms), (u.gt-u.lt-1)/2)
+	}
+	hex.Encode(u.update[u.lt+1:], cms)
+	return u.update, nil
+}
+
+// SignedSize is the size of the signed file.
+func (u *Update) SignedSize() int64 { return u.origSize + int64(len(u.update)) }
+
+// fieldName picks "SignatureN" not used by a top-level field.
+func fieldName(ctx *model.Context, catalog types.Dict) (string, error) {
+	used := map[string]bool{}
+	if af, err := ctx.DereferenceDict(catalog["AcroForm"]); err == nil && af != nil {
+		if fields, err := ctx.DereferenceArray(af["Fields"]); err == nil {
+			for _, f := range fields {
+				if fd, err := ctx.DereferenceDict(f); err == nil && fd != nil {
+					if t, ok := fd["T"]; ok && t != nil {
+						used[t.PDFString()] = true
+					}
+				}
+			}
+		}
+	}
+	for i := 1; ; i++ {
+		n := fmt.Sprintf("Signature%d", i)
+		if !used[literal([]byte(n))] {
+			return n, nil
+		}
+	}
+}
+
+// addAnnot appends the widget to the page's /Annots, rewriting the page
+// or, when /Annots is an indirect array, that array.
+func addAnnot(ctx *model.Context, w *writer, page types.Dict, pageRef *types.IndirectRef, field types.IndirectRef) error {
+	switch a := page["Annots"].(type) {
+	case types.IndirectRef:
+		arr, err := ctx.DereferenceArray(a)
+		if err != nil {
+			return invalid("cannot read the page's annotations (%v)", err)
+		}
+		arr = append(cloneArray(arr), field)
+		w.object(a.ObjectNumber.Value(), a.GenerationNumber.Value(), arr.PDFString())
+		return nil
+	case types.Array:
+		p := page.Clone().(types.Dict)
+		p["Annots"] = append(cloneArray(a), field)
+		w.object(pageRef.ObjectNumber.Value(), pageRef.GenerationNumber.Value(), p.PDFString())
+		return nil
+	case nil:
+		p := page.Clone().(types.Dict)
+		p["Annots"] = types.Array{field}
+		w.object(pageRef.ObjectNumber.Value(), pageRef.GenerationNumber.Value(), p.PDFString())
+		return nil
+	}
+	return invalid("the page's /Annots is not an array")
+}
+
+// addField appends the field to the AcroForm's /Fields and sets
+// /SigFlags 3 (signatures exist; append only), creating the AcroForm if
+// the document has none.
+func addField(ctx *model.Context, w *writer, catalog types.Dict, root types.IndirectRef, field types.IndirectRef, alloc func() int) error {
+	update := func(af types.Dict) (types.Dict, error) {
+		af = af.Clone().(types.Dict)
+		af["SigFlags"] = types.Integer(3)
+		switch f := af["Fields"].(type) {
+		case types.IndirectRef:
+			arr, err := ctx.DereferenceArray(f)
+			if err != nil {
+				return nil, invalid("cannot read the form fields (%v)", err)
+			}
+			w.object(f.ObjectNumber.Value(), f.GenerationNumber.Value(), append(cloneArray(arr), field).PDFString())
+		case types.Array:
+			af["Fields"] = append(cloneArray(f), field)
+		case nil:
+			af["Fields"] = types.Array{field}
+		default:
+			return nil, invalid("the form's /Fields is not an array")
+		}
+		return af, nil
+	}
+	switch a := catalog["AcroForm"].(type) {
+	case types.IndirectRef:
+		af, err := ctx.DereferenceDict(a)
+		if err != nil || af == nil {
+			return invalid("cannot read the form (%v)", err)
+		}
+		af, err = update(af)
+		if err != nil {
+			return err
+		}
+		w.object(a.ObjectNumber.Value(), a.GenerationNumber.Value(), af.PDFString())
+		return nil
+	case types.Dict:
+		af, err := update(a)
+		if err != nil {
+			return err
+		}
+		c := catalog.Clone().(types.Dict)
+		c["AcroForm"] = af
+		w.object(root.ObjectNumber.Value(), root.GenerationNumber.Value(), c.PDFString())
+		return nil
+	case nil:
+		num := alloc()
+		w.object(num, 0, fmt.Sprintf("<</Fields[%s]/SigFlags 3>>", field.PDFString()))
+		c := catalog.Clone().(types.Dict)
+		c["AcroForm"] = *types.NewIndirectRef(num, 0)
+		w.object(root.ObjectNumber.Value(), root.GenerationNumber.Value(), c.PDFString())
+		return nil
+	}
+	return invalid("the catalog's /AcroForm is not a dictionary")
+}
+
+func cloneArray(a types.Array) types.Array {
+	return append(types.Array{}, a...)
+}
+
+// trailerEntries returns the update's trailer entries: /Size, /Root,
+// /Prev, /Info, and /ID with the first part kept and the second new.
+func trailerEntries(ctx *model.Context, size int, prev int64) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "/Size %d/Root %s/Prev %d", size, ctx.Root.PDFString(), prev)
+	if ctx.Info != nil {
+		fmt.Fprintf(&b, "/Info %s", ctx.Info.PDFString())
+	}
+	fresh := make([]byte, 16)
+	if _, err := rand.Read(fresh); err != nil {
+		return "", err
+	}
+	newID := "<" + hex.EncodeToString(fresh) + ">"
+	first := newID
+	if len(ctx.ID) == 2 && ctx.ID[0] != nil {
+		first = ctx.ID[0].PDFString()
+	}
+	fmt.Fprintf(&b, "/ID[%s%s]", first, newID)
+	return b.String(), nil
+}
