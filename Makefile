@@ -33,9 +33,13 @@ lint:
 unit:
 	$(GO) test -race -count=1 ./...
 
+# -fuzzminimizetime bounds the minimisation of each new input, which
+# otherwise stalls short runs on PDF-sized inputs.
+FUZZ := $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParseRequest$$' -fuzztime $(FUZZTIME) ./protocol
-	$(GO) test -run '^$$' -fuzz '^FuzzResponses$$' -fuzztime $(FUZZTIME) ./agent/pinentry
+	$(FUZZ) -fuzz '^FuzzParseRequest$$' ./protocol
+	$(FUZZ) -fuzz '^FuzzResponses$$' ./agent/pinentry
+	$(FUZZ) -fuzz '^FuzzPrepare$$' ./pades
 
 ## demo: a demo token, the agent and the demo e-office page on 127.0.0.1.
 demo: deps-demo

@@ -52,10 +52,17 @@ type Update struct {
 
 // Prepare reads the PDF in r and builds the update with a placeholder.
 // Errors that the user can act on wrap ErrInvalid.
-func Prepare(r io.ReaderAt, size int64, o Options) (*Update, error) {
+func Prepare(r io.ReaderAt, size int64, o Options) (u *Update, err error) {
 	if o.ContentsSize < 1024 || o.ContentsSize > 1<<20 {
 		return nil, fmt.Errorf("contents size %d out of range", o.ContentsSize)
 	}
+	// pdfcpu can panic on hostile structure (seen in FuzzPrepare: a nil
+	// page tree in EnsurePageCount); no document may bring the agent down.
+	defer func() {
+		if p := recover(); p != nil {
+			u, err = nil, invalid("the PDF structure is damaged (the parser failed: %v); export the PDF again", p)
+		}
+	}()
 	d, err := read(r, size)
 	if err != nil {
 		return nil, err

@@ -82,7 +82,7 @@ func read(r io.ReaderAt, size int64) (*document, error) {
 
 	conf := model.NewDefaultConfiguration()
 	conf.ValidationMode = model.ValidationRelaxed
-	ctx, err := readContext(io.NewSectionReader(r, 0, size), conf)
+	ctx, err := api.ReadContext(io.NewSectionReader(r, 0, size), conf)
 	if errors.Is(err, pdfcpu.ErrWrongPassword) {
 		return nil, invalid("the PDF is encrypted or password-protected; remove the protection and sign again")
 	}
@@ -106,15 +106,4 @@ func read(r io.ReaderAt, size int64) (*document, error) {
 	}
 	d.ctx = ctx
 	return d, nil
-}
-
-// readContext runs pdfcpu's reader, turning a panic on hostile input into
-// an error: no document may bring the agent down.
-func readContext(rs io.ReadSeeker, conf *model.Configuration) (ctx *model.Context, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			ctx, err = nil, fmt.Errorf("the parser failed: %v", r)
-		}
-	}()
-	return api.ReadContext(rs, conf)
 }

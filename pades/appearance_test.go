@@ -1,0 +1,118 @@
+package pades_test
+
+import (
+	"errors"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tte-agent/tte-agent/pades"
+	"github.com/tte-agent/tte-agent/pades/padestest"
+)
+
+// darkPixels renders page 2 at 72 dpi and counts dark pixels inside and
+// outside the rectangle (PDF coordinates, origin bottom-left).
+func darkPixels(t *testing.T, pdf string, rect [4]float64) (inside, outside int) {
+	t.Helper()
+	if _, err := exec.LookPath("pdftoppm"); err != nil {
+		t.Fatal("pdftoppm is not installed: run scripts/install-deps.sh")
+	}
+	prefix := filepath.Join(t.TempDir(), "page")
+	if out, err := exec.Command("pdftoppm", "-r", "72", "-f", "2", "-l", "2", "-png", "-singlefile", pdf, prefix).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, out)
+	}
+	f, err := os.Open(prefix + ".png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := img.Bounds().Dy()
+	box := image.Rect(int(rect[0]), h-int(rect[3]), int(rect[2]), h-int(rect[1]))
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if (r+g+bl)/3 < 0x8000 {
+				if (image.Point{x, y}).In(box) {
+					inside++
+				} else {
+					outside++
+				}
+			}
+		}
+	}
+	return inside, outside
+}
+
+func TestVisibleAppearance(t *testing.T) {
+	s := newSigner(t, false)
+	rect := [4]float64{300, 100, 550, 170}
+	before, _ := darkPixels(t, "testdata/qpdf-objstm.pdf", rect)
+	signed, err := sign(t, s, "testdata/qpdf-objstm.pdf", pades.Options{Appearance: &pades.Appearance{
+		Page: 2, Rect: rect,
+		Text: []string{"Ditandatangani secara elektronik oleh", "Budi Santoso, S.Kom.", "Kepala Dinas Kominfo", "22 November 2026 · José Ñ"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := padestest.Check(t, signed, s.caFile)
+	if len(r.PdfsigValid) != 1 || !r.PdfsigValid[0] || !r.PdfsigTotal || r.PAdES[0] != "B-B" {
+		t.Fatalf("visible signature: %s", r)
+	}
+	inside, _ := darkPixels(t, signed, rect)
+	if before != 0 || inside < 200 {
+		t.Errorf("dark pixels in the signature box: %d before, %d after; want 0 and a drawn box with text", before, inside)
+	}
+}
+
+func TestAppearanceRefusals(t *testing.T) {
+	s := newSigner(t, false)
+	tests := []struct {
+		name string
+		a    pades.Appearance
+		want string
+	}{
+		{"CJK text", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}, Text: []string{"签名"}}, "cannot be drawn with the built-in font"},
+		{"emoji", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}, Text: []string{"ok 👍"}}, "U+1F44D"},
+		{"no such page", pades.Appearance{Page: 3, Rect: [4]float64{0, 0, 200, 50}}, "has 2 pages"},
+		{"empty rect", pades.Appearance{Page: 1, Rect: [4]float64{10, 10, 10, 60}}, "at least 10 points"},
+		{"too small for text", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 20, 12}, Text: []string{"a long line of text that cannot fit"}}, "too small"},
+		{"control character", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}, Text: []string{"a\nb"}}, "control"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.a
+			_, err := sign(t, s, "testdata/go-minimal.pdf", pades.Options{Appearance: &a})
+			if !errors.Is(err, pades.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want ErrInvalid mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzPrepare: no input makes the reader panic or hang; whatever it
+// accepts yields a placeholder that Finish can fill.
+func FuzzPrepare(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.pdf")
+	for _, p := range files {
+		data, _ := os.ReadFile(p)
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u, err := pades.Prepare(strings.NewReader(string(data)), int64(len(data)), pades.Options{ContentsSize: 2048})
+		if err != nil {
+			return
+		}
+		if _, err := u.Finish(make([]byte, 2048)); err != nil {
+			t.Fatalf("Finish on an accepted document: %v", err)
+		}
+	})
+}
