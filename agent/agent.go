@@ -133,6 +133,8 @@ func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 		return a.signDigest(ctx, p, req)
 	case protocol.MethodSignCMS:
 		return a.signCMS(ctx, p, req)
+	case protocol.MethodSignPDF:
+		return a.signPDF(ctx, p, req)
 	case protocol.MethodDocumentUpload:
 		return a.documentUpload(p, req)
 	case protocol.MethodDocumentDiscard:
@@ -159,7 +161,7 @@ func (a *Agent) info(p *wsserver.Peer, req protocol.Request) (any, error) {
 		Protocol: protocol.Version,
 		Origin:   p.Origin,
 		Allow:    allow,
-		Formats:  []string{"raw", "cms"},
+		Formats:  []string{"raw", "cms", "pades"},
 		Limits:   a.Limits(),
 	}, nil
 }

@@ -79,6 +79,32 @@ func (a *Agent) takeDocuments(p *wsserver.Peer, items []protocol.SignItem) (*doc
 	return d, nil
 }
 
+// errStalled means an upload stopped receiving bytes before its size.
+var errStalled = errors.New("upload stalled")
+
+// waitUpload waits for an upload to complete while bytes keep coming; an
+// upload idle for the configured timeout has stalled (a size mismatch).
+func (a *Agent) waitUpload(ctx context.Context, u *upload.Upload) error {
+	idle := time.Duration(a.cfg.Uploads.IdleTimeout)
+	tick := time.NewTicker(min(idle/4, time.Second))
+	defer tick.Stop()
+	last, since := u.Received(), time.Now()
+	for {
+		select {
+		case <-u.Done():
+			return u.Err()
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			if n := u.Received(); n != last {
+				last, since = n, time.Now()
+			} else if time.Since(since) >= idle {
+				return errStalled
+			}
+		}
+	}
+}
+
 // receive waits until every upload has all its bytes, reporting progress.
 func (a *Agent) receive(ctx context.Context, d *documents, prog *progress) error {
 	if !d.hasUploads() {
@@ -89,9 +115,12 @@ func (a *Agent) receive(ctx context.Context, d *documents, prog *progress) error
 		if u == nil {
 			continue
 		}
-		if err := u.Wait(ctx); err != nil {
+		if err := a.waitUpload(ctx, u); err != nil {
 			if ctx.Err() != nil {
 				return a.contextError(ctx, err, 0)
+			}
+			if errors.Is(err, errStalled) {
+				return protocol.BadRequest("params.items[%d] (%s): only %d of its declared %d bytes arrived and nothing more came for %v; send the whole file, or declare its real size", i, u.Name, u.Received(), u.Size, a.cfg.Uploads.IdleTimeout)
 			}
 			return protocol.BadRequest("params.items[%d]: upload %d was discarded before it completed (see its document.error)", i, u.ID)
 		}
@@ -101,6 +130,7 @@ func (a *Agent) receive(ctx context.Context, d *documents, prog *progress) error
 }
 
 func (a *Agent) signCMS(ctx context.Context, p *wsserver.Peer, req protocol.Request) (any, error) {
+	defer a.consumeNamed(p, req.Params)
 	var params protocol.SignCMSParams
 	if err := protocol.DecodeParams(req.Params, &params); err != nil {
 		return nil, err

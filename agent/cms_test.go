@@ -132,7 +132,11 @@ func TestSignCMSRefusals(t *testing.T) {
 	id := c.upload("a.pdf", []byte("abc"), 3)
 	_, perr = c.call("sign.cms", map[string]any{"certificateId": h.certID(rsaID), "items": []any{map[string]any{"uploadId": id, "name": "b"}}})
 	wantError(t, perr, protocol.ReasonBadRequest)
+	// A refused request consumes the uploads it names too.
+	_, perr = c.call("document.discard", map[string]any{"uploadId": id})
+	wantError(t, perr, protocol.ReasonBadRequest)
 	// Cancelled at the dialog: the upload is consumed and gone.
+	id = c.upload("b.pdf", []byte("abc"), 3)
 	h.fake.Set(t, pinentrytest.Behaviour{Action: "cancel"})
 	_, perr = c.call("sign.cms", map[string]any{"certificateId": h.certID(rsaID), "items": []any{map[string]any{"uploadId": id}}})
 	wantError(t, perr, protocol.ReasonUserCancelled)

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -90,4 +91,24 @@ func (a *Agent) Closed(p *wsserver.Peer) {
 		s.Close()
 	}
 	a.log.Debug("connection closed", "conn", p.ID, "origin", p.Origin)
+}
+
+// consumeNamed discards every upload that a sign request's params name,
+// whether or not the request got far enough to take them: a sign request
+// consumes the documents it names, whatever its outcome, so a refused
+// request leaves nothing behind. It reads params leniently, since they may
+// be the reason the request was refused.
+func (a *Agent) consumeNamed(p *wsserver.Peer, params json.RawMessage) {
+	var named struct {
+		Items []struct {
+			UploadID *uint64 `json:"uploadId"`
+		} `json:"items"`
+	}
+	_ = json.Unmarshal(params, &named)
+	set := a.uploadSet(p)
+	for _, it := range named.Items {
+		if it.UploadID != nil {
+			_ = set.Discard(*it.UploadID)
+		}
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/tte-agent/tte-agent/agent"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
+	"github.com/tte-agent/tte-agent/pades/padestest"
 	"github.com/tte-agent/tte-agent/protocol"
 	"github.com/tte-agent/tte-agent/token/softhsm"
 )
@@ -82,6 +83,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Validators such as pdfcpu want revocation evidence: the CA serves
+	// a CRL on loopback and its certificates point at it.
+	ca.CRLURL = padestest.CRLServer(t, ca.Cert, ca.Key)
 	tok, err := store.CreateToken(softhsm.TokenSpec{
 		Label: "ASN Test", PIN: testPIN, SOPIN: "13579135",
 		Keys: []softhsm.KeySpec{
@@ -128,6 +132,7 @@ url = %q
 [uploads]
 dir = %q
 memory_bytes = 2048
+idle_timeout = "1s"
 [limits]
 %s
 `, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, o.tsaURL, h.spool(), o.limits)

@@ -1,5 +1,7 @@
 package protocol
 
+import "unicode/utf8"
+
 // Level is a signature baseline level (ETSI): B-B, B-T or B-LT.
 type Level string
 
@@ -98,4 +100,83 @@ type CMSItem struct {
 // SignCMSResult is the result of sign.cms.
 type SignCMSResult struct {
 	Items []CMSItem `json:"items"`
+}
+
+// Appearance asks for a visible PDF signature.
+type Appearance struct {
+	Page int       `json:"page"`
+	Rect []float64 `json:"rect"`
+	Text []string  `json:"text"`
+}
+
+// SignPDFParams are the params of sign.pdf. SignatureAlgorithm is our
+// addition, as for sign.cms.
+type SignPDFParams struct {
+	CertificateID      string             `json:"certificateId"`
+	HashAlgorithm      HashAlgorithm      `json:"hashAlgorithm"`
+	SignatureAlgorithm SignatureAlgorithm `json:"signatureAlgorithm"`
+	Level              Level              `json:"level"`
+	Items              []SignItem         `json:"items"`
+	Reason             string             `json:"reason"`
+	Location           string             `json:"location"`
+	ContactInfo        string             `json:"contactInfo"`
+	Appearance         *Appearance        `json:"appearance"`
+}
+
+// MaxPDFText bounds reason, location and contact info.
+const MaxPDFText = 256
+
+// Validate implements Validator: it fills in SHA-256 and B-B.
+func (p *SignPDFParams) Validate() *Error {
+	if err := validCommon(p.CertificateID, &p.HashAlgorithm, p.SignatureAlgorithm); err != nil {
+		return err
+	}
+	switch p.Level {
+	case "":
+		p.Level = LevelBB
+	case LevelBB, LevelBT:
+	case LevelBLT:
+		return BadRequest("params.level: B-LT is not supported yet; ask for B-B or B-T")
+	default:
+		return BadRequest("params.level: %q; sign.pdf produces B-B or B-T", truncate(string(p.Level), 16))
+	}
+	if len(p.Items) == 0 {
+		return BadRequest("params.items: at least one item is required")
+	}
+	seen := map[uint64]bool{}
+	for i, it := range p.Items {
+		if it.UploadID == nil || it.Name != "" || it.Digest != nil {
+			return BadRequest("params.items[%d]: sign.pdf signs uploaded documents only: {\"uploadId\": N}", i)
+		}
+		if seen[*it.UploadID] {
+			return BadRequest("params.items[%d]: upload %d is listed twice", i, *it.UploadID)
+		}
+		seen[*it.UploadID] = true
+	}
+	for name, v := range map[string]string{"reason": p.Reason, "location": p.Location, "contactInfo": p.ContactInfo} {
+		if len(v) > MaxPDFText || !utf8.ValidString(v) {
+			return BadRequest("params.%s: at most %d bytes of UTF-8", name, MaxPDFText)
+		}
+	}
+	if a := p.Appearance; a != nil {
+		if len(a.Rect) != 4 {
+			return BadRequest("params.appearance.rect: four numbers [llx, lly, urx, ury]")
+		}
+		if a.Page < 1 {
+			return BadRequest("params.appearance.page: pages count from 1")
+		}
+	}
+	return nil
+}
+
+// PDFItem is one signed PDF: the incremental update to append.
+type PDFItem struct {
+	Name       string `json:"name"`
+	Update     []byte `json:"update"`
+	SignedSize int64  `json:"signedSize"`
+}
+
+// SignPDFResult is the result of sign.pdf.
+type SignPDFResult struct {
+	Items []PDFItem `json:"items"`
 }

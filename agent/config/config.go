@@ -41,6 +41,9 @@ type Uploads struct {
 	// MemoryBytes is how much all documents kept in memory may take
 	// together; larger documents and the overflow go to Dir.
 	MemoryBytes int64 `toml:"memory_bytes"`
+	// IdleTimeout is how long a sign request waits for more bytes of an
+	// incomplete upload before it refuses it as a size mismatch.
+	IdleTimeout Duration `toml:"idle_timeout"`
 }
 
 // PKCS11 lists the modules to load.
@@ -218,6 +221,12 @@ func (c *Config) complete() error {
 	}
 	if c.Uploads.MemoryBytes == 0 {
 		c.Uploads.MemoryBytes = DefaultUploadMem
+	}
+	if c.Uploads.IdleTimeout == 0 {
+		c.Uploads.IdleTimeout = Duration(30 * time.Second)
+	}
+	if t := time.Duration(c.Uploads.IdleTimeout); t < 100*time.Millisecond || t > 10*time.Minute {
+		return fmt.Errorf("uploads.idle_timeout %v: must be between 100ms and 10m", t)
 	}
 	if c.Uploads.MemoryBytes < 0 || c.Uploads.MemoryBytes > 1<<30 {
 		return fmt.Errorf("uploads.memory_bytes %d: must be between 1 and %d", c.Uploads.MemoryBytes, 1<<30)

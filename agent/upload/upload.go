@@ -237,6 +237,16 @@ func (u *Upload) Received() int64 {
 	return u.received
 }
 
+// Done is closed when the upload is complete or discarded.
+func (u *Upload) Done() <-chan struct{} { return u.done }
+
+// Err is nil for a complete upload and ErrDiscarded for a discarded one;
+// call it after Done is closed.
+func (u *Upload) Err() error {
+	<-u.done
+	return u.err
+}
+
 // Wait blocks until the upload is complete, discarded, or ctx ends.
 func (u *Upload) Wait(ctx context.Context) error {
 	select {

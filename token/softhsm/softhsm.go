@@ -314,6 +314,9 @@ func certCategory(id []byte) uint {
 type CA struct {
 	Cert *x509.Certificate
 	Key  crypto.Signer
+	// CRLURL, when set, goes into issued certificates' CRL distribution
+	// points.
+	CRLURL string
 }
 
 // NewCA creates a self-signed P-256 CA valid for ten years.
@@ -363,6 +366,9 @@ func (ca *CA) Issue(pub crypto.PublicKey, k KeySpec) (*x509.Certificate, error) 
 		NotAfter:     na,
 		KeyUsage:     ku,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+	}
+	if ca.CRLURL != "" {
+		tmpl.CRLDistributionPoints = []string{ca.CRLURL}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {

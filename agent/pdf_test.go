@@ -1,0 +1,156 @@
+package agent_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tte-agent/tte-agent/pades/padestest"
+	"github.com/tte-agent/tte-agent/protocol"
+	"github.com/tte-agent/tte-agent/tsa/tsatest"
+)
+
+func corpusFile(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "pades", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// writeSigned writes original ‖ update, as a page would, and checks the
+// announced size.
+func writeSigned(t *testing.T, orig []byte, it protocol.PDFItem) (string, []byte) {
+	t.Helper()
+	signed := append(append([]byte{}, orig...), it.Update...)
+	if int64(len(signed)) != it.SignedSize {
+		t.Errorf("%s: signedSize %d, real %d", it.Name, it.SignedSize, len(signed))
+	}
+	p := filepath.Join(t.TempDir(), "signed-"+it.Name)
+	if err := os.WriteFile(p, signed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p, signed
+}
+
+func TestSignPDF(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c := h.dial(testOrigin)
+	names := []string{"go-minimal.pdf", "go-incremental.pdf", "qpdf-objstm.pdf", "qpdf-linearized.pdf", "cairo.pdf", "ghostscript.pdf"}
+	var items []any
+	originals := map[string][]byte{}
+	for _, n := range names {
+		data := corpusFile(t, n)
+		originals[n] = data
+		items = append(items, map[string]any{"uploadId": c.upload(n, data, 500)})
+	}
+	res := mustCall[protocol.SignPDFResult](c, "sign.pdf", map[string]any{
+		"certificateId": h.certID(rsaID), "items": items,
+		"reason": "Menyetujui surat", "location": "Kota Denpasar", "contactInfo": "budi@denpasarkota.go.id",
+	})
+	if len(res.Items) != len(names) {
+		t.Fatalf("%d items, want %d", len(res.Items), len(names))
+	}
+	if n := len(h.fake.Shown(t)); n != 1 {
+		t.Errorf("%d dialogs for one batch, want 1", n)
+	}
+	for i, it := range res.Items {
+		if it.Name != names[i] {
+			t.Errorf("item %d is %q, want %q", i, it.Name, names[i])
+		}
+		path, signed := writeSigned(t, originals[it.Name], it)
+		r := padestest.Check(t, path, h.caFile)
+		if len(r.PdfsigValid) != 1 || !r.PdfsigValid[0] || !r.PdfsigTotal || len(r.PAdES) != 1 || r.PAdES[0] != "B-B" {
+			t.Errorf("%s: %s", it.Name, r)
+		}
+		for _, w := range []string{"Menyetujui surat", "Kota Denpasar", "Budi Santoso"} {
+			if !strings.Contains(r.Output, w) {
+				t.Errorf("%s: pdfsig does not show %q", it.Name, w)
+			}
+		}
+		if i == 2 {
+			// Sign the signed file again with the EC key, visibly.
+			id := c.upload("signed-"+it.Name, signed, 4000)
+			res2 := mustCall[protocol.SignPDFResult](c, "sign.pdf", map[string]any{
+				"certificateId": h.certID(p256ID), "items": []any{map[string]any{"uploadId": id}},
+				"appearance": map[string]any{"page": 2, "rect": []float64{300, 100, 550, 170}, "text": []string{"Siti Rahayu", "Mengetahui"}},
+			})
+			path2, _ := writeSigned(t, signed, res2.Items[0])
+			r := padestest.Check(t, path2, h.caFile)
+			if len(r.PdfsigValid) != 2 || !r.PdfsigValid[0] || !r.PdfsigValid[1] || !r.PdfsigTotal || r.PAdES[0] != "B-B" || r.PAdES[1] != "B-B" {
+				t.Errorf("signed twice: %s", r)
+			}
+		}
+	}
+	if f := h.waitFiles(0); len(f) != 0 {
+		t.Errorf("spool holds %v after sign.pdf", f)
+	}
+}
+
+func TestSignPDFTimestamp(t *testing.T) {
+	tsaSrv := tsatest.Start(t)
+	h := newHarness(t, harnessOpts{tsaURL: tsaSrv.URL})
+	c := h.dial(testOrigin)
+	orig := corpusFile(t, "qpdf-objstm.pdf")
+	id := c.upload("surat.pdf", orig, 300)
+	res := mustCall[protocol.SignPDFResult](c, "sign.pdf", map[string]any{"certificateId": h.certID(rsaID), "level": "B-T",
+		"signatureAlgorithm": "RSA-PSS", "items": []any{map[string]any{"uploadId": id}}})
+	path, _ := writeSigned(t, orig, res.Items[0])
+	r := padestest.Check(t, path, h.caFile, tsaSrv.CAFile)
+	if len(r.PdfsigValid) != 1 || !r.PdfsigValid[0] || !r.PdfsigTotal || r.PAdES[0] != "B-B" || !r.Timestamped[0] {
+		t.Errorf("B-T: %s", r)
+	}
+	if tsaSrv.Count() != 1 {
+		t.Errorf("TSA asked %d times, want 1", tsaSrv.Count())
+	}
+}
+
+func TestSignPDFBadInput(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c := h.dial(testOrigin)
+	tests := []struct{ file, want string }{
+		{"bad-truncated.pdf", "truncated"},
+		{"bad-encrypted.pdf", "encrypted"},
+		{"bad-not-pdf.pdf", "not a PDF"},
+		{"bad-malformed.pdf", "damaged"},
+	}
+	for _, tt := range tests {
+		good := c.upload("good.pdf", corpusFile(t, "go-minimal.pdf"), 1000)
+		bad := c.upload(tt.file, corpusFile(t, tt.file), 1000)
+		_, perr := c.call("sign.pdf", map[string]any{"certificateId": h.certID(rsaID),
+			"items": []any{map[string]any{"uploadId": good}, map[string]any{"uploadId": bad}}})
+		wantError(t, perr, protocol.ReasonBadRequest)
+		if !strings.Contains(perr.Data.Detail, tt.want) || !strings.Contains(perr.Data.Detail, "items[1] ("+tt.file+")") {
+			t.Errorf("%s: detail %q, want it to name the item and say %q", tt.file, perr.Data.Detail, tt.want)
+		}
+	}
+	// A size mismatch: fewer bytes than declared.
+	res := mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "short.pdf", "size": 5000})
+	c.send(res.UploadID, corpusFile(t, "go-minimal.pdf"))
+	_, perr := c.call("sign.pdf", map[string]any{"certificateId": h.certID(rsaID), "items": []any{map[string]any{"uploadId": res.UploadID}}})
+	wantError(t, perr, protocol.ReasonBadRequest)
+	if !strings.Contains(perr.Data.Detail, "of its declared 5000 bytes arrived") {
+		t.Errorf("size mismatch detail %q", perr.Data.Detail)
+	}
+	// Appearance text the built-in font cannot draw, and other refusals.
+	for _, params := range []map[string]any{
+		{"appearance": map[string]any{"page": 1, "rect": []float64{0, 0, 200, 50}, "text": []string{"Tanda tangan 签名"}}},
+		{"appearance": map[string]any{"page": 1, "rect": []float64{0, 0, 200}}},
+		{"level": "B-LT"},
+		{"level": "B-T"}, // no TSA configured
+	} {
+		id := c.upload("a.pdf", corpusFile(t, "go-minimal.pdf"), 1000)
+		params["certificateId"] = h.certID(rsaID)
+		params["items"] = []any{map[string]any{"uploadId": id}}
+		_, perr := c.call("sign.pdf", params)
+		wantError(t, perr, protocol.ReasonBadRequest)
+	}
+	if n := len(h.fake.Shown(t)); n != 0 {
+		t.Errorf("%d dialogs shown for documents that cannot be signed", n)
+	}
+	if f := h.waitFiles(0); len(f) != 0 {
+		t.Errorf("spool holds %v after refused requests", f)
+	}
+}
