@@ -156,7 +156,7 @@ func (a *Agent) signCMS(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 		return nil, err
 	}
 	_, pss := opts.(*rsa.PSSOptions)
-	chain, err := a.tokens.Chain(cert)
+	chain, err := a.tokens.Chain(cert, a.cfg.Certificates.Parsed...)
 	if err != nil {
 		a.log.Warn("failed to read the certificate chain from the token", "err", err)
 	}

@@ -164,14 +164,15 @@ func (p *Provider) tokenCertificates(t Info) ([]Certificate, error) {
 }
 
 // Chain returns the issuers of c found among the certificates on its
-// token, nearest first, each checked by signature; an empty chain is not
-// an error. Tokens issued by a CA often carry its certificates.
-func (p *Provider) Chain(c Certificate) ([]*x509.Certificate, error) {
+// token and in extra, nearest first, each checked by signature; an empty
+// chain is not an error. Tokens issued by a CA often carry its
+// certificates; extra holds those an administrator configured.
+func (p *Provider) Chain(c Certificate, extra ...*x509.Certificate) ([]*x509.Certificate, error) {
 	t, err := p.Token(c.Token)
 	if err != nil {
 		return nil, err
 	}
-	var pool []*x509.Certificate
+	pool := slices.Clone(extra)
 	err = p.allCertificates(t, func(_ *pkcs11.Ctx, _ pkcs11.SessionHandle, rc rawCert) error {
 		pool = append(pool, rc.cert)
 		return nil

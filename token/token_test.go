@@ -100,6 +100,37 @@ func TestTokensAndCertificates(t *testing.T) {
 	}
 }
 
+func TestChainFromConfiguredCertificates(t *testing.T) {
+	// A token without its CA certificate: the chain comes from extra.
+	store, err := softhsm.NewStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOFTHSM2_CONF", store.Conf)
+	root, _ := softhsm.NewCA(pkix.Name{CommonName: "Root"})
+	other, _ := softhsm.NewCA(pkix.Name{CommonName: "Root"}) // same name, other key
+	tok, err := store.CreateToken(softhsm.TokenSpec{Label: "bare", PIN: pin, SOPIN: sopin, Keys: allKeys[:1]}, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := token.Open([]string{store.Module}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := p.Certificate(token.CertificateID(tok.Serial, allKeys[0].ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chain, _ := p.Chain(c); len(chain) != 0 {
+		t.Errorf("chain from a bare token = %d certificates, want none", len(chain))
+	}
+	chain, err := p.Chain(c, other.Cert, root.Cert)
+	if err != nil || len(chain) != 1 || !chain[0].Equal(root.Cert) {
+		t.Errorf("chain = %v, %v; want the real root (the look-alike is skipped by signature)", chain, err)
+	}
+}
+
 func TestLoginWrongPIN(t *testing.T) {
 	p, tok := newToken(t, allKeys[0])
 	_, err := p.Login(tok.Serial, []byte("000000"))

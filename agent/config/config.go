@@ -5,6 +5,8 @@
 package config
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +33,18 @@ type Config struct {
 	Metrics  Metrics  `toml:"metrics"`
 	Limits   Limits   `toml:"limits"`
 	Uploads  Uploads  `toml:"uploads"`
+	// Certificates holds issuer certificates to include in signatures
+	// when the token does not carry them.
+	Certificates Certificates `toml:"certificates"`
+}
+
+// Certificates configures the issuer chain included in signatures.
+type Certificates struct {
+	// Chain lists PEM files of CA certificates (e.g. the BSrE
+	// intermediate and root).
+	Chain []string `toml:"chain"`
+	// Parsed holds the certificates of Chain after Load.
+	Parsed []*x509.Certificate `toml:"-"`
 }
 
 // Uploads configures where received documents wait until they are signed.
@@ -202,6 +216,13 @@ func (c *Config) complete() error {
 			}
 		}
 	}
+	for _, path := range c.Certificates.Chain {
+		certs, err := readPEMCertificates(path)
+		if err != nil {
+			return fmt.Errorf("certificates.chain: %w", err)
+		}
+		c.Certificates.Parsed = append(c.Certificates.Parsed, certs...)
+	}
 	if c.TSA.URL != "" {
 		u, err := url.Parse(c.TSA.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -353,4 +374,32 @@ func StateDir() (string, error) {
 		return "", err
 	}
 	return filepath.Join(home, ".local", "state", "tte-agent"), nil
+}
+
+// readPEMCertificates reads every CERTIFICATE block of a PEM file.
+func readPEMCertificates(path string) ([]*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no PEM certificate in the file", path)
+	}
+	return out, nil
 }

@@ -79,6 +79,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"bad duration", "[pinentry]\ntimeout = \"soon\"", "timeout"},
 		{"limit", "[limits]\nitems = -1", "limits.items"},
 		{"not TOML", "listen = ", "failed to read"},
+		{"missing chain file", "[certificates]\nchain = [\"/nonexistent/ca.pem\"]", "certificates.chain"},
+		{"tsa url", "[tsa]\nurl = \"ftp://tsa\"", "http or https"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,5 +89,20 @@ func TestLoadRefuses(t *testing.T) {
 				t.Errorf("err = %v, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestChainFiles(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("not a certificate"), 0o600)
+	if _, err := load(t, "[certificates]\nchain = [\""+text+"\"]"); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("a file without certificates: %v", err)
+	}
+	ca := filepath.Join(dir, "ca.pem")
+	os.WriteFile(ca, []byte(testCAPEM), 0o600)
+	c, err := load(t, "[certificates]\nchain = [\""+ca+"\"]")
+	if err != nil || len(c.Certificates.Parsed) != 1 || c.Certificates.Parsed[0].Subject.CommonName != "Chain Test CA" {
+		t.Errorf("chain = %v, %v", c, err)
 	}
 }
