@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/tte-agent/tte-agent/agent/consent"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
@@ -24,10 +23,8 @@ func (a *Agent) signDigest(ctx context.Context, p *wsserver.Peer, req protocol.R
 	if err := protocol.DecodeParams(req.Params, &params); err != nil {
 		return nil, err
 	}
-	if n := len(params.Items); n > a.cfg.Limits.Items {
-		e := protocol.NewError(protocol.ReasonTooLarge, "Too many items in one request; split it into smaller batches.")
-		e.Data.Detail = fmt.Sprintf("at most %d items per request, got %d", a.cfg.Limits.Items, n)
-		return nil, e
+	if err := a.checkItemCount(len(params.Items)); err != nil {
+		return nil, err
 	}
 	cert, err := a.findCertificate(params.CertificateID)
 	if err != nil {
