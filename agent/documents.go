@@ -17,11 +17,11 @@ func (a *Agent) uploadSet(p *wsserver.Peer) *upload.Set {
 	a.umu.Lock()
 	defer a.umu.Unlock()
 	if p.Context().Err() != nil {
-		return a.store.NewSet(0)
+		return a.store.NewSet(0, 0)
 	}
 	s, ok := a.uploads[p.ID]
 	if !ok {
-		s = a.store.NewSet(a.cfg.Limits.Uploads)
+		s = a.store.NewSet(a.cfg.Limits.Uploads, a.cfg.Limits.Items)
 		a.uploads[p.ID] = s
 	}
 	return s
@@ -46,7 +46,7 @@ func (a *Agent) documentUpload(p *wsserver.Peer, req protocol.Request) (any, err
 	}
 	u, err := a.uploadSet(p).Begin(params.Name, *params.Size, params.MediaType)
 	if errors.Is(err, upload.ErrTooMany) {
-		return nil, tooLarge(fmt.Sprintf("at most %d uploads may be open on one connection; sign or discard some first", a.cfg.Limits.Uploads))
+		return nil, tooLarge(fmt.Sprintf("at most %d uploads may be receiving at once and %d held on one connection; finish sending, sign or discard some first", a.cfg.Limits.Uploads, a.cfg.Limits.Items))
 	}
 	if err != nil {
 		return nil, err

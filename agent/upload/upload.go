@@ -76,22 +76,36 @@ func (s *Store) Dir() string { return s.dir }
 // concurrent use.
 type Set struct {
 	store *Store
-	max   int
+	// receiving bounds uploads still receiving bytes; held bounds all
+	// uploads the set holds, complete or not.
+	receiving int
+	held      int
 	mu    sync.Mutex
 	next  uint64
 	open  map[uint64]*Upload
 }
 
-// NewSet returns an empty set allowing max open uploads.
-func (s *Store) NewSet(max int) *Set {
-	return &Set{store: s, max: max, open: map[uint64]*Upload{}}
+// NewSet returns an empty set that allows receiving uploads still
+// arriving at once and held uploads in all (complete ones waiting for a
+// sign request included).
+func (s *Store) NewSet(receiving, held int) *Set {
+	return &Set{store: s, receiving: receiving, held: held, open: map[uint64]*Upload{}}
 }
 
 // Begin opens an upload of a declared size and returns it.
 func (s *Set) Begin(name string, size int64, mediaType string) (*Upload, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.open) >= s.max {
+	if len(s.open) >= s.held {
+		return nil, ErrTooMany
+	}
+	incomplete := 0
+	for _, u := range s.open {
+		if u.Received() < u.Size {
+			incomplete++
+		}
+	}
+	if incomplete >= s.receiving {
 		return nil, ErrTooMany
 	}
 	s.next++

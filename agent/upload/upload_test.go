@@ -32,7 +32,7 @@ func TestSmallInMemoryLargeSpooled(t *testing.T) {
 	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
 		t.Errorf("spool dir mode %v, want 0700", fi.Mode().Perm())
 	}
-	set := s.NewSet(8)
+	set := s.NewSet(8, 8)
 	for _, size := range []int{10, 1024, 5000} {
 		data := bytes.Repeat([]byte("x"), size)
 		u, err := set.Begin("doc", int64(size), "application/pdf")
@@ -84,7 +84,7 @@ func TestSmallInMemoryLargeSpooled(t *testing.T) {
 func TestBudgetSpillsToDisk(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := Open(dir, 1000, 1500)
-	set := s.NewSet(8)
+	set := s.NewSet(8, 8)
 	a, _ := set.Begin("a", 1000, "")
 	b, _ := set.Begin("b", 1000, "") // over the budget: on disk
 	if a.file != nil || b.file == nil {
@@ -99,7 +99,7 @@ func TestBudgetSpillsToDisk(t *testing.T) {
 func TestOverflowUnknownAndLimits(t *testing.T) {
 	dir := t.TempDir()
 	s, _ := Open(dir, 0, 0)
-	set := s.NewSet(2)
+	set := s.NewSet(2, 3)
 	u, _ := set.Begin("a", 4, "")
 	if err := set.Write(u.ID, []byte("abcde")); !errors.Is(err, ErrOverflow) {
 		t.Errorf("overflow: %v", err)
@@ -121,16 +121,28 @@ func TestOverflowUnknownAndLimits(t *testing.T) {
 	if err := set.Write(c.ID, []byte("c")); !errors.Is(err, ErrOverflow) {
 		t.Errorf("frame after completion: %v", err)
 	}
-	set.Begin("d", 1, "")
+	// The overflow discarded c. A complete upload does not count as
+	// receiving, but it is held.
+	c, _ = set.Begin("c2", 1, "")
+	set.Write(c.ID, []byte("c"))
+	d, _ := set.Begin("d", 1, "")
 	set.Begin("e", 1, "")
 	if _, err := set.Begin("f", 1, ""); !errors.Is(err, ErrTooMany) {
-		t.Errorf("third open upload: %v", err)
+		t.Errorf("third receiving upload: %v", err)
+	}
+	set.Write(d.ID, []byte("d")) // now two receive room, but three are held
+	if _, err := set.Begin("g", 1, ""); !errors.Is(err, ErrTooMany) {
+		t.Errorf("fourth held upload: %v", err)
+	}
+	set.Discard(c.ID)
+	if _, err := set.Begin("h", 1, ""); err != nil {
+		t.Errorf("after a discard: %v", err)
 	}
 }
 
 func TestWaitAndEmpty(t *testing.T) {
 	s, _ := Open(t.TempDir(), 10, 10)
-	set := s.NewSet(4)
+	set := s.NewSet(4, 4)
 	e, _ := set.Begin("empty", 0, "")
 	if err := e.Wait(context.Background()); err != nil {
 		t.Errorf("empty upload: %v", err)
