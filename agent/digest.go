@@ -39,7 +39,7 @@ func (a *Agent) signDigest(ctx context.Context, p *wsserver.Peer, req protocol.R
 	for i, it := range params.Items {
 		names[i] = it.Name
 	}
-	result := protocol.SignDigestResult{Certificate: cert.Cert.Raw, Items: make([]protocol.Signature, 0, len(params.Items))}
+	result := protocol.SignDigestResult{Certificate: cert.Cert.Raw, Items: make([]protocol.Signature, len(params.Items))}
 	err = a.sign(ctx, signRequest{
 		peer:    p,
 		id:      req.ID,
@@ -48,16 +48,17 @@ func (a *Agent) signDigest(ctx context.Context, p *wsserver.Peer, req protocol.R
 		total:   len(params.Items),
 		consent: consent.Request{Items: names, Digests: true, HashAlgorithm: string(params.HashAlgorithm)},
 	}, func(ctx context.Context, s *token.Session, k *token.Key, pin []byte, prog *progress) error {
-		for i, it := range params.Items {
-			if ctx.Err() != nil {
-				return a.contextError(ctx, ctx.Err(), i)
-			}
-			sig, err := s.Sign(k, it.Digest, opts, pin)
+		n := len(params.Items)
+		done, err := a.eachItem(ctx, s, a.sessions(n), n, prog, func(s *token.Session, i int) error {
+			sig, err := s.Sign(k, params.Items[i].Digest, opts, pin)
 			if err != nil {
-				return a.tokenError(err, i)
+				return err
 			}
-			result.Items = append(result.Items, protocol.Signature{Name: it.Name, Signature: sig})
-			prog.item()
+			result.Items[i] = protocol.Signature{Name: params.Items[i].Name, Signature: sig}
+			return nil
+		})
+		if err != nil {
+			return a.itemError(ctx, err, done)
 		}
 		return nil
 	})

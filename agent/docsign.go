@@ -90,21 +90,19 @@ func (a *Agent) startDocSigning(ctx context.Context, p *wsserver.Peer, id protoc
 // login, then time-stamps them for B-T. A zero signingTime leaves the
 // signing-time attribute out (PAdES).
 func (a *Agent) signDocuments(ctx context.Context, p *wsserver.Peer, req protocol.Request, ds *docSigning, c consent.Request, signingTime time.Time) ([]*cms.SignedData, error) {
-	signed := make([]*cms.SignedData, 0, len(ds.docs.digests))
+	n := len(ds.docs.digests)
+	signed := make([]*cms.SignedData, n)
 	err := a.sign(ctx, signRequest{
-		peer: p, id: req.ID, method: req.Method, cert: ds.cert, total: len(ds.docs.digests), prog: ds.prog, consent: c,
+		peer: p, id: req.ID, method: req.Method, cert: ds.cert, total: n, prog: ds.prog, consent: c,
 	}, func(ctx context.Context, s *token.Session, k *token.Key, pin []byte, prog *progress) error {
-		signer := tokenSigner{s: s, k: k, pub: ds.cert.Cert.PublicKey, pin: pin}
-		for i, d := range ds.docs.digests {
-			if ctx.Err() != nil {
-				return a.contextError(ctx, ctx.Err(), i)
-			}
-			sd, err := cms.Sign(d, ds.cert.Cert, signer, cms.Options{Hash: ds.hash, PSS: ds.pss, SigningTime: signingTime, Chain: ds.chain})
-			if err != nil {
-				return a.tokenError(err, i)
-			}
-			signed = append(signed, sd)
-			prog.item()
+		done, err := a.eachItem(ctx, s, a.sessions(n), n, prog, func(s *token.Session, i int) error {
+			signer := tokenSigner{s: s, k: k, pub: ds.cert.Cert.PublicKey, pin: pin}
+			sd, err := cms.Sign(ds.docs.digests[i], ds.cert.Cert, signer, cms.Options{Hash: ds.hash, PSS: ds.pss, SigningTime: signingTime, Chain: ds.chain})
+			signed[i] = sd
+			return err
+		})
+		if err != nil {
+			return a.itemError(ctx, err, done)
 		}
 		return nil
 	})

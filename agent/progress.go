@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"sync"
 	"time"
 
 	"github.com/tte-agent/tte-agent/agent/wsserver"
@@ -14,6 +15,7 @@ const progressInterval = 100 * time.Millisecond
 // progress sends a request's progress notifications: every stage change,
 // and item counts throttled to progressInterval (the last item always).
 type progress struct {
+	mu    sync.Mutex // item is called from parallel sessions
 	peer  *wsserver.Peer
 	id    protocol.ID
 	total int
@@ -28,6 +30,8 @@ func newProgress(p *wsserver.Peer, id protocol.ID, total int) *progress {
 
 // stage starts a stage; its item count starts at zero.
 func (p *progress) stage(s protocol.Stage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.cur = s
 	p.done = 0
 	p.send()
@@ -35,6 +39,8 @@ func (p *progress) stage(s protocol.Stage) {
 
 // item records one finished item.
 func (p *progress) item() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.done++
 	if p.done == p.total || time.Since(p.last) >= progressInterval {
 		p.send()

@@ -238,6 +238,15 @@ func (a *Agent) tokenError(err error, completed int) error {
 	return err
 }
 
+// itemError answers a request that stopped after done items: cancelled
+// when the page asked, else the token's error.
+func (a *Agent) itemError(ctx context.Context, err error, done int) error {
+	if ctx.Err() != nil {
+		return a.contextError(ctx, err, done)
+	}
+	return a.tokenError(err, done)
+}
+
 // contextError answers a request whose context ended: request.cancel
 // gives cancelled; a closed connection needs no answer the page could read.
 func (a *Agent) contextError(ctx context.Context, err error, completed int) error {

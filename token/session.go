@@ -20,6 +20,8 @@ type Session struct {
 	info Info
 	ctx  *pkcs11.Ctx
 	sh   pkcs11.SessionHandle
+	// forked sessions share their parent's login and do not log out.
+	forked bool
 }
 
 // Login opens a session on the token with the serial and logs the user in
@@ -82,6 +84,20 @@ func login(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, userType uint, pin []byte) 
 	// be wiped; the caller wipes pin. miekg/pkcs11 copies it into C memory
 	// for the call and frees it.
 	return ctx.Login(sh, userType, unsafe.String(unsafe.SliceData(pin), len(pin)))
+}
+
+// Fork opens another session on the same token for signing in parallel.
+// PKCS#11 login state belongs to the token, so the new session is logged
+// in as long as s is; keys found in s work in it too (object handles are
+// per application). Close it before s. Tokens that allow one session, or
+// whose driver serialises anyway, may refuse: callers then sign with s
+// alone.
+func (s *Session) Fork() (*Session, error) {
+	sh, err := s.ctx.OpenSession(s.info.slot, pkcs11.CKF_SERIAL_SESSION)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open another session: %w", classify(err))
+	}
+	return &Session{info: s.info, ctx: s.ctx, sh: sh, forked: true}, nil
 }
 
 // Token returns the token the session is on.
@@ -225,9 +241,15 @@ func ecdsaDER(sig []byte) ([]byte, error) {
 	})
 }
 
-// Close logs out and closes the session. Errors from a token already gone
+// Close logs out and closes the session (a forked session only closes). Errors from a token already gone
 // are not reported: there is nothing left to log out of.
 func (s *Session) Close() error {
+	if s.forked {
+		if err := s.ctx.CloseSession(s.sh); err != nil && !errors.Is(classify(err), ErrRemoved) {
+			return fmt.Errorf("failed to close the session: %w", classify(err))
+		}
+		return nil
+	}
 	lerr := s.ctx.Logout(s.sh)
 	cerr := s.ctx.CloseSession(s.sh)
 	if lerr != nil && !errors.Is(lerr, pkcs11.Error(pkcs11.CKR_USER_NOT_LOGGED_IN)) {

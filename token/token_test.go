@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
+	"sync"
 	"io"
 	"log/slog"
 	"testing"
@@ -242,4 +244,54 @@ func verify(pub crypto.PublicKey, d, sig []byte, opts crypto.SignerOpts) error {
 		return nil
 	}
 	return errors.New("unknown key type")
+}
+
+func TestForkSignsInParallel(t *testing.T) {
+	p, tok := newToken(t, allKeys[:2]...)
+	certs, _ := p.Certificates()
+	s, err := p.Login(tok.Serial, []byte(pin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 4 {
+		f, err := s.Fork()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer f.Close()
+			c := certs[w%2]
+			k, err := f.Key(c.KeyID)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i := range 20 {
+				d := digest(crypto.SHA256, fmt.Sprint(w, i))
+				sig, err := f.Sign(k, d, crypto.SHA256, nil)
+				if err == nil {
+					err = verify(c.Cert.PublicKey, d, sig, crypto.SHA256)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// Closing forks did not log out the parent.
+	k, _ := s.Key(certs[0].KeyID)
+	if _, err := s.Sign(k, digest(crypto.SHA256, "x"), crypto.SHA256, nil); err != nil {
+		t.Errorf("parent session after its forks closed: %v", err)
+	}
 }

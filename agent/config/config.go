@@ -64,6 +64,10 @@ type Uploads struct {
 type PKCS11 struct {
 	// Modules are PKCS#11 library paths; empty means DefaultModules.
 	Modules []string `toml:"modules"`
+	// Sessions is how many sessions sign one request in parallel; 0
+	// picks the number of cores, at most 4. Set 1 for tokens that
+	// misbehave with several sessions.
+	Sessions int `toml:"sessions"`
 }
 
 // Pinentry configures the consent and PIN dialog.
@@ -184,6 +188,9 @@ func (c *Config) complete() error {
 	}
 	if len(c.PKCS11.Modules) == 0 {
 		c.PKCS11.Modules = DefaultModules()
+	}
+	if c.PKCS11.Sessions < 0 || c.PKCS11.Sessions > 64 {
+		return fmt.Errorf("pkcs11.sessions %d: must be between 0 (automatic) and 64", c.PKCS11.Sessions)
 	}
 	if c.Pinentry.Program == "" {
 		c.Pinentry.Program = DefaultProgram

@@ -80,9 +80,9 @@ type Set struct {
 	// uploads the set holds, complete or not.
 	receiving int
 	held      int
-	mu    sync.Mutex
-	next  uint64
-	open  map[uint64]*Upload
+	mu        sync.Mutex
+	next      uint64
+	open      map[uint64]*Upload
 }
 
 // NewSet returns an empty set that allows receiving uploads still

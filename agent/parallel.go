@@ -1,0 +1,73 @@
+package agent
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tte-agent/tte-agent/token"
+)
+
+// maxSessions caps parallel signing sessions by default: beyond the cores
+// a software token gains nothing, and a smartcard serialises anyway.
+const maxSessions = 4
+
+// sessions returns how many sessions may sign a request of n items.
+func (a *Agent) sessions(n int) int {
+	w := a.cfg.PKCS11.Sessions
+	if w <= 0 {
+		w = min(runtime.GOMAXPROCS(0), maxSessions)
+	}
+	return max(1, min(w, n))
+}
+
+// eachItem signs items 0..n-1 with s and up to w-1 forks of it, each
+// session taking the next unsigned item. Hashing and document work stay
+// outside: sign should only talk to the token. It stops at the first
+// error or when ctx ends (within one item per session) and returns how
+// many items finished. A token that refuses extra sessions signs with s
+// alone.
+func (a *Agent) eachItem(ctx context.Context, s *token.Session, w, n int, prog *progress, sign func(s *token.Session, i int) error) (int, error) {
+	sessions := []*token.Session{s}
+	for len(sessions) < w {
+		f, err := s.Fork()
+		if err != nil {
+			a.log.Debug("signing with fewer sessions", "sessions", len(sessions), "err", err)
+			break
+		}
+		sessions = append(sessions, f)
+	}
+	defer func() {
+		for _, f := range sessions[1:] {
+			_ = f.Close()
+		}
+	}()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next, done atomic.Int64
+	var wg sync.WaitGroup
+	for _, sess := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := sign(sess, i); err != nil {
+					cancel(err)
+					return
+				}
+				done.Add(1)
+				prog.item()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && err != context.Canceled {
+		return int(done.Load()), err
+	}
+	return int(done.Load()), ctx.Err()
+}
