@@ -90,6 +90,7 @@ func signerOpts(c *x509.Certificate, alg protocol.SignatureAlgorithm, h crypto.H
 // login happen; a cancelled dialog means no login at all.
 func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) error {
 	log := a.log.With("conn", r.peer.ID, "origin", r.peer.Origin, "method", r.method, "certificate", r.cert.ID, "items", r.total)
+	start := time.Now()
 	prog := r.prog
 	if prog == nil {
 		prog = newProgress(r.peer, r.id, r.total)
@@ -116,7 +117,7 @@ func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) error {
 		log.Info("sign request ended at the dialog", "outcome", err)
 		return err
 	}
-	log.Info("user consented")
+	log.Info("user consented", "after", time.Since(start))
 
 	unlock, err := a.lockToken(ctx, r.cert.Token)
 	if err != nil {
@@ -146,12 +147,13 @@ func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) error {
 	if !k.AlwaysAuthenticate {
 		clear(pin) // not needed past the login
 	}
+	log.Debug("logged in", "after", time.Since(start))
 	prog.stage(protocol.StageSigning)
 	if err := fn(ctx, s, k, pin, prog); err != nil {
 		log.Info("signing stopped", "err", err, "completed", prog.done)
 		return err
 	}
-	log.Info("signed", "completed", prog.done)
+	log.Info("signed", "completed", prog.done, "after", time.Since(start))
 	return nil
 }
 

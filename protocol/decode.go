@@ -1,11 +1,9 @@
 package protocol
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"reflect"
 	"strings"
 	"sync"
@@ -22,16 +20,12 @@ const MaxDepth = 16
 // envelope or duplicate members, and bad_request for a `pin` member
 // anywhere in the message.
 func ParseRequest(data []byte) (Request, *Error) {
-	sawPIN, err := scan(data)
+	top, sawPIN, err := scan(data)
 	if err != nil {
 		return Request{}, err
 	}
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(data, &env); err != nil {
-		return Request{}, NewError(ReasonParseError, "The message is not valid JSON.")
-	}
 	var req Request
-	raw, hasID := env["id"]
+	raw, hasID := top["id"]
 	if hasID {
 		if id, ok := parseID(raw); ok {
 			req.ID = id
@@ -47,21 +41,20 @@ func ParseRequest(data []byte) (Request, *Error) {
 	if req.ID.IsZero() {
 		return req, invalid("the id must be an integer or a string of at most 256 bytes")
 	}
-	for k := range env {
+	for k := range top {
 		switch k {
 		case "jsonrpc", "id", "method", "params":
 		default:
-			return req, invalid("unknown member %q in the request object", k)
+			return req, invalid("unknown member %q in the request object", truncate(k, 64))
 		}
 	}
-	if string(bytes.TrimSpace(env["jsonrpc"])) != `"2.0"` {
+	if string(top["jsonrpc"]) != `"2.0"` {
 		return req, invalid(`"jsonrpc" must be "2.0"`)
 	}
-	if err := json.Unmarshal(env["method"], &req.Method); err != nil || req.Method == "" {
+	if err := json.Unmarshal(top["method"], &req.Method); err != nil || req.Method == "" {
 		return req, invalid(`"method" must be a non-empty string`)
 	}
-	if p, ok := env["params"]; ok {
-		p = bytes.TrimSpace(p)
+	if p, ok := top["params"]; ok {
 		if len(p) == 0 || p[0] != '{' {
 			return req, BadRequest(`"params" must be an object`)
 		}
@@ -76,84 +69,32 @@ func invalid(format string, args ...any) *Error {
 	return e
 }
 
-// scan walks every token of data once: it refuses anything but a single
-// object, nesting deeper than MaxDepth and duplicate member names (which
-// parsers resolve differently), and reports whether a member named "pin"
-// appears at any depth, in any letter case.
-func scan(data []byte) (sawPIN bool, perr *Error) {
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		if !json.Valid(data) {
-			return false, NewError(ReasonParseError, "The message is not valid JSON.")
-		}
-		return false, invalid("JSON-RPC batches (arrays) are not accepted; send one request per frame")
+// scan validates data in one pass (see scanner): it refuses anything but
+// a single object, nesting deeper than MaxDepth and duplicate member names
+// (which parsers resolve differently), and reports whether a member named
+// "pin" appears at any depth, in any letter case. An array at the top is a
+// JSON-RPC batch: invalid_request if it is valid JSON.
+func scan(data []byte) (top map[string]json.RawMessage, sawPIN bool, perr *Error) {
+	s := &scanner{data: data, top: map[string]json.RawMessage{}}
+	s.ws()
+	if s.pos >= len(data) {
+		return nil, false, syntaxError()
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	type frame struct {
-		object bool
-		keys   map[string]struct{}
-		expect bool // in an object: the next token is a member name
+	first := data[s.pos]
+	if !s.value() {
+		return nil, false, s.err
 	}
-	var stack []*frame
-	first := true
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			if len(stack) != 0 || first {
-				return false, NewError(ReasonParseError, "The message is not valid JSON.")
-			}
-			return sawPIN, nil
-		}
-		if err != nil {
-			return false, NewError(ReasonParseError, "The message is not valid JSON.")
-		}
-		if first {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return false, invalid("a request is a JSON object")
-			}
-		} else if len(stack) == 0 {
-			return false, NewError(ReasonParseError, "The message holds more than one JSON value.")
-		}
-		first = false
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.object && top.expect {
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:len(stack)-1]
-				continue
-			}
-			name, _ := tok.(string)
-			if _, dup := top.keys[name]; dup {
-				return false, invalid("member %q appears twice", truncate(name, 64))
-			}
-			top.keys[name] = struct{}{}
-			if strings.EqualFold(name, "pin") {
-				sawPIN = true
-			}
-			top.expect = false
-			continue
-		}
-		if top != nil && top.object {
-			top.expect = true
-		}
-		switch tok {
-		case json.Delim('{'):
-			if len(stack) >= MaxDepth {
-				return false, invalid("the message nests deeper than %d levels", MaxDepth)
-			}
-			stack = append(stack, &frame{object: true, keys: map[string]struct{}{}, expect: true})
-		case json.Delim('['):
-			if len(stack) >= MaxDepth {
-				return false, invalid("the message nests deeper than %d levels", MaxDepth)
-			}
-			stack = append(stack, &frame{})
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
+	s.ws()
+	if s.pos != len(data) {
+		return nil, false, NewError(ReasonParseError, "The message holds more than one JSON value.")
 	}
+	switch first {
+	case '{':
+		return s.top, s.sawPIN, nil
+	case '[':
+		return nil, false, invalid("JSON-RPC batches (arrays) are not accepted; send one request per frame")
+	}
+	return nil, false, invalid("a request is a JSON object")
 }
 
 func truncate(s string, n int) string {
@@ -225,50 +166,70 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 
 // checkMembers refuses object members that t does not declare with exactly
 // that name. encoding/json alone would accept them (it ignores unknown
-// members or matches names case-insensitively).
+// members or matches names case-insensitively). raw must be valid JSON.
 func checkMembers(raw json.RawMessage, t reflect.Type, path string) error {
+	if v := (&scanner{data: raw}); !v.value() {
+		return fmt.Errorf("%s: invalid JSON", path)
+	}
+	s := &scanner{data: raw}
+	return s.members(t, path)
+}
+
+// members walks the value at the scanner's position against t.
+func (s *scanner) members(t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerType) {
-		return nil
+	s.ws()
+	if s.pos >= len(s.data) {
+		return fmt.Errorf("%s: truncated", path)
 	}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if raw[0] != '{' {
-			return fmt.Errorf("%s: expected an object", path)
-		}
-		var members map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &members); err != nil {
-			return fmt.Errorf("%s: %v", path, err)
-		}
+	c := s.data[s.pos]
+	switch {
+	case reflect.PointerTo(t).Implements(unmarshalerType):
+	case t.Kind() == reflect.Struct && c == '{':
 		fields := structFields(t)
-		for name, v := range members {
+		s.pos++
+		for {
+			s.ws()
+			if s.data[s.pos] == '}' {
+				s.pos++
+				return nil
+			}
+			if s.data[s.pos] == ',' {
+				s.pos++
+				s.ws()
+			}
+			name, _ := s.str(true)
+			s.ws()
+			s.pos++ // ':'
 			ft, ok := fields[name]
 			if !ok {
 				return fmt.Errorf("%s: unknown member %q", path, truncate(name, 64))
 			}
-			if err := checkMembers(v, ft, path+"."+name); err != nil {
+			if err := s.members(ft, path+"."+name); err != nil {
 				return err
 			}
 		}
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 || raw[0] != '[' {
-			return nil // base64 bytes, or a type error json reports
-		}
-		var elems []json.RawMessage
-		if err := json.Unmarshal(raw, &elems); err != nil {
-			return fmt.Errorf("%s: %v", path, err)
-		}
-		for i, e := range elems {
-			if err := checkMembers(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 && c == '[':
+		s.pos++
+		for i := 0; ; i++ {
+			s.ws()
+			if s.data[s.pos] == ']' {
+				s.pos++
+				return nil
+			}
+			if s.data[s.pos] == ',' {
+				s.pos++
+			}
+			if err := s.members(t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
 		}
+	}
+	// Anything else is json.Unmarshal's to type-check; skip it.
+	if !s.value() {
+		return fmt.Errorf("%s: invalid JSON", path)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,7 @@ func TestParseRequest(t *testing.T) {
 		{"pin without id", `{"jsonrpc":"2.0","method":"x","pin":"1"}`, ReasonBadRequest, "null", ""},
 		{"pin as value is fine", `{"jsonrpc":"2.0","id":1,"method":"x","params":{"name":"pin"}}`, "", "1", "x"},
 		{"duplicate nested", `{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":1,"a":2}}`, ReasonInvalidRequest, "null", ""},
+		{"many duplicate members", `{"jsonrpc":"2.0","id":1,"method":"x","params":{` + manyMembers(40) + `,"m3":0}}`, ReasonInvalidRequest, "null", ""},
 		{"too deep", `{"jsonrpc":"2.0","id":1,"method":"x","params":` + strings.Repeat(`{"a":`, 20) + "1" + strings.Repeat("}", 20) + "}", ReasonInvalidRequest, "null", ""},
 	}
 	for _, tt := range tests {
@@ -126,6 +128,10 @@ func FuzzParseRequest(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// DecodeParams must survive raw input too, not only params that
+		// ParseRequest validated.
+		var raw SignCMSParams
+		_ = DecodeParams(data, &raw)
 		req, err := ParseRequest(data)
 		if err != nil {
 			return
@@ -161,4 +167,15 @@ func hasPIN(v any) bool {
 		}
 	}
 	return false
+}
+
+func manyMembers(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"m%d":%d`, i, i)
+	}
+	return b.String()
 }
