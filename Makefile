@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/tte-agent/tte-agent/agent.Version=$(VERSION)
 FUZZTIME ?= 15s
 
-.PHONY: all build test lint unit fuzz demo deps-test deps-demo clean
+.PHONY: all build test lint unit fuzz demo bench deps-test deps-demo clean
 
 all: build
 
@@ -40,6 +40,11 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzParseRequest$$' ./protocol
 	$(FUZZ) -fuzz '^FuzzResponses$$' ./agent/pinentry
 	$(FUZZ) -fuzz '^FuzzPrepare$$' ./pades
+
+## bench: the measurements of docs/performance.md, rewritten in place
+## (its "## Results" part). Takes a few minutes and about 2 GB of disk.
+bench: deps-test build
+	$(GO) run ./cmd/tte-bench -agent bin/tte-agent -runs 5 -out docs/performance.md
 
 ## demo: a demo token, the agent and the demo e-office page on 127.0.0.1.
 demo: deps-demo

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"runtime/debug"
 
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/upload"
@@ -31,6 +33,9 @@ type Daemon struct {
 func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, error) {
 	if len(cfg.PKCS11.Modules) == 0 {
 		log.Warn("no PKCS#11 module configured or found; set [pkcs11] modules")
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.Limits.HeapBytes)
 	}
 	tokens, err := token.Open(cfg.PKCS11.Modules, log)
 	if err != nil {

@@ -137,13 +137,22 @@ func (p *Provider) allCertificates(t Info, each func(ctx *pkcs11.Ctx, sh pkcs11.
 
 func (p *Provider) tokenCertificates(t Info) ([]Certificate, error) {
 	var out []Certificate
+	var keyIDs map[string]bool
 	err := p.allCertificates(t, func(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, c rawCert) error {
 		if len(c.keyID) == 0 {
 			return nil // no CKA_ID: no way to pair it with a key
 		}
-		ok, err := hasKey(ctx, sh, c.keyID)
-		if err != nil || !ok {
-			return err
+		if keyIDs == nil {
+			// One search per key class for the whole token, not per
+			// certificate: C_FindObjectsInit is costly on SoftHSM
+			// (docs/performance.md).
+			var err error
+			if keyIDs, err = keyIDsOnToken(ctx, sh); err != nil {
+				return err
+			}
+		}
+		if !keyIDs[string(c.keyID)] {
+			return nil
 		}
 		out = append(out, Certificate{
 			ID:    CertificateID(t.Serial, c.keyID),
@@ -195,24 +204,25 @@ func (p *Provider) Chain(c Certificate, extra ...*x509.Certificate) ([]*x509.Cer
 	return chain, nil
 }
 
-// hasKey reports whether the token holds a key under keyID. Many tokens
-// hide private keys until login (CKA_PRIVATE), so a public key object under
-// the same CKA_ID counts as evidence too; the private key itself is looked
-// up after login, and its absence then is ErrNotFound.
-func hasKey(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, keyID []byte) (bool, error) {
+// keyIDsOnToken returns the CKA_IDs of the keys visible in the session.
+// Many tokens hide private keys until login (CKA_PRIVATE), so a public key
+// object under an id counts as evidence too; the private key itself is
+// looked up after login, and its absence then is ErrNotFound.
+func keyIDsOnToken(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle) (map[string]bool, error) {
+	ids := map[string]bool{}
 	for _, class := range []uint{pkcs11.CKO_PRIVATE_KEY, pkcs11.CKO_PUBLIC_KEY} {
-		hs, err := findObjects(ctx, sh, []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, class),
-			pkcs11.NewAttribute(pkcs11.CKA_ID, keyID),
-		})
+		hs, err := findObjects(ctx, sh, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, class)})
 		if err != nil {
-			return false, err
+			return nil, err
 		}
-		if len(hs) > 0 {
-			return true, nil
+		for _, h := range hs {
+			a, err := ctx.GetAttributeValue(sh, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_ID, nil)})
+			if err == nil && len(a[0].Value) > 0 {
+				ids[string(a[0].Value)] = true
+			}
 		}
 	}
-	return false, nil
+	return ids, nil
 }
 
 // maxObjects bounds a search; no token holds more keys than this.

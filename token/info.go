@@ -98,17 +98,36 @@ func (p *Provider) Tokens() ([]Info, error) {
 	return out, nil
 }
 
-// Token returns the token with the serial number, read afresh (slot ids
-// change when a token is re-inserted), or ErrNotFound.
+// Token returns the token with the serial number, read afresh (its PIN
+// flags are current), or ErrNotFound. The slot where it was last seen is
+// tried first; slot ids change when a token is re-inserted, so a miss
+// falls back to listing every slot.
 func (p *Provider) Token(serial string) (Info, error) {
+	p.smu.Lock()
+	at, ok := p.slots[serial]
+	p.smu.Unlock()
+	if ok {
+		if t, err := tokenInfo(at.mod, at.slot); err == nil && t.initialized && t.Serial == serial {
+			return t, nil
+		}
+	}
 	toks, err := p.Tokens()
 	if err != nil {
 		return Info{}, err
 	}
 	for _, t := range toks {
 		if t.Serial == serial {
+			p.smu.Lock()
+			p.slots[serial] = slotRef{mod: t.mod, slot: t.slot}
+			p.smu.Unlock()
 			return t, nil
 		}
 	}
 	return Info{}, fmt.Errorf("token %q: %w", serial, ErrNotFound)
+}
+
+// slotRef is where a token was last seen.
+type slotRef struct {
+	mod  *module
+	slot uint
 }

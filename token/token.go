@@ -48,6 +48,9 @@ func (e *PINError) Unwrap() error { return e.Err }
 type Provider struct {
 	log     *slog.Logger
 	modules []*module
+
+	smu   sync.Mutex
+	slots map[string]slotRef // by token serial
 }
 
 type module struct {
@@ -61,7 +64,7 @@ type module struct {
 // of them cannot be loaded, naming the module, and closes the ones already
 // loaded.
 func Open(paths []string, log *slog.Logger) (*Provider, error) {
-	p := &Provider{log: log}
+	p := &Provider{log: log, slots: map[string]slotRef{}}
 	for _, path := range paths {
 		ctx := pkcs11.New(path)
 		if ctx == nil {

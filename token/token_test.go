@@ -10,9 +10,9 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"sync"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 
 	"github.com/tte-agent/tte-agent/token"

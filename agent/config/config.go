@@ -65,8 +65,7 @@ type PKCS11 struct {
 	// Modules are PKCS#11 library paths; empty means DefaultModules.
 	Modules []string `toml:"modules"`
 	// Sessions is how many sessions sign one request in parallel; 0
-	// picks the number of cores, at most 4. Set 1 for tokens that
-	// misbehave with several sessions.
+	// means 4. Set 1 for tokens that misbehave with several sessions.
 	Sessions int `toml:"sessions"`
 }
 
@@ -116,6 +115,10 @@ type Limits struct {
 	// DialogQueue is how many sign requests may wait for the dialog while
 	// one is shown; more are answered busy.
 	DialogQueue int `toml:"dialog_queue"`
+	// HeapBytes is a soft limit for the agent's Go heap (GOMEMLIMIT, which
+	// takes precedence when set): the garbage collector works harder near
+	// it, keeping the resident size small during large batches.
+	HeapBytes int64 `toml:"heap_bytes"`
 }
 
 // Duration is a time.Duration written as "120s" or "2m".
@@ -144,7 +147,8 @@ const (
 	DefaultUploads     = 8
 	DefaultConnections = 16
 	DefaultDialogQueue = 4
-	DefaultUploadMem   = 16 << 20
+	DefaultUploadMem   = 8 << 20
+	DefaultHeap        = 40 << 20
 )
 
 // Capabilities an origin may be given.
@@ -286,6 +290,7 @@ func (l *Limits) complete() error {
 		def(&l.Uploads, DefaultUploads, 1000, "uploads"),
 		def(&l.Connections, DefaultConnections, 1000, "connections"),
 		def(&l.DialogQueue, DefaultDialogQueue, 100, "dialog_queue"),
+		def64(&l.HeapBytes, DefaultHeap, 16<<30, "heap_bytes"),
 	)
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // conn is one Assuan conversation with a pinentry process.
@@ -27,15 +28,28 @@ func isAssuanErr(err error) bool {
 	return errors.As(err, &ae)
 }
 
-// send writes one command line, escaping and shortening its argument to
+// line formats one command line, escaping and shortening its argument to
 // the Assuan line limit.
-func (c *conn) send(cmd, arg string) error {
-	line := cmd
+func line(cmd, arg string) string {
+	l := cmd
 	if arg != "" {
-		line += " " + fit(escape(arg), MaxLine-len(cmd)-1)
+		l += " " + fit(escape(arg), MaxLine-len(cmd)-1)
 	}
-	_, err := io.WriteString(c.w, line+"\n")
-	if err != nil {
+	return l + "\n"
+}
+
+// send writes one command line.
+func (c *conn) send(cmd, arg string) error {
+	return c.sendAll([][2]string{{cmd, arg}})
+}
+
+// sendAll writes command lines in one write.
+func (c *conn) sendAll(cmds [][2]string) error {
+	var b strings.Builder
+	for _, kv := range cmds {
+		b.WriteString(line(kv[0], kv[1]))
+	}
+	if _, err := io.WriteString(c.w, b.String()); err != nil {
 		return fmt.Errorf("failed to write to pinentry: %w", err)
 	}
 	return nil

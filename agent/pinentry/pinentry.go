@@ -77,8 +77,7 @@ func (p *Program) run(ctx context.Context, d Dialog, ask func(*conn) error) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, p.Path)
-	cmd.WaitDelay = 2 * time.Second
+	cmd := exec.Command(p.Path)
 	cmd.Stderr = io.Discard
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -100,51 +99,56 @@ func (p *Program) run(ctx context.Context, d Dialog, ask func(*conn) error) erro
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
-		// The process is being killed; close our ends too, in case a
-		// child of the pinentry still holds its stdout open.
+		// Kill the dialog and close our ends too, in case a child of
+		// the pinentry still holds its stdout open.
+		_ = cmd.Process.Kill()
 		_ = out.Close()
 		_ = in.Close()
 		err = <-errc
 	}
 	_ = in.Close()
-	werr := cmd.Wait()
-	if ctx.Err() == context.DeadlineExceeded && !errors.Is(err, ErrCancelled) {
-		return ErrTimeout
+	if err == nil && ctx.Err() == nil {
+		// The answer is in; the process exits after BYE on its own time,
+		// off the request's path.
+		go p.reap(cmd)
+		return nil
 	}
-	if ctx.Err() != nil && err != nil && !errors.Is(err, ErrCancelled) && !errors.Is(err, ErrTimeout) {
+	p.reap(cmd)
+	switch {
+	case ctx.Err() == context.DeadlineExceeded && !errors.Is(err, ErrCancelled):
+		return ErrTimeout
+	case ctx.Err() != nil && !errors.Is(err, ErrCancelled) && !errors.Is(err, ErrTimeout):
 		return ctx.Err()
 	}
-	if err != nil {
-		return err
+	return err
+}
+
+// reap waits for the pinentry to exit, killing it if it lingers.
+func (p *Program) reap(cmd *exec.Cmd) {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil && p.Log != nil {
+			p.Log.Debug("pinentry exited with an error", "err", err)
+		}
+	case <-time.After(2 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
 	}
-	if werr != nil && p.Log != nil {
-		p.Log.Debug("pinentry exited with an error after answering", "err", werr)
-	}
-	return nil
 }
 
 func (p *Program) converse(c *conn, d Dialog, timeout time.Duration, ask func(*conn) error) error {
-	if err := c.expectOK(); err != nil {
-		return fmt.Errorf("pinentry did not greet: %w", err)
-	}
-	options := []string{}
-	if p.TTYName != "" {
-		options = append(options, "ttyname="+p.TTYName)
-	}
-	if p.TTYType != "" {
-		options = append(options, "ttytype="+p.TTYType)
-	}
-	if p.LCCType != "" {
-		options = append(options, "lc-ctype="+p.LCCType)
-	}
-	for _, o := range options {
-		// Unknown options are answered with ERR; like gpg-agent we go on.
-		if err := c.command("OPTION", o); err != nil && !isAssuanErr(err) {
-			return err
+	var cmds [][2]string
+	for _, o := range []struct{ name, value string }{
+		{"ttyname", p.TTYName}, {"ttytype", p.TTYType}, {"lc-ctype", p.LCCType},
+	} {
+		if o.value != "" {
+			cmds = append(cmds, [2]string{"OPTION", o.name + "=" + o.value})
 		}
 	}
 	secs := int((timeout + time.Second - 1) / time.Second)
-	cmds := [][2]string{
+	for _, kv := range [][2]string{
 		{"SETTIMEOUT", fmt.Sprint(secs)},
 		// No key info: a pinentry then never offers to store the PIN in
 		// a password manager.
@@ -155,12 +159,24 @@ func (p *Program) converse(c *conn, d Dialog, timeout time.Duration, ask func(*c
 		{"SETOK", d.OK},
 		{"SETCANCEL", d.Cancel},
 		{"SETERROR", d.Error},
-	}
-	for _, kv := range cmds {
-		if kv[1] == "" {
-			continue
+	} {
+		if kv[1] != "" {
+			cmds = append(cmds, kv)
 		}
-		if err := c.command(kv[0], kv[1]); err != nil && !isAssuanErr(err) {
+	}
+	// The setup commands go in one write and their answers are read
+	// after: Assuan servers read line by line, so pipelining is safe, and
+	// it saves a round trip per command (docs/performance.md).
+	if err := c.sendAll(cmds); err != nil {
+		return err
+	}
+	if err := c.expectOK(); err != nil {
+		return fmt.Errorf("pinentry did not greet: %w", err)
+	}
+	for range cmds {
+		// Unknown options and commands are answered with ERR; like
+		// gpg-agent we go on.
+		if err := c.expectOK(); err != nil && !isAssuanErr(err) {
 			return err
 		}
 	}

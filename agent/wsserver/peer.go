@@ -41,6 +41,7 @@ type Peer struct {
 	inflight map[string]context.CancelCauseFunc
 
 	inMessage atomic.Bool
+	chunk     []byte // read buffer for binary frames, allocated on first use
 }
 
 func (s *Server) newPeer(ws *websocket.Conn, origin string) *Peer {
@@ -117,26 +118,79 @@ func (p *Peer) serve() {
 		// The whole message must arrive within PongWait.
 		p.inMessage.Store(true)
 		_ = p.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
-		limit := textLimit
 		if mt == websocket.BinaryMessage {
-			limit = binLimit
+			err = p.streamBinary(r, binLimit)
+		} else {
+			var data []byte
+			data, err = io.ReadAll(io.LimitReader(r, textLimit+1))
+			if err == nil && int64(len(data)) > textLimit {
+				err = errTooBig
+			}
+			if err == nil {
+				p.inMessage.Store(false)
+				p.handleText(data)
+			}
 		}
-		data, err := io.ReadAll(io.LimitReader(r, limit+1))
 		p.inMessage.Store(false)
-		if err != nil {
-			p.log.Debug("failed to read a message", "err", err)
-			return
-		}
-		if int64(len(data)) > limit {
+		if errors.Is(err, errTooBig) {
+			limit := textLimit
+			if mt == websocket.BinaryMessage {
+				limit = binLimit
+			}
 			p.log.Warn("closing: frame over the limit", "limit", limit)
 			p.close(websocket.CloseMessageTooBig, fmt.Sprintf("frame over %d bytes", limit))
 			return
 		}
+		if err != nil {
+			p.log.Debug("failed to read a message", "err", err)
+			return
+		}
 		_ = p.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
-		if mt == websocket.TextMessage {
-			p.handleText(data)
-		} else {
-			p.handleBinary(data)
+	}
+}
+
+var errTooBig = errors.New("frame over the limit")
+
+// chunkSize is how much of a binary frame is handed to the Handler at a
+// time; frames are streamed, never held whole.
+const chunkSize = 256 << 10
+
+// streamBinary passes a binary frame to the Handler in chunks as it
+// arrives: `[8-byte big-endian uploadId][payload]`. After a refused chunk
+// the rest of the frame is read and dropped.
+func (p *Peer) streamBinary(r io.Reader, limit int64) error {
+	var hdr [8]byte
+	n, err := io.ReadFull(r, hdr[:])
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		_ = p.Notify(protocol.NotifyDocumentError, protocol.DocumentError{Error: protocol.BadRequest("a binary frame starts with an 8-byte big-endian upload id")})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	id := binary.BigEndian.Uint64(hdr[:])
+	if p.chunk == nil {
+		p.chunk = make([]byte, chunkSize)
+	}
+	total := int64(n)
+	refused := false
+	for {
+		m, err := r.Read(p.chunk)
+		total += int64(m)
+		if total > limit {
+			return errTooBig
+		}
+		if m > 0 && !refused {
+			if uerr := p.s.h.Upload(p, id, p.chunk[:m]); uerr != nil {
+				refused = true
+				p.uploadError(id, uerr)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
 		}
 	}
 }
@@ -238,18 +292,11 @@ func (p *Peer) cancelRequest(req protocol.Request) (any, error) {
 	return struct{}{}, nil
 }
 
-func (p *Peer) handleBinary(data []byte) {
-	if len(data) < 8 {
-		_ = p.Notify(protocol.NotifyDocumentError, protocol.DocumentError{Error: protocol.BadRequest("a binary frame starts with an 8-byte big-endian upload id")})
-		return
+func (p *Peer) uploadError(id uint64, err error) {
+	pe, ok := protocol.AsError(err)
+	if !ok {
+		p.log.Error("upload failed", "upload", id, "err", err)
+		pe = protocol.NewError(protocol.ReasonInternal, "The agent failed unexpectedly; the details are in its log.")
 	}
-	id := binary.BigEndian.Uint64(data[:8])
-	if err := p.s.h.Upload(p, id, data[8:]); err != nil {
-		pe, ok := protocol.AsError(err)
-		if !ok {
-			p.log.Error("upload failed", "upload", id, "err", err)
-			pe = protocol.NewError(protocol.ReasonInternal, "The agent failed unexpectedly; the details are in its log.")
-		}
-		_ = p.Notify(protocol.NotifyDocumentError, protocol.DocumentError{UploadID: id, Error: pe})
-	}
+	_ = p.Notify(protocol.NotifyDocumentError, protocol.DocumentError{UploadID: id, Error: pe})
 }

@@ -36,8 +36,10 @@ type Handler interface {
 	// the connection closes or request.cancel names the request (cause
 	// ErrCancelRequested).
 	Serve(ctx context.Context, p *Peer, req protocol.Request) (any, error)
-	// Upload takes the payload of a binary frame for an upload id. An error
-	// is sent to the page as a document.error notification.
+	// Upload takes the next chunk of a binary frame's payload for an upload
+	// id, as it arrives; payload is valid only during the call. An error
+	// is sent to the page as a document.error notification, and the rest
+	// of that frame is dropped.
 	Upload(p *Peer, id uint64, payload []byte) error
 	// Closed is called once after the connection of p has ended.
 	Closed(p *Peer)

@@ -1,0 +1,66 @@
+// Command tte-bench measures tte-agent on a SoftHSM token and writes
+// docs/performance.md: digests through the agent against crypto11 called
+// directly, one-item latency, a 1 GiB document against sha256sum, and a
+// batch of 1 MiB PDFs. `make bench` runs it; the agent runs as its own
+// process, as it does for users.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+	"time"
+)
+
+func main() {
+	agentBin := flag.String("agent", "bin/tte-agent", "the tte-agent binary to measure")
+	runs := flag.Int("runs", 5, "runs per measurement (the median is reported)")
+	out := flag.String("out", "docs/performance.md", "report to write")
+	only := flag.String("only", "a,b,c,d", "scenarios to run")
+	docSize := flag.Int64("doc-size", 1<<30, "size of the document for scenario b")
+	pdfs := flag.Int("pdfs", 200, "number of PDFs for scenario c")
+	cpuprofile := flag.String("cpuprofile", "", "have the agent write a CPU profile to this file")
+	flag.Parse()
+	if *runs < 1 {
+		log.Fatal("-runs must be at least 1")
+	}
+
+	b, err := setup(*agentBin, *cpuprofile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.close()
+	r := &report{runs: *runs, started: time.Now()}
+	want := func(s string) bool { return strings.Contains(*only, s) }
+	if want("a") {
+		must(b.scenarioDigests(r, *runs))
+	}
+	if want("d") {
+		must(b.scenarioLatency(r))
+	}
+	if want("b") {
+		must(b.scenarioDocument(r, *runs, *docSize))
+	}
+	if want("c") {
+		must(b.scenarioPDFs(r, *runs, *pdfs))
+	}
+	text := r.markdown()
+	fmt.Print(text)
+	if *out != "" {
+		if err := r.write(*out, text); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if r.failed {
+		b.close() // os.Exit skips deferred calls
+		os.Exit(1)
+	}
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tte-agent/tte-agent/token/softhsm"
+)
+
+const (
+	benchPIN    = "24681357"
+	benchOrigin = "https://bench.example.go.id"
+)
+
+var (
+	rsaID  = []byte{0x01}
+	p256ID = []byte{0x02}
+)
+
+// bench is the environment every scenario shares: one SoftHSM token, the
+// agent as its own process, and the test CA.
+type bench struct {
+	dir    string
+	store  *softhsm.Store
+	serial string
+	certs  []*x509.Certificate
+	caFile string
+	agent  *exec.Cmd
+	url    string
+}
+
+func setup(agentBin, cpuprofile string) (*bench, error) {
+	dir, err := os.MkdirTemp("", "tte-bench-")
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{dir: dir, caFile: filepath.Join(dir, "ca.pem")}
+	if b.store, err = softhsm.NewStore(dir); err != nil {
+		return nil, err
+	}
+	os.Setenv("SOFTHSM2_CONF", b.store.Conf)
+	ca, err := softhsm.NewCA(pkix.Name{CommonName: "Bench CA"})
+	if err != nil {
+		return nil, err
+	}
+	tok, err := b.store.CreateToken(softhsm.TokenSpec{Label: "bench", PIN: benchPIN, SOPIN: "1357924680",
+		Keys: []softhsm.KeySpec{
+			{Label: "rsa", ID: rsaID, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Bench RSA"}},
+			{Label: "p256", ID: p256ID, Type: "EC-P256", Subject: pkix.Name{CommonName: "Bench P-256"}},
+		},
+		ExtraCerts: []*x509.Certificate{ca.Cert}}, ca)
+	if err != nil {
+		return nil, err
+	}
+	b.serial, b.certs = tok.Serial, tok.Certs
+	if err := softhsm.WriteCertPEM(b.caFile, ca.Cert); err != nil {
+		return nil, err
+	}
+	// An instantly answering pinentry, as small as the protocol allows.
+	pinentry := filepath.Join(dir, "pinentry")
+	script := "#!/bin/sh\necho 'OK ready'\nwhile read -r cmd rest; do\n  case \"$cmd\" in\n    GETPIN) echo 'D " + benchPIN + "'; echo OK;;\n    BYE) echo OK; exit 0;;\n    *) echo OK;;\n  esac\ndone\n"
+	if err := os.WriteFile(pinentry, []byte(script), 0o700); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(dir, "agent.toml")
+	conf := fmt.Sprintf(`listen = "127.0.0.1:%d"
+[pkcs11]
+modules = [%q]
+[pinentry]
+program = %q
+[[origins]]
+origin = %q
+allow = ["documents", "digest"]
+[uploads]
+dir = %q
+[metrics]
+listen = ""
+[limits]
+# Scenario (a) sends 2,000 digests in one request; (b) a 1 GiB document.
+items = 2000
+document_bytes = 2147483648
+`, port, b.store.Module, pinentry, benchOrigin, filepath.Join(dir, "spool"))
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+	args := []string{"run", "--config", cfg}
+	if cpuprofile != "" {
+		args = append(args, "--cpuprofile", cpuprofile)
+	}
+	b.agent = exec.Command(agentBin, args...)
+	logf, err := os.Create(filepath.Join(dir, "agent.log"))
+	if err != nil {
+		return nil, err
+	}
+	b.agent.Stderr = logf
+	b.agent.Env = os.Environ()
+	if err := b.agent.Start(); err != nil {
+		return nil, fmt.Errorf("failed to start %s: %w", agentBin, err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the agent did not start; see %s", logf.Name())
+		}
+	}
+	b.url = "ws://" + addr + "/v1"
+	return b, nil
+}
+
+func (b *bench) close() {
+	if b.agent != nil && b.agent.Process != nil {
+		b.agent.Process.Signal(os.Interrupt)
+		b.agent.Wait()
+	}
+	if os.Getenv("TTE_BENCH_KEEP") == "" {
+		os.RemoveAll(b.dir)
+	}
+}
+
+func (b *bench) certID(id []byte) string { return fmt.Sprintf("%s/%x", b.serial, id) }
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// peakRSS returns the agent's peak resident set (VmHWM) in bytes.
+func (b *bench) peakRSS() int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", b.agent.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return -1
+}
+
+// resetPeakRSS starts a new peak measurement (Linux clear_refs 5).
+func (b *bench) resetPeakRSS() {
+	os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", b.agent.Process.Pid), []byte("5"), 0o200)
+}
