@@ -35,6 +35,9 @@ type Prompter interface {
 	GetPIN(ctx context.Context, d pinentry.Dialog) ([]byte, error)
 	// Confirm returns nil if the user agreed, else as GetPIN.
 	Confirm(ctx context.Context, d pinentry.Dialog) error
+	// Warm prepares for a dialog that is likely to follow (it may do
+	// nothing).
+	Warm()
 }
 
 var _ Prompter = (*pinentry.Program)(nil)

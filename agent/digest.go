@@ -26,6 +26,9 @@ func (a *Agent) signDigest(ctx context.Context, p *wsserver.Peer, req protocol.R
 	if err := a.checkItemCount(len(params.Items)); err != nil {
 		return nil, err
 	}
+	// A dialog follows a valid request: start the pinentry now, so that
+	// its start-up overlaps the certificate lookup (docs/performance.md).
+	a.prompt.Warm()
 	cert, err := a.findCertificate(params.CertificateID)
 	if err != nil {
 		return nil, err

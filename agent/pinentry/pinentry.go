@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -49,6 +50,97 @@ type Program struct {
 	// LCCType is sent as OPTION lc-ctype so the pinentry reads UTF-8.
 	LCCType string
 	Log     *slog.Logger
+
+	mu    sync.Mutex
+	spare *proc // started by Warm, waiting for its dialog
+}
+
+// proc is a started pinentry process.
+type proc struct {
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	out     io.ReadCloser
+	started time.Time
+}
+
+// spareLife is how long a warmed-up pinentry waits for its dialog.
+const spareLife = 10 * time.Second
+
+func (p *Program) spawn() (*proc, error) {
+	cmd := exec.Command(p.Path)
+	cmd.Stderr = io.Discard
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("failed to start the pinentry program %q: %w (install pinentry-curses or pinentry-gnome3, or set [pinentry] program)", p.Path, err)
+	}
+	return &proc{cmd: cmd, in: in, out: out, started: time.Now()}, nil
+}
+
+// kill ends an unused process.
+func (p *Program) kill(pr *proc) {
+	_ = pr.cmd.Process.Kill()
+	_ = pr.in.Close()
+	p.reap(pr.cmd)
+}
+
+// Warm starts the program in the background ahead of a dialog that is
+// likely to follow, so that its start-up overlaps the caller's other work;
+// the next GetPIN or Confirm uses it. A pinentry shows nothing until it is
+// asked, and an unused one is ended after a few seconds.
+func (p *Program) Warm() {
+	p.mu.Lock()
+	busy := p.spare != nil
+	p.mu.Unlock()
+	if busy {
+		return
+	}
+	go func() {
+		pr, err := p.spawn()
+		if err != nil {
+			return // GetPIN will report it
+		}
+		p.mu.Lock()
+		if p.spare != nil {
+			p.mu.Unlock()
+			p.kill(pr)
+			return
+		}
+		p.spare = pr
+		p.mu.Unlock()
+		time.AfterFunc(spareLife, func() {
+			p.mu.Lock()
+			stale := p.spare == pr
+			if stale {
+				p.spare = nil
+			}
+			p.mu.Unlock()
+			if stale {
+				p.kill(pr)
+			}
+		})
+	}()
+}
+
+// take returns the warmed-up process if there is one, else a new one.
+func (p *Program) take() (*proc, error) {
+	p.mu.Lock()
+	pr := p.spare
+	p.spare = nil
+	p.mu.Unlock()
+	if pr != nil && time.Since(pr.started) < spareLife {
+		return pr, nil
+	}
+	if pr != nil {
+		p.kill(pr)
+	}
+	return p.spawn()
 }
 
 // GetPIN shows the dialog and returns the PIN the user typed. The caller
@@ -77,19 +169,11 @@ func (p *Program) run(ctx context.Context, d Dialog, ask func(*conn) error) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.Command(p.Path)
-	cmd.Stderr = io.Discard
-	in, err := cmd.StdinPipe()
+	pr, err := p.take()
 	if err != nil {
 		return err
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("failed to start the pinentry program %q: %w (install pinentry-curses or pinentry-gnome3, or set [pinentry] program)", p.Path, err)
-	}
+	cmd, in, out := pr.cmd, pr.in, pr.out
 	c := &conn{w: in, r: &lineReader{r: out}}
 	defer c.r.wipe()
 	errc := make(chan error, 1)

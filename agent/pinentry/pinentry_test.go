@@ -139,3 +139,22 @@ func TestContextCancel(t *testing.T) {
 		t.Errorf("cancel took %v", time.Since(start))
 	}
 }
+
+// TestWarm: a warmed-up pinentry serves the next dialog, and a second
+// Warm while one waits starts nothing more.
+func TestWarm(t *testing.T) {
+	f := pinentrytest.Install(t, pinentrytest.Behaviour{Action: "pin", PIN: "4321"})
+	p := program(f, 5*time.Second)
+	p.Warm()
+	p.Warm()
+	time.Sleep(200 * time.Millisecond)
+	for range 2 {
+		pin, err := p.GetPIN(context.Background(), pinentry.Dialog{Description: "x"})
+		if err != nil || string(pin) != "4321" {
+			t.Fatalf("GetPIN after Warm = %q, %v", pin, err)
+		}
+	}
+	if n := len(f.Shown(t)); n != 2 {
+		t.Errorf("%d dialogs shown, want 2", n)
+	}
+}

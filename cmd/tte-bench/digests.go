@@ -107,11 +107,10 @@ func (b *bench) viaAgent(c *client, keyID []byte, cert *x509.Certificate, digest
 }
 
 // latency measures one-item sign.digest requests on one open connection.
-func (b *bench) latency(c *client, n int) ([]time.Duration, error) {
-	cert := b.certs[0]
+func (b *bench) latency(c *client, keyID []byte, cert *x509.Certificate, n int) ([]time.Duration, error) {
 	out := make([]time.Duration, 0, n)
 	for _, d := range randomDigests(n) {
-		el, err := b.viaAgent(c, rsaID, cert, [][]byte{d})
+		el, err := b.viaAgent(c, keyID, cert, [][]byte{d})
 		if err != nil {
 			return nil, err
 		}

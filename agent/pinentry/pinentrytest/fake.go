@@ -126,14 +126,20 @@ func RunIfFake() {
 	os.Exit(run(path))
 }
 
-func run(path string) int {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "fake pinentry:", err)
-		return 2
-	}
+// load reads the behaviour when it is needed, not at start: the agent may
+// start a pinentry ahead of its dialog (Program.Warm).
+func load(path string) (config, error) {
 	var cfg config
-	if err := json.Unmarshal(data, &cfg); err != nil {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		err = json.Unmarshal(data, &cfg)
+	}
+	return cfg, err
+}
+
+func run(path string) int {
+	cfg, err := load(path)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake pinentry:", err)
 		return 2
 	}
@@ -172,6 +178,10 @@ func run(path string) int {
 		switch cmd {
 		case "GETPIN", "CONFIRM":
 			shown.Asked = cmd
+			if cfg, err = load(path); err != nil {
+				fmt.Fprintln(os.Stderr, "fake pinentry:", err)
+				return 2
+			}
 			record(cfg.Record, &shown) // visible to the test while we wait
 			shown = Shown{Asked: "(recorded)"}
 			time.Sleep(cfg.Behaviour.Delay)
