@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -71,4 +72,36 @@ func (a *Agent) eachItem(ctx context.Context, s *token.Session, w, n int, prog *
 		return int(done.Load()), err
 	}
 	return int(done.Load()), ctx.Err()
+}
+
+// parallel runs work for 0..n-1 on GOMAXPROCS goroutines and returns the
+// error of the lowest failing index, so that the answer does not depend on
+// scheduling; work after a failure is skipped.
+func parallel(ctx context.Context, n int, work func(i int) error) error {
+	errs := make([]error, n)
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !failed.Load() && ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if errs[i] = work(i); errs[i] != nil {
+					failed.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }

@@ -53,14 +53,21 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 			return nil, pdfError(err, -1, "")
 		}
 	}
+	// Parsing and hashing run on every core, outside the token lock.
 	updates := make([]*pades.Update, len(docs.uploads))
-	for i, u := range docs.uploads {
+	err = parallel(ctx, len(docs.uploads), func(i int) error {
+		u := docs.uploads[i]
+		var err error
 		if updates[i], err = pades.Prepare(u, u.Size, po); err != nil {
-			return nil, pdfError(err, i, u.Name)
+			return pdfError(err, i, u.Name)
 		}
 		if docs.digests[i], err = updates[i].Digest(ds.hash); err != nil {
-			return nil, fmt.Errorf("failed to hash %s: %w", u.Name, err)
+			return fmt.Errorf("failed to hash %s: %w", u.Name, err)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 
 	// PAdES: no signing-time attribute; the time is in /M.
