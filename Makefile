@@ -44,7 +44,7 @@ fuzz:
 ## bench: the measurements of docs/performance.md, rewritten in place
 ## (its "## Results" part). Takes a few minutes and about 2 GB of disk.
 bench: deps-test build
-	$(GO) run ./cmd/tte-bench -agent bin/tte-agent -runs 5 -out docs/performance.md
+	$(GO) run ./cmd/tte-bench -agent bin/tte-agent -runs 7 -out docs/performance.md
 
 ## demo: a demo token, the agent and the demo e-office page on 127.0.0.1.
 demo: deps-demo

@@ -166,13 +166,22 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 
 // checkMembers refuses object members that t does not declare with exactly
 // that name. encoding/json alone would accept them (it ignores unknown
-// members or matches names case-insensitively). raw must be valid JSON.
+// members or matches names case-insensitively). Malformed JSON is an error
+// here or in the json.Unmarshal that follows.
 func checkMembers(raw json.RawMessage, t reflect.Type, path string) error {
-	if v := (&scanner{data: raw}); !v.value() {
-		return fmt.Errorf("%s: invalid JSON", path)
-	}
 	s := &scanner{data: raw}
 	return s.members(t, path)
+}
+
+var errMalformed = errors.New("malformed JSON")
+
+// next returns the byte at the scanner's position after white space.
+func (s *scanner) next() (byte, error) {
+	s.ws()
+	if s.pos >= len(s.data) {
+		return 0, errMalformed
+	}
+	return s.data[s.pos], nil
 }
 
 // members walks the value at the scanner's position against t.
@@ -180,29 +189,44 @@ func (s *scanner) members(t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	s.ws()
-	if s.pos >= len(s.data) {
-		return fmt.Errorf("%s: truncated", path)
+	c, err := s.next()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	c := s.data[s.pos]
 	switch {
 	case reflect.PointerTo(t).Implements(unmarshalerType):
 	case t.Kind() == reflect.Struct && c == '{':
 		fields := structFields(t)
 		s.pos++
-		for {
-			s.ws()
-			if s.data[s.pos] == '}' {
+		for first := true; ; first = false {
+			c, err := s.next()
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if c == '}' {
 				s.pos++
 				return nil
 			}
-			if s.data[s.pos] == ',' {
+			if !first {
+				if c != ',' {
+					return fmt.Errorf("%s: %w", path, errMalformed)
+				}
 				s.pos++
-				s.ws()
+				if c, err = s.next(); err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
 			}
-			name, _ := s.str(true)
-			s.ws()
-			s.pos++ // ':'
+			if c != '"' {
+				return fmt.Errorf("%s: %w", path, errMalformed)
+			}
+			name, ok := s.str(true)
+			if !ok {
+				return fmt.Errorf("%s: %w", path, errMalformed)
+			}
+			if c, err := s.next(); err != nil || c != ':' {
+				return fmt.Errorf("%s: %w", path, errMalformed)
+			}
+			s.pos++
 			ft, ok := fields[name]
 			if !ok {
 				return fmt.Errorf("%s: unknown member %q", path, truncate(name, 64))
@@ -214,12 +238,18 @@ func (s *scanner) members(t reflect.Type, path string) error {
 	case t.Kind() == reflect.Slice && t.Elem().Kind() != reflect.Uint8 && c == '[':
 		s.pos++
 		for i := 0; ; i++ {
-			s.ws()
-			if s.data[s.pos] == ']' {
+			c, err := s.next()
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if c == ']' {
 				s.pos++
 				return nil
 			}
-			if s.data[s.pos] == ',' {
+			if i > 0 {
+				if c != ',' {
+					return fmt.Errorf("%s: %w", path, errMalformed)
+				}
 				s.pos++
 			}
 			if err := s.members(t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
@@ -229,7 +259,7 @@ func (s *scanner) members(t reflect.Type, path string) error {
 	}
 	// Anything else is json.Unmarshal's to type-check; skip it.
 	if !s.value() {
-		return fmt.Errorf("%s: invalid JSON", path)
+		return fmt.Errorf("%s: %w", path, errMalformed)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/miekg/pkcs11"
 )
@@ -48,8 +49,8 @@ func ParseCertificateID(id string) (serial string, keyID []byte, err error) {
 	return id[:i], keyID, nil
 }
 
-// Certificates lists the certificates with a key on every present token.
-// A token that fails while it is read is left out and logged.
+// Certificates lists the certificates with a key on every present token,
+// read afresh. A token that fails while it is read is left out and logged.
 func (p *Provider) Certificates() ([]Certificate, error) {
 	toks, err := p.Tokens()
 	if err != nil {
@@ -62,13 +63,35 @@ func (p *Provider) Certificates() ([]Certificate, error) {
 			p.log.Warn("failed to read certificates", "token", t.Serial, "err", err)
 			continue
 		}
+		p.remember(t, certs)
 		out = append(out, certs...)
 	}
 	return out, nil
 }
 
+// certCacheLife bounds how long a token's certificate list is reused
+// between reads. Reading it costs several object searches (0.1 ms each on
+// SoftHSM, more on a card); a certificate that appears on the token is
+// seen by certificates.list at once, and by sign requests within this.
+const certCacheLife = 30 * time.Second
+
+// cachedCerts is a token's certificate list as read at a time and slot.
+type cachedCerts struct {
+	at    time.Time
+	slot  slotRef
+	certs []Certificate
+}
+
+func (p *Provider) remember(t Info, certs []Certificate) {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	p.certs[t.Serial] = cachedCerts{at: time.Now(), slot: slotRef{mod: t.mod, slot: t.slot}, certs: certs}
+}
+
 // Certificate returns the certificate with the id, or an error wrapping
-// ErrNotFound.
+// ErrNotFound. The token itself is always read (it must be present); its
+// certificate list is reused while fresh and from the same slot, and read
+// again before an id is declared unknown.
 func (p *Provider) Certificate(id string) (Certificate, error) {
 	serial, keyID, err := ParseCertificateID(id)
 	if err != nil {
@@ -78,14 +101,29 @@ func (p *Provider) Certificate(id string) (Certificate, error) {
 	if err != nil {
 		return Certificate{}, err
 	}
+	find := func(certs []Certificate) (Certificate, bool) {
+		for _, c := range certs {
+			if string(c.KeyID) == string(keyID) {
+				return c, true
+			}
+		}
+		return Certificate{}, false
+	}
+	p.smu.Lock()
+	cached, ok := p.certs[serial]
+	p.smu.Unlock()
+	if ok && time.Since(cached.at) < certCacheLife && cached.slot == (slotRef{mod: t.mod, slot: t.slot}) {
+		if c, ok := find(cached.certs); ok {
+			return c, nil
+		}
+	}
 	certs, err := p.tokenCertificates(t)
 	if err != nil {
 		return Certificate{}, err
 	}
-	for _, c := range certs {
-		if string(c.KeyID) == string(keyID) {
-			return c, nil
-		}
+	p.remember(t, certs)
+	if c, ok := find(certs); ok {
+		return c, nil
 	}
 	return Certificate{}, fmt.Errorf("certificate %q: %w", id, ErrNotFound)
 }

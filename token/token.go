@@ -50,7 +50,8 @@ type Provider struct {
 	modules []*module
 
 	smu   sync.Mutex
-	slots map[string]slotRef // by token serial
+	slots map[string]slotRef     // by token serial
+	certs map[string]cachedCerts // by token serial
 }
 
 type module struct {
@@ -64,7 +65,7 @@ type module struct {
 // of them cannot be loaded, naming the module, and closes the ones already
 // loaded.
 func Open(paths []string, log *slog.Logger) (*Provider, error) {
-	p := &Provider{log: log, slots: map[string]slotRef{}}
+	p := &Provider{log: log, slots: map[string]slotRef{}, certs: map[string]cachedCerts{}}
 	for _, path := range paths {
 		ctx := pkcs11.New(path)
 		if ctx == nil {

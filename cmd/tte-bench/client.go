@@ -33,15 +33,31 @@ func (c *client) Close() { c.ws.Close() }
 
 // call sends a request and decodes its result, skipping notifications.
 func (c *client) call(method string, params, result any) error {
-	c.nextID++
-	id := c.nextID
-	if err := c.ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params}); err != nil {
+	raw, err := c.roundTrip(c.request(method, params))
+	if err != nil {
 		return err
+	}
+	return json.Unmarshal(raw, result)
+}
+
+// request encodes a request with the next id.
+func (c *client) request(method string, params any) []byte {
+	c.nextID++
+	data, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": c.nextID, "method": method, "params": params})
+	return data
+}
+
+// roundTrip sends an encoded request and returns its raw result once the
+// whole response has arrived, skipping notifications.
+func (c *client) roundTrip(req []byte) (json.RawMessage, error) {
+	id := c.nextID
+	if err := c.ws.WriteMessage(websocket.TextMessage, req); err != nil {
+		return nil, err
 	}
 	for {
 		_, data, err := c.ws.ReadMessage()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var msg struct {
 			ID     *int            `json:"id"`
@@ -49,15 +65,15 @@ func (c *client) call(method string, params, result any) error {
 			Error  *protocol.Error `json:"error"`
 		}
 		if err := json.Unmarshal(data, &msg); err != nil {
-			return err
+			return nil, err
 		}
 		if msg.ID == nil || *msg.ID != id {
 			continue // progress and other notifications
 		}
 		if msg.Error != nil {
-			return fmt.Errorf("%s: %w", method, msg.Error)
+			return nil, fmt.Errorf("request %d: %w", id, msg.Error)
 		}
-		return json.Unmarshal(msg.Result, result)
+		return msg.Result, nil
 	}
 }
 
