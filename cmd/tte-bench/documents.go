@@ -138,17 +138,13 @@ func (b *bench) scenarioPDFs(r *report, runs, n int) error {
 	for run := range runs {
 		b.resetPeakRSS()
 		start := time.Now()
-		items := make([]any, n)
-		for i := range n {
-			id, err := c.upload(fmt.Sprintf("surat-%04d.pdf", i), bytes.NewReader(pdf), int64(len(pdf)), frameChunk)
-			if err != nil {
-				return err
-			}
-			items[i] = map[string]any{"uploadId": id}
+		items, err := uploadPDFs(c, pdf, n)
+		if err != nil {
+			return err
 		}
 		uploaded := time.Now()
-		var res protocol.SignPDFResult
-		if err := c.call("sign.pdf", map[string]any{"certificateId": b.certID(rsaID), "items": items}, &res); err != nil {
+		res, err := b.signPDFs(c, items)
+		if err != nil {
 			return err
 		}
 		uploads = append(uploads, uploaded.Sub(start))
@@ -195,17 +191,13 @@ func (b *bench) scenarioBatchMemory(r *report, n int) error {
 	}
 	defer c.Close()
 	b.resetPeakRSS()
-	items := make([]any, n)
-	for i := range n {
-		id, err := c.upload(fmt.Sprintf("surat-%04d.pdf", i), bytes.NewReader(pdf), int64(len(pdf)), frameChunk)
-		if err != nil {
-			return err
-		}
-		items[i] = map[string]any{"uploadId": id}
+	items, err := uploadPDFs(c, pdf, n)
+	if err != nil {
+		return err
 	}
 	start := time.Now()
-	var res protocol.SignPDFResult
-	if err := c.call("sign.pdf", map[string]any{"certificateId": b.certID(rsaID), "items": items}, &res); err != nil {
+	res, err := b.signPDFs(c, items)
+	if err != nil {
 		return err
 	}
 	took := time.Since(start)
@@ -230,4 +222,25 @@ func (b *bench) scenarioBatchMemory(r *report, n int) error {
 		note: "One run: this is a bound, not a speed. pdfsig checked the first, middle and last signed PDF.",
 	})
 	return nil
+}
+
+// uploadPDFs uploads the PDF n times, one after the other, and returns the
+// items of a sign.pdf request naming them.
+func uploadPDFs(c *client, pdf []byte, n int) ([]any, error) {
+	items := make([]any, n)
+	for i := range n {
+		id, err := c.upload(fmt.Sprintf("surat-%04d.pdf", i), bytes.NewReader(pdf), int64(len(pdf)), frameChunk)
+		if err != nil {
+			return nil, err
+		}
+		items[i] = map[string]any{"uploadId": id}
+	}
+	return items, nil
+}
+
+// signPDFs signs uploaded PDFs with the RSA key (B-B).
+func (b *bench) signPDFs(c *client, items []any) (protocol.SignPDFResult, error) {
+	var res protocol.SignPDFResult
+	err := c.call("sign.pdf", map[string]any{"certificateId": b.certID(rsaID), "items": items}, &res)
+	return res, err
 }
