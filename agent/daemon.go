@@ -80,5 +80,8 @@ func (d *Daemon) Done() <-chan error { return d.done }
 // Close stops serving, closes every connection and unloads the modules.
 func (d *Daemon) Close(ctx context.Context) error {
 	serr := d.server.Shutdown(ctx)
+	if c, ok := d.Agent.prompt.(interface{ Close() }); ok {
+		c.Close()
+	}
 	return errors.Join(serr, d.tokens.Close())
 }

@@ -51,8 +51,28 @@ type Program struct {
 	LCCType string
 	Log     *slog.Logger
 
-	mu    sync.Mutex
-	spare *proc // started by Warm, waiting for its dialog
+	mu         sync.Mutex
+	spare      *proc // started by Warm, waiting for its dialog
+	spareTimer *time.Timer
+	closed     bool
+	wg         sync.WaitGroup // background spawns and reaps
+}
+
+// Close ends a warmed-up pinentry and waits for background work; dialogs
+// still open keep running until they end.
+func (p *Program) Close() {
+	p.mu.Lock()
+	p.closed = true
+	pr := p.spare
+	p.spare = nil
+	if p.spareTimer != nil {
+		p.spareTimer.Stop()
+	}
+	p.mu.Unlock()
+	if pr != nil {
+		p.kill(pr)
+	}
+	p.wg.Wait()
 }
 
 // proc is a started pinentry process.
@@ -96,25 +116,28 @@ func (p *Program) kill(pr *proc) {
 // asked, and an unused one is ended after a few seconds.
 func (p *Program) Warm() {
 	p.mu.Lock()
-	busy := p.spare != nil
+	busy := p.spare != nil || p.closed
+	if !busy {
+		p.wg.Add(1)
+	}
 	p.mu.Unlock()
 	if busy {
 		return
 	}
 	go func() {
+		defer p.wg.Done()
 		pr, err := p.spawn()
 		if err != nil {
 			return // GetPIN will report it
 		}
 		p.mu.Lock()
-		if p.spare != nil {
+		if p.spare != nil || p.closed {
 			p.mu.Unlock()
 			p.kill(pr)
 			return
 		}
 		p.spare = pr
-		p.mu.Unlock()
-		time.AfterFunc(spareLife, func() {
+		p.spareTimer = time.AfterFunc(spareLife, func() {
 			p.mu.Lock()
 			stale := p.spare == pr
 			if stale {
@@ -125,6 +148,7 @@ func (p *Program) Warm() {
 				p.kill(pr)
 			}
 		})
+		p.mu.Unlock()
 	}()
 }
 
@@ -194,7 +218,11 @@ func (p *Program) run(ctx context.Context, d Dialog, ask func(*conn) error) erro
 	if err == nil && ctx.Err() == nil {
 		// The answer is in; the process exits after BYE on its own time,
 		// off the request's path.
-		go p.reap(cmd)
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.reap(cmd)
+		}()
 		return nil
 	}
 	p.reap(cmd)
