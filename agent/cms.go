@@ -89,14 +89,20 @@ func (a *Agent) signCMS(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 		return nil, err
 	}
 	defer ds.docs.remove()
-	// The documents are final before the user is asked: the consent
-	// covers exactly these bytes.
-	for i, u := range ds.docs.uploads {
-		if u != nil {
-			if ds.docs.digests[i], err = u.Digest(ds.hash); err != nil {
-				return nil, fmt.Errorf("failed to hash upload %d: %w", u.ID, err)
+	ctx, stop := context.WithCancel(ctx)
+	defer stop() // ends background preparation when the request ends
+	err = a.prepareDocuments(ctx, ds, func(i int) error {
+		if u := ds.docs.uploads[i]; u != nil {
+			d, err := u.Digest(ds.hash)
+			if err != nil {
+				return fmt.Errorf("failed to hash upload %d: %w", u.ID, err)
 			}
+			ds.docs.digests[i] = d
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	signed, err := a.signDocuments(ctx, p, req, ds,
 		consent.Request{Items: ds.docs.names, TotalBytes: ds.docs.total, Digests: !ds.docs.hasUploads(), HashAlgorithm: string(params.HashAlgorithm)},

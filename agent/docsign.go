@@ -36,6 +36,9 @@ type docSigning struct {
 	level protocol.Level
 	chain []*x509.Certificate
 	prog  *progress
+	// ready[i] is closed when item i's digest, or errs[i], is set.
+	ready []chan struct{}
+	errs  []error
 }
 
 // checkItemCount refuses a request over the item limit.
@@ -47,8 +50,8 @@ func (a *Agent) checkItemCount(n int) error {
 }
 
 // startDocSigning checks the request, takes its documents from the
-// connection, resolves the certificate and waits for every byte. On
-// success the caller owns ds.docs and must remove them.
+// connection and resolves the certificate. On success the caller owns
+// ds.docs and must remove them.
 func (a *Agent) startDocSigning(ctx context.Context, p *wsserver.Peer, id protocol.ID, dp docParams) (ds *docSigning, err error) {
 	if err := a.checkItemCount(len(dp.items)); err != nil {
 		return nil, err
@@ -80,10 +83,47 @@ func (a *Agent) startDocSigning(ctx context.Context, p *wsserver.Peer, id protoc
 		a.log.Warn("failed to read the certificate chain from the token", "err", err)
 	}
 	prog := newProgress(p, id, len(dp.items))
-	if err := a.receive(ctx, docs, prog); err != nil {
-		return nil, err
+	ds = &docSigning{docs: docs, cert: cert, hash: hash, pss: pss, level: dp.level, chain: chain, prog: prog,
+		ready: make([]chan struct{}, len(dp.items)), errs: make([]error, len(dp.items))}
+	for i := range ds.ready {
+		ds.ready[i] = make(chan struct{})
 	}
-	return &docSigning{docs: docs, cert: cert, hash: hash, pss: pss, level: dp.level, chain: chain, prog: prog}, nil
+	return ds, nil
+}
+
+// prepareDocuments computes every item's digest with prepare(i), which
+// runs once the item's bytes are all in.
+//
+// When every upload is complete already, all items are prepared on every
+// core before the caller goes on: a document that cannot be signed fails
+// the request before the user is asked. When some are still arriving, the
+// request goes on at once — the dialog shows the declared names and sizes —
+// and items are prepared in the background as their bytes arrive, so that
+// uploads of later documents overlap the signing of earlier ones; an item
+// that fails then fails the request with data.completed. ctx ends the
+// background work.
+func (a *Agent) prepareDocuments(ctx context.Context, ds *docSigning, prepare func(i int) error) error {
+	n := len(ds.ready)
+	if !ds.docs.arriving() {
+		err := parallel(ctx, n, func(i int) error {
+			ds.errs[i] = prepare(i)
+			close(ds.ready[i])
+			return ds.errs[i]
+		})
+		return err
+	}
+	go func() {
+		_ = parallel(ctx, n, func(i int) error {
+			err := a.awaitUpload(ctx, i, ds.docs.uploads[i])
+			if err == nil {
+				err = prepare(i)
+			}
+			ds.errs[i] = err
+			close(ds.ready[i])
+			return nil // later items go on; the signer stops at the first error
+		})
+	}()
+	return nil
 }
 
 // signDocuments signs every digest of ds as CMS in one consent and one
@@ -96,6 +136,14 @@ func (a *Agent) signDocuments(ctx context.Context, p *wsserver.Peer, req protoco
 		peer: p, id: req.ID, method: req.Method, cert: ds.cert, total: n, prog: ds.prog, consent: c,
 	}, func(ctx context.Context, s *token.Session, k *token.Key, pin []byte, prog *progress) error {
 		done, err := a.eachItem(ctx, s, a.sessions(n), n, prog, func(s *token.Session, i int) error {
+			select {
+			case <-ds.ready[i]:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if ds.errs[i] != nil {
+				return ds.errs[i]
+			}
 			signer := tokenSigner{s: s, k: k, pub: ds.cert.Cert.PublicKey, pin: pin}
 			sd, err := cms.Sign(ds.docs.digests[i], ds.cert.Cert, signer, cms.Options{Hash: ds.hash, PSS: ds.pss, SigningTime: signingTime, Chain: ds.chain})
 			signed[i] = sd
@@ -143,26 +191,30 @@ func (a *Agent) waitUpload(ctx context.Context, u *upload.Upload) error {
 	}
 }
 
-// receive waits until every upload has all its bytes, reporting progress.
-func (a *Agent) receive(ctx context.Context, d *documents, prog *progress) error {
-	if !d.hasUploads() {
+// arriving reports whether an upload is still receiving bytes.
+func (d *documents) arriving() bool {
+	for _, u := range d.uploads {
+		if u != nil && u.Received() < u.Size {
+			return true
+		}
+	}
+	return false
+}
+
+// awaitUpload waits for item i's upload (nil for a digest item) and turns
+// a stalled or discarded upload into the request's error.
+func (a *Agent) awaitUpload(ctx context.Context, i int, u *upload.Upload) error {
+	if u == nil {
 		return nil
 	}
-	prog.stage(protocol.StageReceiving)
-	for i, u := range d.uploads {
-		if u == nil {
-			continue
-		}
-		if err := a.waitUpload(ctx, u); err != nil {
-			if ctx.Err() != nil {
-				return a.contextError(ctx, err, 0)
-			}
-			if errors.Is(err, errStalled) {
-				return protocol.BadRequest("params.items[%d] (%s): only %d of its declared %d bytes arrived and nothing more came for %v; send the whole file, or declare its real size", i, u.Name, u.Received(), u.Size, a.cfg.Uploads.IdleTimeout)
-			}
-			return protocol.BadRequest("params.items[%d]: upload %d was discarded before it completed (see its document.error)", i, u.ID)
-		}
-		prog.item()
+	err := a.waitUpload(ctx, u)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, errStalled):
+		return protocol.BadRequest("params.items[%d] (%s): only %d of its declared %d bytes arrived and nothing more came for %v; send the whole file, or declare its real size", i, u.Name, u.Received(), u.Size, time.Duration(a.cfg.Uploads.IdleTimeout))
 	}
-	return nil
+	return protocol.BadRequest("params.items[%d]: upload %d was discarded before it completed (see its document.error)", i, u.ID)
 }

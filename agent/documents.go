@@ -61,6 +61,9 @@ func (a *Agent) documentDiscard(p *wsserver.Peer, req protocol.Request) (any, er
 		return nil, err
 	}
 	if err := a.uploadSet(p).Discard(*params.UploadID); err != nil {
+		if errors.Is(err, upload.ErrClaimed) {
+			return nil, protocol.BadRequest("upload %d belongs to a running sign request; cancel that request instead (request.cancel)", *params.UploadID)
+		}
 		return nil, protocol.BadRequest("unknown upload id %d: it was never started, already signed or discarded", *params.UploadID)
 	}
 	return struct{}{}, nil

@@ -54,8 +54,10 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 		}
 	}
 	// Parsing and hashing run on every core, outside the token lock.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop() // ends background preparation when the request ends
 	updates := make([]*pades.Update, len(docs.uploads))
-	err = parallel(ctx, len(docs.uploads), func(i int) error {
+	err = a.prepareDocuments(ctx, ds, func(i int) error {
 		u := docs.uploads[i]
 		var err error
 		if updates[i], err = pades.Prepare(u, u.Size, po); err != nil {

@@ -126,14 +126,6 @@ func TestSignPDFBadInput(t *testing.T) {
 			t.Errorf("%s: detail %q, want it to name the item and say %q", tt.file, perr.Data.Detail, tt.want)
 		}
 	}
-	// A size mismatch: fewer bytes than declared.
-	res := mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "short.pdf", "size": 5000})
-	c.send(res.UploadID, corpusFile(t, "go-minimal.pdf"))
-	_, perr := c.call("sign.pdf", map[string]any{"certificateId": h.certID(rsaID), "items": []any{map[string]any{"uploadId": res.UploadID}}})
-	wantError(t, perr, protocol.ReasonBadRequest)
-	if !strings.Contains(perr.Data.Detail, "of its declared 5000 bytes arrived") {
-		t.Errorf("size mismatch detail %q", perr.Data.Detail)
-	}
 	// Appearance text the built-in font cannot draw, and other refusals.
 	for _, params := range []map[string]any{
 		{"appearance": map[string]any{"page": 1, "rect": []float64{0, 0, 200, 50}, "text": []string{"Tanda tangan 签名"}}},
@@ -150,7 +142,68 @@ func TestSignPDFBadInput(t *testing.T) {
 	if n := len(h.fake.Shown(t)); n != 0 {
 		t.Errorf("%d dialogs shown for documents that cannot be signed", n)
 	}
+	// A size mismatch: fewer bytes than declared. The upload is still
+	// "arriving" when the request comes, so the user is asked at once and
+	// the request fails once nothing more arrives for idle_timeout.
+	res := mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "short.pdf", "size": 5000})
+	c.send(res.UploadID, corpusFile(t, "go-minimal.pdf"))
+	_, perr := c.call("sign.pdf", map[string]any{"certificateId": h.certID(rsaID), "items": []any{map[string]any{"uploadId": res.UploadID}}})
+	wantError(t, perr, protocol.ReasonBadRequest)
+	if !strings.Contains(perr.Data.Detail, "of its declared 5000 bytes arrived") || perr.Data.Completed == nil || *perr.Data.Completed != 0 {
+		t.Errorf("size mismatch: detail %q, completed %v", perr.Data.Detail, perr.Data.Completed)
+	}
 	if f := h.waitFiles(0); len(f) != 0 {
 		t.Errorf("spool holds %v after refused requests", f)
+	}
+}
+
+// TestUploadsOverlapSigning: a sign request may name uploads still
+// arriving; the user is asked at once and items are signed as their bytes
+// come in, so the last upload overlaps the work on the first ones.
+func TestUploadsOverlapSigning(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c := h.dial(testOrigin)
+	names := []string{"go-minimal.pdf", "cairo.pdf", "qpdf-objstm.pdf"}
+	var items []any
+	var ids []uint64
+	for _, n := range names {
+		data := corpusFile(t, n)
+		res := mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": n, "size": len(data)})
+		ids = append(ids, res.UploadID)
+		items = append(items, map[string]any{"uploadId": res.UploadID})
+	}
+	c.send(ids[0], corpusFile(t, names[0]))
+	c.send(ids[1], corpusFile(t, names[1]))
+	last := corpusFile(t, names[2])
+	c.send(ids[2], last[:100]) // the third is still arriving
+	if err := c.ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": "batch", "method": "sign.pdf",
+		"params": map[string]any{"certificateId": h.certID(p256ID), "items": items}}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		r := c.read()
+		if r.Method == "progress" && strings.Contains(string(r.Params), `"stage":"signing"`) {
+			break // consent given and signing under way, the third upload still short
+		}
+		if r.Method == "" {
+			t.Fatalf("the request ended before the last upload: %s %v", r.Result, r.Error)
+		}
+	}
+	c.send(ids[2], last[100:])
+	raw, perr := c.await(`"batch"`)
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	var res protocol.SignPDFResult
+	remarshal(t, raw, &res)
+	for i, it := range res.Items {
+		path, _ := writeSigned(t, corpusFile(t, names[i]), it)
+		r := padestest.Check(t, path, h.caFile)
+		if len(r.PdfsigValid) != 1 || !r.PdfsigValid[0] || !r.PdfsigTotal {
+			t.Errorf("%s: %s", it.Name, r)
+		}
+	}
+	if f := h.waitFiles(0); len(f) != 0 {
+		t.Errorf("spool holds %v", f)
 	}
 }

@@ -246,6 +246,9 @@ func (a *Agent) itemError(ctx context.Context, err error, done int) error {
 	if ctx.Err() != nil {
 		return a.contextError(ctx, err, done)
 	}
+	if pe, ok := protocol.AsError(err); ok {
+		return pe.WithCompleted(done) // a document that failed mid-batch
+	}
 	return a.tokenError(err, done)
 }
 

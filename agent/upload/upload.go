@@ -141,15 +141,22 @@ func (s *Set) Write(id uint64, payload []byte) error {
 		return fmt.Errorf("upload %d: %w", id, ErrUnknown)
 	}
 	if err := u.write(payload); err != nil {
-		s.Discard(id)
+		// A refused frame ends the upload even when a sign request owns
+		// it; the request then fails as for a discarded upload.
+		s.forget(id)
+		u.Remove()
 		return fmt.Errorf("upload %d: %w", id, err)
 	}
 	return nil
 }
 
-// Take removes the upload from the set and hands it to the caller, who
-// must Remove it when done; a sign request takes its documents this way,
-// so a discard cannot pull them away mid-request.
+// ErrClaimed means a sign request owns the upload.
+var ErrClaimed = errors.New("upload belongs to a running sign request")
+
+// Take hands the upload to a sign request, which must Remove it when done.
+// It stays in the set so that its remaining frames still arrive, but it
+// cannot be taken again or discarded: a discard cannot pull a document
+// away mid-request.
 func (s *Set) Take(id uint64) (*Upload, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -157,18 +164,37 @@ func (s *Set) Take(id uint64) (*Upload, error) {
 	if !ok {
 		return nil, fmt.Errorf("upload %d: %w", id, ErrUnknown)
 	}
-	delete(s.open, id)
+	if u.claimed {
+		return nil, fmt.Errorf("upload %d: %w", id, ErrClaimed)
+	}
+	u.claimed = true
+	u.set = s
 	return u, nil
 }
 
-// Discard deletes an upload.
+// Discard deletes an upload no sign request owns.
 func (s *Set) Discard(id uint64) error {
-	u, err := s.Take(id)
-	if err != nil {
-		return err
+	s.mu.Lock()
+	u, ok := s.open[id]
+	switch {
+	case !ok:
+		s.mu.Unlock()
+		return fmt.Errorf("upload %d: %w", id, ErrUnknown)
+	case u.claimed:
+		s.mu.Unlock()
+		return fmt.Errorf("upload %d: %w", id, ErrClaimed)
 	}
+	delete(s.open, id)
+	s.mu.Unlock()
 	u.Remove()
 	return nil
+}
+
+// forget drops an upload from the set.
+func (s *Set) forget(id uint64) {
+	s.mu.Lock()
+	delete(s.open, id)
+	s.mu.Unlock()
 }
 
 // Close deletes every upload of the set.
@@ -190,6 +216,8 @@ type Upload struct {
 	Size      int64
 
 	store    *Store
+	set      *Set // while claimed by a sign request
+	claimed  bool // guarded by the set's mutex
 	mu       sync.Mutex
 	received int64
 	sha      hash.Hash
@@ -317,6 +345,9 @@ func (u *Upload) ReadAt(p []byte, off int64) (int, error) {
 
 // Remove deletes the upload's bytes and wakes anyone waiting for it.
 func (u *Upload) Remove() {
+	if u.set != nil {
+		u.set.forget(u.ID)
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.removed {
