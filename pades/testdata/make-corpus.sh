@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the PDF test corpus. Every file is committed; this script
+# Regenerates the PDF test corpus (needs qpdf, poppler-utils and
+# ghostscript). Every file is committed; this script
 # records how each was made (Debian bookworm: qpdf 11, poppler-utils 22,
 # ghostscript 10).
 set -euo pipefail
