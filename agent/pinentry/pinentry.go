@@ -54,6 +54,7 @@ type Program struct {
 	mu         sync.Mutex
 	spare      *proc // started by Warm, waiting for its dialog
 	spareTimer *time.Timer
+	warming    bool // a Warm spawn is under way
 	closed     bool
 	wg         sync.WaitGroup // background spawns and reaps
 }
@@ -116,8 +117,11 @@ func (p *Program) kill(pr *proc) {
 // asked, and an unused one is ended after a few seconds.
 func (p *Program) Warm() {
 	p.mu.Lock()
-	busy := p.spare != nil || p.closed
+	// At most one spare and one spawn at a time, however many requests
+	// arrive at once.
+	busy := p.spare != nil || p.closed || p.warming
 	if !busy {
+		p.warming = true
 		p.wg.Add(1)
 	}
 	p.mu.Unlock()
@@ -127,6 +131,9 @@ func (p *Program) Warm() {
 	go func() {
 		defer p.wg.Done()
 		pr, err := p.spawn()
+		p.mu.Lock()
+		p.warming = false
+		p.mu.Unlock()
 		if err != nil {
 			return // GetPIN will report it
 		}
