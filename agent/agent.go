@@ -12,9 +12,11 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/pinentry"
 	"github.com/tte-agent/tte-agent/agent/upload"
@@ -56,6 +58,7 @@ type Agent struct {
 	tokenLocks map[string]chan struct{}
 
 	tsa     *tsa.Client // nil without [tsa] url
+	audit   *audit.Log  // nil in unit tests without a trail
 	store   *upload.Store
 	umu     sync.Mutex
 	uploads map[uint64]*upload.Set // by connection
@@ -125,6 +128,27 @@ func (a *Agent) allowed(origin string, c protocol.Capability) bool {
 
 // Serve implements wsserver.Handler.
 func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Request) (any, error) {
+	if strings.HasPrefix(req.Method, "sign.") {
+		// A sign request refused before its dialog is audited here;
+		// once it reaches the dialog, sign() records it.
+		ctx = withAuditMark(ctx)
+		result, err := a.serve(ctx, p, req)
+		if err != nil && !wasAudited(ctx) {
+			a.record(audit.Record{Event: audit.EventRefused, Origin: p.Origin, Method: req.Method, Outcome: outcome(err), Detail: errDetail(err)})
+		}
+		return result, err
+	}
+	return a.serve(ctx, p, req)
+}
+
+func errDetail(err error) string {
+	if pe, ok := protocol.AsError(err); ok {
+		return truncate(pe.Data.Detail, 200)
+	}
+	return ""
+}
+
+func (a *Agent) serve(ctx context.Context, p *wsserver.Peer, req protocol.Request) (any, error) {
 	switch req.Method {
 	case protocol.MethodAgentInfo:
 		return a.info(p, req)
@@ -197,4 +221,15 @@ func UID() int {
 		return -1
 	}
 	return os.Getuid()
+}
+
+// record appends to the audit trail. A trail that cannot be written is
+// logged loudly; the request goes on (see docs/security.md).
+func (a *Agent) record(r audit.Record) {
+	if a.audit == nil {
+		return
+	}
+	if err := a.audit.Append(r); err != nil {
+		a.log.Error("failed to write the audit trail", "err", err)
+	}
 }

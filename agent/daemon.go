@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
@@ -54,11 +55,22 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		tokens.Close()
 		return nil, err
 	}
+	trail, err := audit.Open(cfg.Audit.Path, cfg.Audit.MaxBytes)
+	if err != nil {
+		l.Close()
+		tokens.Close()
+		return nil, err
+	}
 	a := New(cfg, tokens, store, prompt, log)
+	a.audit = trail
+	a.record(audit.Record{Event: audit.EventStart, Detail: "tte-agent " + Version})
 	srv := wsserver.New(wsserver.Config{
 		Limits: a.Limits(),
 		UID:    UID(),
 		Log:    log,
+		Refused: func(origin, host, why string) {
+			a.record(audit.Record{Event: audit.EventRefused, Origin: origin, Outcome: "forbidden", Detail: why + " (Host " + host + ")"})
+		},
 	}, a)
 	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1)}
 	go func() { d.done <- srv.Serve(l) }()
@@ -82,6 +94,9 @@ func (d *Daemon) Close(ctx context.Context) error {
 	serr := d.server.Shutdown(ctx)
 	if c, ok := d.Agent.prompt.(interface{ Close() }); ok {
 		c.Close()
+	}
+	if d.Agent.audit != nil {
+		d.Agent.audit.Close()
 	}
 	return errors.Join(serr, d.tokens.Close())
 }

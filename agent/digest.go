@@ -2,7 +2,9 @@ package agent
 
 import (
 	"context"
+	"encoding/hex"
 
+	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/consent"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/protocol"
@@ -50,6 +52,13 @@ func (a *Agent) signDigest(ctx context.Context, p *wsserver.Peer, req protocol.R
 		cert:    cert,
 		total:   len(params.Items),
 		consent: consent.Request{Items: names, Digests: true, HashAlgorithm: string(params.HashAlgorithm)},
+		audited: func() []audit.Item {
+			items := make([]audit.Item, len(params.Items))
+			for i, it := range params.Items {
+				items[i] = audit.Item{Name: it.Name, Digest: hex.EncodeToString(it.Digest)}
+			}
+			return items
+		},
 	}, func(ctx context.Context, s *token.Session, k *token.Key, pin []byte, prog *progress) error {
 		n := len(params.Items)
 		done, err := a.eachItem(ctx, s, a.sessions(n), n, prog, func(s *token.Session, i int) error {

@@ -5,10 +5,12 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/consent"
 	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
@@ -134,6 +136,18 @@ func (a *Agent) signDocuments(ctx context.Context, p *wsserver.Peer, req protoco
 	signed := make([]*cms.SignedData, n)
 	err := a.sign(ctx, signRequest{
 		peer: p, id: req.ID, method: req.Method, cert: ds.cert, total: n, prog: ds.prog, consent: c,
+		audited: func() []audit.Item {
+			items := make([]audit.Item, n)
+			for i := range items {
+				items[i].Name = ds.docs.names[i]
+				select {
+				case <-ds.ready[i]: // the digest is known (for PDFs: of the signed byte ranges)
+					items[i].Digest = hex.EncodeToString(ds.docs.digests[i])
+				default:
+				}
+			}
+			return items
+		},
 	}, func(ctx context.Context, s *token.Session, k *token.Key, pin []byte, prog *progress) error {
 		done, err := a.eachItem(ctx, s, a.sessions(n), n, prog, func(s *token.Session, i int) error {
 			select {

@@ -130,13 +130,15 @@ origin = %q
 allow = ["documents"]
 [tsa]
 url = %q
+[audit]
+path = %q
 [uploads]
 dir = %q
 memory_bytes = 2048
 idle_timeout = "1s"
 [limits]
 %s
-`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, o.tsaURL, h.spool(), o.limits)
+`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, o.tsaURL, h.auditPath(), h.spool(), o.limits)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -190,6 +192,9 @@ func (w testWriter) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
+
+// auditPath is the agent's audit trail.
+func (h *harness) auditPath() string { return filepath.Join(h.dir, "audit", "audit.log") }
 
 // spool is the agent's upload directory.
 func (h *harness) spool() string { return filepath.Join(h.dir, "spool") }

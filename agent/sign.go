@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/consent"
 	"github.com/tte-agent/tte-agent/agent/pinentry"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
@@ -27,6 +30,9 @@ type signRequest struct {
 	// prog, when set, carries on the request's progress (after a
 	// receiving stage, say).
 	prog *progress
+	// audited returns the items for the audit trail (names and digests,
+	// never content); called when the request ends.
+	audited func() []audit.Item
 }
 
 // signFunc signs the request's items in a logged-in session. pin is only
@@ -88,13 +94,26 @@ func signerOpts(c *x509.Certificate, alg protocol.SignatureAlgorithm, h crypto.H
 // sign runs one sign request: PIN status check, consent and PIN in the
 // dialog, one login, the items, logout. Exactly one dialog and at most one
 // login happen; a cancelled dialog means no login at all.
-func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) error {
+func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) (err error) {
 	log := a.log.With("conn", r.peer.ID, "origin", r.peer.Origin, "method", r.method, "certificate", r.cert.ID, "items", r.total)
 	start := time.Now()
 	prog := r.prog
 	if prog == nil {
 		prog = newProgress(r.peer, r.id, r.total)
 	}
+	fp := sha256.Sum256(r.cert.Cert.Raw)
+	entry := audit.Record{Origin: r.peer.Origin, Method: r.method, Certificate: hex.EncodeToString(fp[:]),
+		Subject: r.cert.Cert.Subject.CommonName, Count: r.total}
+	markAudited(ctx)
+	defer func() {
+		res := entry
+		res.Event, res.Outcome = audit.EventResult, outcome(err)
+		res.Count = prog.done
+		if r.audited != nil {
+			res.Items = r.audited()
+		}
+		a.record(res)
+	}()
 
 	info, err := a.tokens.Token(r.cert.Token)
 	if err != nil {
@@ -111,8 +130,17 @@ func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) error {
 	r.consent.Origin = r.peer.Origin
 
 	prog.stage(protocol.StageAwaitingUser)
+	shown := entry
+	shown.Event = audit.EventDialog
+	a.record(shown)
 	pin, err := a.ask(ctx, r.consent, info.ProtectedAuthPath)
 	defer clear(pin)
+	decision := entry
+	decision.Event, decision.Outcome = audit.EventDecision, "consented"
+	if err != nil {
+		decision.Outcome = outcome(err)
+	}
+	a.record(decision)
 	if err != nil {
 		log.Info("sign request ended at the dialog", "outcome", err)
 		return err
@@ -238,6 +266,39 @@ func (a *Agent) tokenError(err error, completed int) error {
 		return protocol.NewError(protocol.ReasonTokenRemoved, "The token was removed; insert it and sign again.").WithCompleted(completed)
 	}
 	return err
+}
+
+// outcome names how a request ended for the audit trail: "ok" or the
+// protocol reason.
+func outcome(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	if pe, ok := protocol.AsError(err); ok {
+		return string(pe.Data.Reason)
+	}
+	if errors.Is(err, context.Canceled) {
+		return "connection_closed"
+	}
+	return string(protocol.ReasonInternal)
+}
+
+type auditedKey struct{}
+
+// withAuditMark lets sign() tell Serve that it recorded the request's end.
+func withAuditMark(ctx context.Context) context.Context {
+	return context.WithValue(ctx, auditedKey{}, new(bool))
+}
+
+func markAudited(ctx context.Context) {
+	if b, ok := ctx.Value(auditedKey{}).(*bool); ok {
+		*b = true
+	}
+}
+
+func wasAudited(ctx context.Context) bool {
+	b, ok := ctx.Value(auditedKey{}).(*bool)
+	return ok && *b
 }
 
 // itemError answers a request that stopped after done items: cancelled

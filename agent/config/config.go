@@ -94,7 +94,10 @@ type TSA struct {
 
 // Audit configures the audit trail.
 type Audit struct {
+	// Path is the trail's file; default: audit.log in the state directory.
 	Path string `toml:"path"`
+	// MaxBytes rotates the file when it grows past this size.
+	MaxBytes int64 `toml:"max_bytes"`
 }
 
 // Metrics configures the Prometheus listener.
@@ -253,6 +256,19 @@ func (c *Config) complete() error {
 	}
 	if c.Uploads.MemoryBytes == 0 {
 		c.Uploads.MemoryBytes = DefaultUploadMem
+	}
+	if c.Audit.Path == "" {
+		state, err := StateDir()
+		if err != nil {
+			return fmt.Errorf("audit.path: no state directory: %w", err)
+		}
+		c.Audit.Path = filepath.Join(state, "audit.log")
+	}
+	if c.Audit.MaxBytes == 0 {
+		c.Audit.MaxBytes = 10 << 20
+	}
+	if c.Audit.MaxBytes < 4096 {
+		return fmt.Errorf("audit.max_bytes %d: must be at least 4096", c.Audit.MaxBytes)
 	}
 	if c.Uploads.IdleTimeout == 0 {
 		c.Uploads.IdleTimeout = Duration(30 * time.Second)

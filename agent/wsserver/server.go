@@ -59,6 +59,9 @@ type Config struct {
 	// HandshakeTimeout bounds the HTTP request and upgrade.
 	HandshakeTimeout time.Duration
 	Log              *slog.Logger
+	// Refused, when set, hears of every refused connection (for the
+	// audit trail): the page's Origin header, the Host and why.
+	Refused func(origin, host, why string)
 }
 
 // Server is the WebSocket endpoint.
@@ -157,6 +160,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	origin, why := s.check(r)
 	if why != "" {
 		s.cfg.Log.Warn("refused a connection", "reason", string(why), "origin", r.Header.Get("Origin"), "host", r.Host, "remote", r.RemoteAddr)
+		if s.cfg.Refused != nil {
+			s.cfg.Refused(r.Header.Get("Origin"), r.Host, string(why))
+		}
 		http.Error(w, string(why), http.StatusForbidden)
 		return
 	}
@@ -177,6 +183,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if over {
 		s.conns.Add(-1)
 		s.cfg.Log.Warn("refused a connection over the limit", "origin", origin, "limit", s.cfg.Limits.Connections)
+		if s.cfg.Refused != nil {
+			s.cfg.Refused(origin, r.Host, "too many connections")
+		}
 		p.close(websocket.CloseTryAgainLater, "too many connections to the agent; close other tabs and try again")
 		return
 	}

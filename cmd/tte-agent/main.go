@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tte-agent/tte-agent/agent"
+	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/token"
 )
@@ -26,6 +27,8 @@ const usage = `usage: tte-agent <command> [flags]
 commands:
   run --config FILE       run the agent in the foreground (logs to stderr)
   tokens [--config FILE]  list tokens and certificates
+  audit verify [--config FILE]
+                          check the audit trail's hash chain
   version                 print the version
 `
 
@@ -44,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(args[1:], stderr)
 	case "tokens":
 		err = cmdTokens(args[1:], stdout, stderr)
+	case "audit":
+		err = cmdAudit(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "tte-agent %s (protocol 1)\n", agent.Version)
 	case "help", "-h", "--help":
@@ -150,4 +155,34 @@ func cmdTokens(args []string, stdout, stderr io.Writer) error {
 	}
 	defer p.Close()
 	return printTokens(stdout, p, time.Now())
+}
+
+func cmdAudit(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		fmt.Fprint(stderr, "usage: tte-agent audit verify [--config FILE]\n")
+		return flag.ErrHelp
+	}
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (TOML)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, false)
+	if err != nil {
+		return err
+	}
+	files, err := audit.Files(cfg.Audit.Path)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no audit trail at %s", cfg.Audit.Path)
+	}
+	n, err := audit.Verify(cfg.Audit.Path)
+	if err != nil {
+		return fmt.Errorf("the audit trail is NOT intact after %d good records: %w", n, err)
+	}
+	fmt.Fprintf(stdout, "audit trail intact: %d records in %d files (%s)\n", n, len(files), cfg.Audit.Path)
+	return nil
 }

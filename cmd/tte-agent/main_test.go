@@ -60,7 +60,8 @@ func setup(t *testing.T, listen string) (cfgPath, serial string) {
 		t.Fatal(err)
 	}
 	cfgPath = filepath.Join(dir, "config.toml")
-	conf := fmt.Sprintf("listen = %q\n[pkcs11]\nmodules = [%q]\n[[origins]]\norigin = \"https://a.go.id\"\nallow = [\"digest\"]\n", listen, store.Module)
+	conf := fmt.Sprintf("listen = %q\n[pkcs11]\nmodules = [%q]\n[[origins]]\norigin = \"https://a.go.id\"\nallow = [\"digest\"]\n[audit]\npath = %q\n[uploads]\ndir = %q\n",
+		listen, store.Module, filepath.Join(dir, "audit.log"), filepath.Join(dir, "spool"))
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -141,5 +142,40 @@ func TestPortTaken(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "address already in use") || !strings.Contains(string(out), "another program using the port") {
 		t.Errorf("message does not say the port is taken:\n%s", out)
+	}
+}
+
+// TestAuditVerifyCommand: a trail written by a running agent verifies, and
+// an edited record is named.
+func TestAuditVerifyCommand(t *testing.T) {
+	addr := freePort(t)
+	cfg, _ := setup(t, addr)
+	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), "TTE_AGENT_AS_MAIN=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("agent did not start")
+		}
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	var out, errb bytes.Buffer
+	if code := run([]string{"audit", "verify", "--config", cfg}, &out, &errb); code != 0 || !strings.Contains(out.String(), "audit trail intact: 1 records") {
+		t.Fatalf("verify: code %d, out %q, err %q", code, out.String(), errb.String())
+	}
+	trail := filepath.Join(filepath.Dir(cfg), "audit.log")
+	data, _ := os.ReadFile(trail)
+	os.WriteFile(trail, bytes.Replace(data, []byte("agent_started"), []byte("agent_stopped"), 1), 0o600)
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"audit", "verify", "--config", cfg}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "line 1 (record 1)") || !strings.Contains(errb.String(), "edited") {
+		t.Errorf("tampered trail: code %d, stderr %q", code, errb.String())
 	}
 }

@@ -85,13 +85,15 @@ origin = %q
 allow = ["documents", "digest"]
 [uploads]
 dir = %q
+[audit]
+path = %q
 [metrics]
 listen = ""
 [limits]
 # Scenario (a) sends 2,000 digests in one request; (b) a 1 GiB document.
 items = 2000
 document_bytes = 2147483648
-`, port, b.store.Module, pinentry, benchOrigin, filepath.Join(dir, "spool"))
+`, port, b.store.Module, pinentry, benchOrigin, filepath.Join(dir, "spool"), filepath.Join(dir, "audit.log"))
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,107 @@
+package audit
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeTrail(t *testing.T, n int, maxBytes int64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "audit", "audit.log")
+	l, err := Open(path, maxBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := l.Append(Record{Event: EventResult, Origin: "https://eoffice.example.go.id", Method: "sign.digest",
+			Items: []Item{{Name: "surat", Digest: "ab"}}, Count: i, Outcome: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	return path
+}
+
+func lines(t *testing.T, path string) []string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+}
+
+func rewrite(t *testing.T, path string, ls []string) {
+	if err := os.WriteFile(path, []byte(strings.Join(ls, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVerifyDetectsTampering(t *testing.T) {
+	tests := []struct {
+		name   string
+		tamper func([]string) []string
+		line   int
+		why    string
+	}{
+		{"untouched", func(l []string) []string { return l }, 0, ""},
+		{"edited", func(l []string) []string {
+			l[4] = strings.Replace(l[4], `"outcome":"ok"`, `"outcome":"user_cancelled"`, 1)
+			return l
+		}, 5, "edited"},
+		{"deleted", func(l []string) []string { return append(l[:3], l[4:]...) }, 4, "missing"},
+		{"inserted", func(l []string) []string { return append(l[:6], append([]string{l[2]}, l[6:]...)...) }, 7, "inserted or reordered"},
+		{"reordered", func(l []string) []string { l[5], l[6] = l[6], l[5]; return l }, 6, "missing"},
+		{"damaged", func(l []string) []string { l[8] = "{garbage"; return l }, 9, "damaged"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeTrail(t, 10, 0)
+			rewrite(t, path, tt.tamper(lines(t, path)))
+			n, err := Verify(path)
+			if tt.why == "" {
+				if err != nil || n != 10 {
+					t.Fatalf("Verify = %d, %v; want 10 records", n, err)
+				}
+				return
+			}
+			var p *Problem
+			if !errors.As(err, &p) || p.Line != tt.line || !strings.Contains(p.Why, tt.why) {
+				t.Fatalf("Verify = %v, want line %d saying %q", err, tt.line, tt.why)
+			}
+		})
+	}
+}
+
+func TestRotationKeepsTheChain(t *testing.T) {
+	path := writeTrail(t, 40, 2000)
+	files, err := Files(path)
+	if err != nil || len(files) < 3 {
+		t.Fatalf("files = %v, %v; want several after rotation", files, err)
+	}
+	if n, err := Verify(path); err != nil || n != 40 {
+		t.Fatalf("Verify across rotated files = %d, %v", n, err)
+	}
+	// Reopening continues the sequence and the chain.
+	l, err := Open(path, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(Record{Event: EventStart})
+	l.Close()
+	if n, err := Verify(path); err != nil || n != 41 {
+		t.Fatalf("Verify after reopening = %d, %v", n, err)
+	}
+	// Deleting a whole rotated file breaks the chain.
+	os.Remove(files[1])
+	if _, err := Verify(path); err == nil {
+		t.Error("a deleted rotated file went unnoticed")
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+}
