@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeTrail(t *testing.T, n int, maxBytes int64) string {
@@ -103,5 +104,59 @@ func TestRotationKeepsTheChain(t *testing.T) {
 		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", f, fi.Mode().Perm())
 		}
+	}
+}
+
+func TestReport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, err := Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jan := time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)
+	feb := time.Date(2026, 2, 3, 9, 0, 0, 0, time.UTC)
+	fp := strings.Repeat("ab", 32)
+	for _, r := range []Record{
+		{Time: jan, Event: EventResult, Origin: "https://a.go.id", Subject: "Budi", Certificate: fp, Count: 3, Outcome: "ok"},
+		{Time: jan, Event: EventResult, Origin: "https://a.go.id", Subject: "Budi", Certificate: fp, Count: 2, Outcome: "ok"},
+		{Time: feb, Event: EventResult, Origin: "https://b.go.id", Subject: "Budi", Certificate: fp, Count: 1, Outcome: "ok"},
+		{Time: feb, Event: EventResult, Origin: "https://a.go.id", Outcome: "user_cancelled"},
+		{Time: feb, Event: EventResult, Origin: "https://a.go.id", Subject: "Budi", Certificate: fp, Outcome: "pin_locked"},
+		{Time: feb, Event: EventRefused, Origin: "https://evil.example", Outcome: "forbidden"},
+		{Time: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Event: EventResult, Origin: "https://a.go.id", Count: 9, Outcome: "ok"},
+	} {
+		if err := l.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	rep, err := Summarize(path, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Intact || len(rep.Signatures) != 2 || rep.Signatures[0].Items != 5 || rep.Signatures[0].Requests != 2 ||
+		rep.Signatures[1].Month != "2026-02" || rep.Signatures[1].Origin != "https://b.go.id" {
+		t.Errorf("signatures = %+v", rep.Signatures)
+	}
+	if rep.Failures["user_cancelled"] != 1 || rep.Failures["pin_locked"] != 1 || rep.Failures["forbidden"] != 1 {
+		t.Errorf("failures = %v", rep.Failures)
+	}
+	if len(rep.Incidents) != 1 || rep.Incidents[0].Kind != "pin_locked" {
+		t.Errorf("incidents = %+v", rep.Incidents)
+	}
+	var text, csvOut, js strings.Builder
+	rep.WriteText(&text)
+	rep.WriteCSV(&csvOut)
+	rep.WriteJSON(&js)
+	for _, w := range []string{"intact", "2026-01", "https://a.go.id", "Budi (abababababababab)", "total signed items: 6", "pin_locked"} {
+		if !strings.Contains(text.String(), w) {
+			t.Errorf("text report lacks %q:\n%s", w, text.String())
+		}
+	}
+	if !strings.Contains(csvOut.String(), "signatures,2026-01,https://a.go.id,Budi (abababababababab),2,5") {
+		t.Errorf("CSV:\n%s", csvOut.String())
+	}
+	if !strings.Contains(js.String(), `"month": "2026-02"`) {
+		t.Errorf("JSON:\n%s", js.String())
 	}
 }

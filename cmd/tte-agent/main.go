@@ -29,6 +29,8 @@ commands:
   tokens [--config FILE]  list tokens and certificates
   audit verify [--config FILE]
                           check the audit trail's hash chain
+  audit report --from DATE --to DATE [--format text|csv|json] [--config FILE]
+                          the evaluation summary for a period (dates YYYY-MM-DD, inclusive)
   version                 print the version
 `
 
@@ -158,8 +160,11 @@ func cmdTokens(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdAudit(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "report" {
+		return cmdAuditReport(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprint(stderr, "usage: tte-agent audit verify [--config FILE]\n")
+		fmt.Fprint(stderr, "usage: tte-agent audit verify|report [flags]\n")
 		return flag.ErrHelp
 	}
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
@@ -185,4 +190,43 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "audit trail intact: %d records in %d files (%s)\n", n, len(files), cfg.Audit.Path)
 	return nil
+}
+
+func cmdAuditReport(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (TOML)")
+	fromS := fs.String("from", "", "first day, YYYY-MM-DD")
+	toS := fs.String("to", "", "last day, YYYY-MM-DD (inclusive)")
+	format := fs.String("format", "text", "text, csv or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	from, err1 := time.ParseInLocation("2006-01-02", *fromS, time.Local)
+	to, err2 := time.ParseInLocation("2006-01-02", *toS, time.Local)
+	if err1 != nil || err2 != nil || to.Before(from) {
+		return fmt.Errorf("--from and --to are dates YYYY-MM-DD, --to not before --from")
+	}
+	cfg, err := loadConfig(*path, false)
+	if err != nil {
+		return err
+	}
+	rep, err := audit.Summarize(cfg.Audit.Path, from, to.AddDate(0, 0, 1))
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "text":
+		err = rep.WriteText(stdout)
+	case "csv":
+		err = rep.WriteCSV(stdout)
+	case "json":
+		err = rep.WriteJSON(stdout)
+	default:
+		return fmt.Errorf("--format %q: use text, csv or json", *format)
+	}
+	if err == nil && !rep.Intact {
+		err = fmt.Errorf("the audit trail is not intact: %s", rep.Problem)
+	}
+	return err
 }

@@ -170,6 +170,16 @@ func TestAuditVerifyCommand(t *testing.T) {
 	if code := run([]string{"audit", "verify", "--config", cfg}, &out, &errb); code != 0 || !strings.Contains(out.String(), "audit trail intact: 1 records") {
 		t.Fatalf("verify: code %d, out %q, err %q", code, out.String(), errb.String())
 	}
+	today := time.Now().Format("2006-01-02")
+	out.Reset()
+	if code := run([]string{"audit", "report", "--from", today, "--to", today, "--config", cfg}, &out, &errb); code != 0 ||
+		!strings.Contains(out.String(), "Audit trail: intact") || !strings.Contains(out.String(), "total signed items: 0") {
+		t.Errorf("report: code %d, out %q, err %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := run([]string{"audit", "report", "--from", today, "--to", today, "--format", "json", "--config", cfg}, &out, &errb); code != 0 || !strings.Contains(out.String(), `"intact": true`) {
+		t.Errorf("JSON report: code %d, out %q", code, out.String())
+	}
 	trail := filepath.Join(filepath.Dir(cfg), "audit.log")
 	data, _ := os.ReadFile(trail)
 	os.WriteFile(trail, bytes.Replace(data, []byte("agent_started"), []byte("agent_stopped"), 1), 0o600)
