@@ -21,15 +21,21 @@ func digestParams(h *harness, keyID []byte, names ...string) map[string]any {
 	return map[string]any{"certificateId": h.certID(keyID), "items": items}
 }
 
-// spyCalls counts PKCS#11 calls named fn in pkcs11-spy's log.
-func spyCalls(t *testing.T, h *harness, fn string) int {
+// spyLines returns pkcs11-spy's log, a line a string.
+func spyLines(t *testing.T, h *harness) []string {
 	t.Helper()
 	data, err := os.ReadFile(h.spyLog)
 	if err != nil {
 		t.Fatalf("reading the pkcs11-spy log: %v", err)
 	}
+	return strings.Split(string(data), "\n")
+}
+
+// spyCalls counts PKCS#11 calls named fn in pkcs11-spy's log.
+func spyCalls(t *testing.T, h *harness, fn string) int {
+	t.Helper()
 	n := 0
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range spyLines(t, h) {
 		if strings.HasSuffix(strings.TrimSpace(line), " "+fn) || strings.Contains(line, " "+fn+"\r") {
 			n++
 		}

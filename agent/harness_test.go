@@ -36,6 +36,7 @@ const (
 	testPIN     = "246810"
 	testOrigin  = "https://eoffice.example.go.id"
 	docsOrigin  = "https://arsip.example.go.id" // documents only, no digest
+	otherOrigin = "https://persuratan.example.go.id"
 	spyModule   = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so"
 	testTimeout = "3s"
 )
@@ -128,6 +129,9 @@ allow = ["documents", "digest"]
 [[origins]]
 origin = %q
 allow = ["documents"]
+[[origins]]
+origin = %q
+allow = ["digest"]
 [tsa]
 url = %q
 [audit]
@@ -138,7 +142,7 @@ memory_bytes = 2048
 idle_timeout = "1s"
 [limits]
 %s
-`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, o.tsaURL, h.auditPath(), h.spool(), o.limits)
+`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, otherOrigin, o.tsaURL, h.auditPath(), h.spool(), o.limits)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,9 @@ func (echo) Serve(ctx context.Context, p *Peer, req protocol.Request) (any, erro
 	if req.Method == "panic" {
 		panic("boom")
 	}
+	if req.Method == "slow" {
+		time.Sleep(300 * time.Millisecond)
+	}
 	return map[string]string{"method": req.Method}, nil
 }
 func (echo) Upload(*Peer, uint64, []byte) error { return nil }
