@@ -2,8 +2,8 @@ package wsserver
 
 import (
 	"bufio"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
