@@ -11,9 +11,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,6 +57,48 @@ type harness struct {
 	port   int
 	// caFile is the test CA's certificate, PEM.
 	caFile string
+	// socket and server: the p11-kit server of harnessOpts.p11kit.
+	socket string
+	server *exec.Cmd
+	store  *softhsm.Store
+}
+
+const p11kitClient = "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
+
+// startP11Kit runs `p11-kit server` for the SoftHSM token on h.socket.
+func (h *harness) startP11Kit() {
+	h.t.Helper()
+	if _, err := exec.LookPath("p11-kit"); err != nil {
+		h.t.Fatal("p11-kit is not installed: run scripts/install-deps.sh")
+	}
+	os.Remove(h.socket)
+	cmd := exec.Command("p11-kit", "server", "-f", "-n", h.socket, "--provider", h.store.Module, "pkcs11:")
+	cmd.Env = append(os.Environ(), h.store.Env())
+	// Its own process group: p11-kit server runs a child per client, and
+	// pulling the token means killing them all.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.server = cmd
+	h.t.Cleanup(func() { h.stopP11Kit() })
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(h.socket); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatal("p11-kit server did not start")
+		}
+	}
+}
+
+// stopP11Kit kills the server: to the agent, the token is pulled.
+func (h *harness) stopP11Kit() {
+	if h.server != nil && h.server.Process != nil {
+		syscall.Kill(-h.server.Process.Pid, syscall.SIGKILL)
+		h.server.Wait()
+		h.server = nil
+	}
 }
 
 type harnessOpts struct {
@@ -62,6 +106,9 @@ type harnessOpts struct {
 	limits string
 	// tsaURL is the [tsa] url.
 	tsaURL string
+	// p11kit puts `p11-kit server` in front of SoftHSM, reached through
+	// p11-kit-client.so, so that a test can pull the token.
+	p11kit bool
 	// before runs after the token exists, before the agent starts.
 	before func(h *harness)
 }
@@ -108,6 +155,13 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	module := store.Module
+	if o.p11kit {
+		h.socket = filepath.Join(dir, "p11kit.sock")
+		h.store = store
+		h.startP11Kit()
+		t.Setenv("P11_KIT_SERVER_ADDRESS", "unix:path="+h.socket)
+		module = p11kitClient
+	}
 	if o.spy {
 		if _, err := os.Stat(spyModule); err != nil {
 			t.Fatalf("pkcs11-spy is missing (Debian package opensc): %v", err)

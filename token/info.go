@@ -1,6 +1,7 @@
 package token
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -79,8 +80,20 @@ func (p *Provider) Tokens() ([]Info, error) {
 	seen := map[string]bool{}
 	for _, m := range p.modules {
 		slots, err := m.ctx.GetSlotList(true)
+		if err != nil && errors.Is(classify(err), ErrRemoved) {
+			// The module itself lost its device: p11-kit's client after its
+			// server went away answers every call so until it is
+			// initialised again, and a USB reader pulled with the card
+			// can do the same. Start it afresh once; whatever used the
+			// old state failed already.
+			if rerr := m.reinit(); rerr == nil {
+				slots, err = m.ctx.GetSlotList(true)
+			}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("failed to list slots of %s: %w", m.path, classify(err))
+			// One module down must not hide the others' tokens.
+			p.log.Warn("failed to list the slots of a module", "module", m.path, "err", classify(err))
+			continue
 		}
 		for _, s := range slots {
 			ti, err := tokenInfo(m, s)

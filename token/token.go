@@ -137,3 +137,15 @@ func classify(err error) error {
 	}
 	return err
 }
+
+// reinit finalizes and initialises the module again, dropping every
+// session and login it had. Provider state keyed by slot is forgotten.
+func (m *module) reinit() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.done {
+		return errors.New("module closed")
+	}
+	_ = m.ctx.Finalize()
+	return m.ctx.Initialize()
+}
