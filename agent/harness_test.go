@@ -63,7 +63,32 @@ type harness struct {
 	store  *softhsm.Store
 }
 
-const p11kitClient = "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
+const (
+	p11kitClient = "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
+	ockModule    = "/usr/lib/x86_64-linux-gnu/pkcs11/libopencryptoki.so"
+	ockSlot      = 3 // the software token in Debian's opencryptoki.conf
+	ockSOPIN     = "87654321"
+)
+
+// startSlotDaemon makes sure openCryptoki's pkcsslotd runs; it fails the
+// test, never skips, when openCryptoki is missing.
+func startSlotDaemon(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(ockModule); err != nil {
+		t.Fatal("openCryptoki is not installed: run scripts/install-deps.sh")
+	}
+	if exec.Command("pgrep", "-x", "pkcsslotd").Run() == nil {
+		return
+	}
+	if out, err := exec.Command("/usr/sbin/pkcsslotd").CombinedOutput(); err != nil {
+		t.Fatalf("failed to start pkcsslotd: %v\n%s", err, out)
+	}
+	for deadline := time.Now().Add(5 * time.Second); exec.Command("pgrep", "-x", "pkcsslotd").Run() != nil; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("pkcsslotd did not start")
+		}
+	}
+}
 
 // startP11Kit runs `p11-kit server` for the SoftHSM token on h.socket.
 func (h *harness) startP11Kit() {
@@ -109,6 +134,9 @@ type harnessOpts struct {
 	// p11kit puts `p11-kit server` in front of SoftHSM, reached through
 	// p11-kit-client.so, so that a test can pull the token.
 	p11kit bool
+	// openCryptoki puts the token (RSA key only) on openCryptoki's
+	// software token instead of SoftHSM.
+	openCryptoki bool
 	// before runs after the token exists, before the agent starts.
 	before func(h *harness)
 }
@@ -135,7 +163,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	// Validators such as pdfcpu want revocation evidence: the CA serves
 	// a CRL on loopback and its certificates point at it.
 	ca.CRLURL = padestest.CRLServer(t, ca.Cert, ca.Key)
-	tok, err := store.CreateToken(softhsm.TokenSpec{
+	spec := softhsm.TokenSpec{
 		Label: "ASN Test", PIN: testPIN, SOPIN: "13579135",
 		Keys: []softhsm.KeySpec{
 			{Label: "rsa", ID: rsaID, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Budi Santoso", Organization: []string{"Pemkot"}}},
@@ -145,7 +173,17 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 			{Label: "always", ID: alwaysID, Type: "RSA-2048", AlwaysAuthenticate: true, Subject: pkix.Name{CommonName: "Always Auth"}},
 		},
 		ExtraCerts: []*x509.Certificate{ca.Cert},
-	}, ca)
+	}
+	var tok *softhsm.Token
+	if o.openCryptoki {
+		// openCryptoki's software token counts wrong PINs and locks,
+		// which SoftHSM never does. Its SO PIN starts as 87654321.
+		startSlotDaemon(t)
+		spec.SOPIN, spec.Keys = ockSOPIN, spec.Keys[:1]
+		tok, err = softhsm.CreateTokenOn(ockModule, ockSlot, spec, ca)
+	} else {
+		tok, err = store.CreateToken(spec, ca)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +193,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	module := store.Module
+	if o.openCryptoki {
+		module = ockModule
+	}
 	if o.p11kit {
 		h.socket = filepath.Join(dir, "p11kit.sock")
 		h.store = store

@@ -9,7 +9,7 @@ set -euo pipefail
 what=${1:-test}
 
 demo_pkgs=(softhsm2 opensc openssl pinentry-curses p11-kit ca-certificates)
-test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf)
+test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki)
 
 case "$what" in
 demo) pkgs=("${demo_pkgs[@]}") ;;

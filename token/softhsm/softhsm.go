@@ -113,19 +113,34 @@ func (s *Store) CreateToken(spec TokenSpec, ca *CA) (*Token, error) {
 	if err := os.Setenv("SOFTHSM2_CONF", s.Conf); err != nil {
 		return nil, err
 	}
-	ctx := pkcs11.New(s.Module)
+	return createToken(s.Module, -1, spec, ca)
+}
+
+// CreateTokenOn initialises the token in slot of another PKCS#11 module
+// (openCryptoki's software token, say, whose SO PIN starts as 87654321)
+// the same way: it is wiped, given spec's PINs, keys and certificates.
+func CreateTokenOn(module string, slot uint, spec TokenSpec, ca *CA) (*Token, error) {
+	return createToken(module, int(slot), spec, ca)
+}
+
+// createToken initialises slot, or a free slot when slot < 0.
+func createToken(module string, slotNum int, spec TokenSpec, ca *CA) (*Token, error) {
+	ctx := pkcs11.New(module)
 	if ctx == nil {
-		return nil, fmt.Errorf("failed to load %s", s.Module)
+		return nil, fmt.Errorf("failed to load %s", module)
 	}
 	defer ctx.Destroy()
 	if err := ctx.Initialize(); err != nil {
-		return nil, fmt.Errorf("failed to initialise SoftHSM: %w", err)
+		return nil, fmt.Errorf("failed to initialise %s: %w", module, err)
 	}
 	defer ctx.Finalize()
 
-	slot, err := freeSlot(ctx)
-	if err != nil {
-		return nil, err
+	slot := uint(slotNum)
+	if slotNum < 0 {
+		var err error
+		if slot, err = freeSlot(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := ctx.InitToken(slot, spec.SOPIN, spec.Label); err != nil {
 		return nil, fmt.Errorf("failed to initialise the token: %w", err)
@@ -289,7 +304,6 @@ func storeCert(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, k KeySpec, cert *x509.C
 		pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
 		pkcs11.NewAttribute(pkcs11.CKA_ID, k.ID),
 		pkcs11.NewAttribute(pkcs11.CKA_LABEL, k.Label),
-		pkcs11.NewAttribute(pkcs11.CKA_CERTIFICATE_CATEGORY, certCategory(k.ID)),
 		pkcs11.NewAttribute(pkcs11.CKA_SUBJECT, cert.RawSubject),
 		pkcs11.NewAttribute(pkcs11.CKA_ISSUER, cert.RawIssuer),
 		pkcs11.NewAttribute(pkcs11.CKA_SERIAL_NUMBER, serial),
@@ -299,15 +313,6 @@ func storeCert(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, k KeySpec, cert *x509.C
 		return fmt.Errorf("failed to store the certificate: %w", err)
 	}
 	return nil
-}
-
-// certCategory marks a certificate with a key as the token user's (1) and
-// one without as an authority's (2), as PKCS#11 v2.20 defines.
-func certCategory(id []byte) uint {
-	if len(id) == 0 {
-		return 2
-	}
-	return 1
 }
 
 // CA is a software certificate authority for test and demo certificates.
