@@ -77,13 +77,13 @@ func startSlotDaemon(t *testing.T) {
 	if _, err := os.Stat(ockModule); err != nil {
 		t.Fatal("openCryptoki is not installed: run scripts/install-deps.sh")
 	}
-	if exec.Command("pgrep", "-x", "pkcsslotd").Run() == nil {
+	if exec.Command("pgrep", "-x", "-r", "S,R,D", "pkcsslotd").Run() == nil {
 		return
 	}
 	if out, err := exec.Command("/usr/sbin/pkcsslotd").CombinedOutput(); err != nil {
 		t.Fatalf("failed to start pkcsslotd: %v\n%s", err, out)
 	}
-	for deadline := time.Now().Add(5 * time.Second); exec.Command("pgrep", "-x", "pkcsslotd").Run() != nil; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); exec.Command("pgrep", "-x", "-r", "S,R,D", "pkcsslotd").Run() != nil; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("pkcsslotd did not start")
 		}
