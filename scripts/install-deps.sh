@@ -9,7 +9,7 @@ set -euo pipefail
 what=${1:-test}
 
 demo_pkgs=(softhsm2 opensc openssl pinentry-curses p11-kit ca-certificates)
-test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki)
+test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki passwd procps)
 
 case "$what" in
 demo) pkgs=("${demo_pkgs[@]}") ;;
