@@ -40,6 +40,7 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzParseRequest$$' ./protocol
 	$(FUZZ) -fuzz '^FuzzResponses$$' ./agent/pinentry
 	$(FUZZ) -fuzz '^FuzzPrepare$$' ./pades
+	$(FUZZ) -fuzz '^FuzzBinaryFrame$$' ./agent/wsserver
 
 ## bench: the measurements of docs/performance.md, rewritten in place
 ## (its "## Results" part). Takes a few minutes and about 2 GB of disk.

@@ -120,6 +120,10 @@ func (p *Peer) serve() {
 		_ = p.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
 		if mt == websocket.BinaryMessage {
 			err = p.streamBinary(r, binLimit)
+			if errors.Is(err, errShortFrame) {
+				_ = p.Notify(protocol.NotifyDocumentError, protocol.DocumentError{Error: protocol.BadRequest("a binary frame starts with an 8-byte big-endian upload id")})
+				err = nil
+			}
 		} else {
 			var data []byte
 			data, err = io.ReadAll(io.LimitReader(r, textLimit+1))
@@ -149,7 +153,10 @@ func (p *Peer) serve() {
 	}
 }
 
-var errTooBig = errors.New("frame over the limit")
+var (
+	errTooBig     = errors.New("frame over the limit")
+	errShortFrame = errors.New("binary frame shorter than its upload id")
+)
 
 // chunkSize is how much of a binary frame is handed to the Handler at a
 // time; frames are streamed, never held whole.
@@ -162,8 +169,7 @@ func (p *Peer) streamBinary(r io.Reader, limit int64) error {
 	var hdr [8]byte
 	n, err := io.ReadFull(r, hdr[:])
 	if err == io.ErrUnexpectedEOF || err == io.EOF {
-		_ = p.Notify(protocol.NotifyDocumentError, protocol.DocumentError{Error: protocol.BadRequest("a binary frame starts with an 8-byte big-endian upload id")})
-		return nil
+		return errShortFrame
 	}
 	if err != nil {
 		return err
