@@ -1,0 +1,101 @@
+package agent_test
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
+	"github.com/tte-agent/tte-agent/protocol"
+)
+
+// TestConnectionFlood: 500 connections at once are capped (the rest closed
+// with 1013), the accepted ones flooding sign requests see one dialog at a
+// time with a bounded queue (the rest busy), and a page connected before
+// the flood is still served.
+func TestConnectionFlood(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.Set(t, pinentrytest.Behaviour{Action: "cancel", Delay: 300 * time.Millisecond})
+	legit := h.dial(testOrigin)
+
+	var mu sync.Mutex
+	var accepted []*websocket.Conn
+	refused := 0
+	var wg sync.WaitGroup
+	for range 500 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ws, _, err := websocket.DefaultDialer.Dial(h.d.URL(), http.Header{"Origin": {testOrigin}})
+			if err != nil {
+				return
+			}
+			// An accepted connection answers agent.info; a refused one
+			// reads the 1013 close frame instead.
+			ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 0, "method": "agent.info"})
+			ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+			_, _, err = ws.ReadMessage()
+			ws.SetReadDeadline(time.Time{})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case websocket.IsCloseError(err, websocket.CloseTryAgainLater):
+				refused++
+				ws.Close()
+			case err == nil:
+				accepted = append(accepted, ws)
+			default:
+				ws.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(accepted) != 15 || refused != 485 {
+		t.Fatalf("%d accepted and %d closed with 1013, want 15 and 485 (limit 16, one taken)", len(accepted), refused)
+	}
+	// Every accepted connection asks for a signature at once.
+	reasons := make(chan protocol.Reason, len(accepted))
+	for _, ws := range accepted {
+		go func() {
+			ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "sign.digest", "params": digestParams(h, p256ID, "x")})
+			for {
+				var r rpcResponse
+				if err := ws.ReadJSON(&r); err != nil {
+					reasons <- "read failed"
+					return
+				}
+				if r.Method == "" {
+					reasons <- r.Error.Data.Reason
+					return
+				}
+			}
+		}()
+	}
+	// Meanwhile the page that was there first is answered at once.
+	start := time.Now()
+	if info := mustCall[protocol.AgentInfo](legit, "agent.info", nil); info.Name != "tte-agent" || time.Since(start) > time.Second {
+		t.Errorf("agent.info during the flood: %+v after %v", info, time.Since(start))
+	}
+	busy, cancelled := 0, 0
+	for range accepted {
+		switch <-reasons {
+		case protocol.ReasonBusy:
+			busy++
+		case protocol.ReasonUserCancelled:
+			cancelled++
+		}
+	}
+	// One dialog shown and a queue of 4 behind it; every other request is
+	// told the agent is busy.
+	if shown := len(h.fake.Shown(t)); shown != cancelled || shown > 5 || busy != len(accepted)-shown {
+		t.Errorf("%d dialogs shown, %d cancelled, %d busy of %d requests", shown, cancelled, busy, len(accepted))
+	}
+	for _, ws := range accepted {
+		ws.Close()
+	}
+	h.fake.Set(t, pinentrytest.Behaviour{Action: "pin", PIN: testPIN})
+	mustCall[protocol.SignDigestResult](legit, "sign.digest", digestParams(h, p256ID, "after the flood"))
+}
