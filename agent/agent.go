@@ -18,6 +18,7 @@ import (
 
 	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent/listen"
 	"github.com/tte-agent/tte-agent/agent/pinentry"
 	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
@@ -203,14 +204,7 @@ func truncate(s string, n int) string {
 // Listen opens the agent's loopback listener. A port already taken is an
 // error that says so: the agent never moves to another port.
 func Listen(addr string) (net.Listener, error) {
-	l, err := listen(addr)
-	if err != nil && isAddrInUse(err) {
-		return nil, fmt.Errorf("failed to listen on %s: %w (is another tte-agent or another program using the port? stop it or set listen in the configuration)", addr, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("failed to listen on %s: %w", addr, err)
-	}
-	return l, nil
+	return listen.TCP(addr)
 }
 
 // UID returns the uid whose sockets may connect, or -1 when the check is

@@ -1,0 +1,30 @@
+// Package listen opens the agent's loopback TCP listener so that no other
+// program can share or steal its port: on Windows the socket is bound with
+// SO_EXCLUSIVEADDRUSE; on Unix Go's SO_REUSEADDR only allows rebinding over
+// TIME_WAIT sockets, never over a live listener. A taken port is an error
+// (ErrPortTaken); the agent never moves to another port.
+package listen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+)
+
+// ErrPortTaken reports that another program holds the port.
+var ErrPortTaken = errors.New("the port is taken by another program")
+
+// TCP listens on addr. A port already in use is wrapped in ErrPortTaken
+// with a message that tells the user what to do.
+func TCP(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{Control: control}
+	l, err := lc.Listen(context.Background(), "tcp", addr)
+	if err != nil && addrInUse(err) {
+		return nil, fmt.Errorf("failed to listen on %s: %w: %w (is another tte-agent or another program using the port? stop it or set listen in the configuration)", addr, ErrPortTaken, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("failed to listen on %s: %w", addr, err)
+	}
+	return l, nil
+}
