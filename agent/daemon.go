@@ -8,11 +8,13 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
+	"github.com/tte-agent/tte-agent/protocol"
 	"github.com/tte-agent/tte-agent/token"
 )
 
@@ -27,6 +29,8 @@ type Daemon struct {
 	listener net.Listener
 	server   *wsserver.Server
 	done     chan error
+	stop     context.CancelFunc // ends the slot watcher
+	watching chan struct{}
 }
 
 // Start loads the configured modules, binds the listen address and serves
@@ -72,8 +76,15 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 			a.record(audit.Record{Event: audit.EventRefused, Origin: origin, Outcome: "forbidden", Detail: why + " (Host " + host + ")"})
 		},
 	}, a)
-	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1)}
+	ctx, stop := context.WithCancel(context.Background())
+	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1), stop: stop, watching: make(chan struct{})}
 	go func() { d.done <- srv.Serve(l) }()
+	go func() {
+		defer close(d.watching)
+		a.watchTokens(ctx, time.Duration(cfg.PKCS11.Poll), time.Duration(*cfg.PKCS11.Rescan), func(toks []protocol.Token) {
+			srv.Broadcast(protocol.NotifyTokensChanged, protocol.TokensList{Tokens: toks})
+		})
+	}()
 	log.Info("tte-agent listening", "url", d.URL(), "version", Version, "origins", len(cfg.Origins))
 	return d, nil
 }
@@ -91,6 +102,8 @@ func (d *Daemon) Done() <-chan error { return d.done }
 
 // Close stops serving, closes every connection and unloads the modules.
 func (d *Daemon) Close(ctx context.Context) error {
+	d.stop()
+	<-d.watching
 	serr := d.server.Shutdown(ctx)
 	if c, ok := d.Agent.prompt.(interface{ Close() }); ok {
 		c.Close()

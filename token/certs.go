@@ -138,6 +138,8 @@ type rawCert struct {
 // allCertificates reads every X.509 certificate object on the token, with
 // or without a key.
 func (p *Provider) allCertificates(t Info, each func(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, c rawCert) error) error {
+	t.mod.use.RLock()
+	defer t.mod.use.RUnlock()
 	ctx := t.mod.ctx
 	sh, err := ctx.OpenSession(t.slot, pkcs11.CKF_SERIAL_SESSION)
 	if err != nil {

@@ -79,6 +79,7 @@ func (p *Provider) Tokens() ([]Info, error) {
 	var out []Info
 	seen := map[string]bool{}
 	for _, m := range p.modules {
+		m.use.RLock()
 		slots, err := m.ctx.GetSlotList(true)
 		if err != nil && errors.Is(classify(err), ErrRemoved) {
 			// The module itself lost its device: p11-kit's client after its
@@ -91,6 +92,7 @@ func (p *Provider) Tokens() ([]Info, error) {
 			}
 		}
 		if err != nil {
+			m.use.RUnlock()
 			// One module down must not hide the others' tokens.
 			p.log.Warn("failed to list the slots of a module", "module", m.path, "err", classify(err))
 			continue
@@ -107,6 +109,7 @@ func (p *Provider) Tokens() ([]Info, error) {
 			seen[ti.Serial] = true
 			out = append(out, ti)
 		}
+		m.use.RUnlock()
 	}
 	return out, nil
 }
@@ -120,7 +123,10 @@ func (p *Provider) Token(serial string) (Info, error) {
 	at, ok := p.slots[serial]
 	p.smu.Unlock()
 	if ok {
-		if t, err := tokenInfo(at.mod, at.slot); err == nil && t.initialized && t.Serial == serial {
+		at.mod.use.RLock()
+		t, err := tokenInfo(at.mod, at.slot)
+		at.mod.use.RUnlock()
+		if err == nil && t.initialized && t.Serial == serial {
 			return t, nil
 		}
 	}

@@ -20,6 +20,8 @@ type Session struct {
 	info Info
 	ctx  *pkcs11.Ctx
 	sh   pkcs11.SessionHandle
+	// closed makes Close release the module's use lock once.
+	closed bool
 	// forked sessions share their parent's login and do not log out.
 	forked bool
 }
@@ -41,9 +43,12 @@ func (p *Provider) Login(serial string, pin []byte) (*Session, error) {
 	if t.PINStatus == PINLocked {
 		return nil, &PINError{Status: PINLocked, Err: ErrPINLocked}
 	}
+	// The module stays in use, and is never rescanned, until Close.
+	t.mod.use.RLock()
 	ctx := t.mod.ctx
 	sh, err := ctx.OpenSession(t.slot, pkcs11.CKF_SERIAL_SESSION)
 	if err != nil {
+		t.mod.use.RUnlock()
 		return nil, fmt.Errorf("failed to open a session on token %s: %w", serial, classify(err))
 	}
 	s := &Session{info: t, ctx: ctx, sh: sh}
@@ -57,6 +62,7 @@ func (p *Provider) Login(serial string, pin []byte) (*Session, error) {
 	}
 	if err != nil {
 		ctx.CloseSession(sh)
+		t.mod.use.RUnlock()
 		return nil, p.loginError(serial, err)
 	}
 	return s, nil
@@ -93,8 +99,10 @@ func login(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, userType uint, pin []byte) 
 // whose driver serialises anyway, may refuse: callers then sign with s
 // alone.
 func (s *Session) Fork() (*Session, error) {
+	s.info.mod.use.RLock()
 	sh, err := s.ctx.OpenSession(s.info.slot, pkcs11.CKF_SERIAL_SESSION)
 	if err != nil {
+		s.info.mod.use.RUnlock()
 		return nil, fmt.Errorf("failed to open another session: %w", classify(err))
 	}
 	return &Session{info: s.info, ctx: s.ctx, sh: sh, forked: true}, nil
@@ -244,6 +252,11 @@ func ecdsaDER(sig []byte) ([]byte, error) {
 // Close logs out and closes the session (a forked session only closes). Errors from a token already gone
 // are not reported: there is nothing left to log out of.
 func (s *Session) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	defer s.info.mod.use.RUnlock()
 	if s.forked {
 		if err := s.ctx.CloseSession(s.sh); err != nil && !errors.Is(classify(err), ErrRemoved) {
 			return fmt.Errorf("failed to close the session: %w", classify(err))

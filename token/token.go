@@ -59,6 +59,10 @@ type module struct {
 	ctx  *pkcs11.Ctx
 	mu   sync.Mutex // guards finalized
 	done bool
+	// use is read-held by every call into the module and for the whole
+	// life of a session; Rescan takes it for writing only when it is free,
+	// so a module is never re-initialised under a request.
+	use sync.RWMutex
 }
 
 // Open loads and initialises the PKCS#11 modules at paths. It fails if any
@@ -129,13 +133,36 @@ func classify(err error) error {
 	case pkcs11.CKR_DEVICE_REMOVED, pkcs11.CKR_TOKEN_NOT_PRESENT,
 		pkcs11.CKR_DEVICE_ERROR, pkcs11.CKR_SESSION_HANDLE_INVALID,
 		pkcs11.CKR_SESSION_CLOSED, pkcs11.CKR_SLOT_ID_INVALID,
-		pkcs11.CKR_TOKEN_NOT_RECOGNIZED:
+		pkcs11.CKR_TOKEN_NOT_RECOGNIZED, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED:
 		// A pulled USB token answers any of these depending on the
 		// driver and on the moment it is pulled; p11-kit's client
-		// answers CKR_DEVICE_ERROR when its server goes away.
+		// answers CKR_DEVICE_ERROR when its server goes away; a module
+		// whose re-initialisation failed answers
+		// CKR_CRYPTOKI_NOT_INITIALIZED until it is initialised again.
 		return fmt.Errorf("%w: %w", ErrRemoved, err)
 	}
 	return err
+}
+
+// Rescan re-initialises every module that no request is using, so that
+// tokens created since it was initialised are seen: SoftHSM, and some
+// vendor modules, read their token list only in C_Initialize. A module in
+// use is left alone and rescanned at a later call. It returns the number
+// of modules rescanned.
+func (p *Provider) Rescan() int {
+	n := 0
+	for _, m := range p.modules {
+		if !m.use.TryLock() {
+			continue
+		}
+		if err := m.reinit(); err != nil {
+			p.log.Warn("failed to re-initialise a PKCS#11 module", "module", m.path, "err", err)
+		} else {
+			n++
+		}
+		m.use.Unlock()
+	}
+	return n
 }
 
 // reinit finalizes and initialises the module again, dropping every

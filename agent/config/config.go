@@ -67,6 +67,13 @@ type PKCS11 struct {
 	// Sessions is how many sessions sign one request in parallel; 0
 	// means 4. Set 1 for tokens that misbehave with several sessions.
 	Sessions int `toml:"sessions"`
+	// Poll is how often the slot watcher reads the token list to push
+	// tokens.changed; default 1s.
+	Poll Duration `toml:"poll"`
+	// Rescan is how often modules no request is using are initialised
+	// again so that tokens they only read at start (SoftHSM) are seen;
+	// default 2s, "0s" turns it off.
+	Rescan *Duration `toml:"rescan"`
 }
 
 // Pinentry configures the consent and PIN dialog.
@@ -143,6 +150,8 @@ const (
 	DefaultMetrics     = "127.0.0.1:14546"
 	DefaultProgram     = "pinentry"
 	DefaultTimeout     = 120 * time.Second
+	DefaultPoll        = time.Second
+	DefaultRescan      = 2 * time.Second
 	DefaultTextFrame   = 1 << 20
 	DefaultBinaryFrame = 4 << 20
 	DefaultDocument    = 512 << 20
@@ -198,6 +207,19 @@ func (c *Config) complete() error {
 	}
 	if c.PKCS11.Sessions < 0 || c.PKCS11.Sessions > 64 {
 		return fmt.Errorf("pkcs11.sessions %d: must be between 0 (automatic) and 64", c.PKCS11.Sessions)
+	}
+	if c.PKCS11.Poll == 0 {
+		c.PKCS11.Poll = Duration(DefaultPoll)
+	}
+	if t := time.Duration(c.PKCS11.Poll); t < 100*time.Millisecond || t > time.Minute {
+		return fmt.Errorf("pkcs11.poll %v: must be between 100ms and 1m", t)
+	}
+	if c.PKCS11.Rescan == nil {
+		r := Duration(DefaultRescan)
+		c.PKCS11.Rescan = &r
+	}
+	if t := time.Duration(*c.PKCS11.Rescan); t != 0 && (t < time.Second || t > time.Hour) {
+		return fmt.Errorf("pkcs11.rescan %v: must be 0s (off) or between 1s and 1h", t)
 	}
 	if c.Pinentry.Program == "" {
 		c.Pinentry.Program = DefaultProgram

@@ -43,7 +43,8 @@ listen = ""
 		t.Errorf("config = %+v", c)
 	}
 	if c.Limits.TextFrameBytes != 1<<20 || c.Limits.BinaryFrameBytes != 4<<20 || c.Limits.DocumentBytes != 512<<20 ||
-		c.Limits.Items != 1000 || c.Limits.Uploads != 8 || c.Limits.Connections != 16 {
+		c.Limits.Items != 1000 || c.Limits.Uploads != 8 || c.Limits.Connections != 16 ||
+		time.Duration(c.PKCS11.Poll) != time.Second || time.Duration(*c.PKCS11.Rescan) != 2*time.Second {
 		t.Errorf("default limits = %+v", c.Limits)
 	}
 	if allow, ok := c.Allowed("https://eoffice.example.go.id"); !ok || len(allow) != 2 {
@@ -78,6 +79,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"timeout", "[pinentry]\ntimeout = \"1ms\"", "between 1s and 30m"},
 		{"bad duration", "[pinentry]\ntimeout = \"soon\"", "timeout"},
 		{"limit", "[limits]\nitems = -1", "limits.items"},
+		{"poll", "[pkcs11]\npoll = \"10ms\"", "pkcs11.poll"},
+		{"rescan", "[pkcs11]\nrescan = \"100ms\"", "0s (off) or between 1s and 1h"},
 		{"not TOML", "listen = ", "failed to read"},
 		{"missing chain file", "[certificates]\nchain = [\"/nonexistent/ca.pem\"]", "certificates.chain"},
 		{"tsa url", "[tsa]\nurl = \"ftp://tsa\"", "http or https"},

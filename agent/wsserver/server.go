@@ -148,6 +148,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// Broadcast sends a notification to every open connection. A page whose
+// connection cannot take it within the write deadline is disconnected;
+// the others are not held up by it.
+func (s *Server) Broadcast(method string, params any) {
+	s.mu.Lock()
+	peers := make([]*Peer, 0, len(s.peers))
+	for p := range s.peers {
+		peers = append(peers, p)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = p.Notify(method, params)
+		}()
+	}
+	wg.Wait()
+}
+
 // Connections returns the number of open WebSocket connections.
 func (s *Server) Connections() int { return int(s.conns.Load()) }
 
