@@ -1,0 +1,154 @@
+// Type declarations for tte-agent-client (protocol v1).
+
+/** The agent's default WebSocket URL. */
+export declare const DEFAULT_URL: "ws://127.0.0.1:14545/v1";
+
+/** Reasons the client adds to the contract's own. */
+export declare const CLIENT_REASONS: Readonly<{
+  AGENT_UNAVAILABLE: "agent_unavailable";
+  ORIGIN_NOT_ALLOWED: "origin_not_allowed";
+  CONNECTION_LOST: "connection_lost";
+}>;
+
+/** The contract's stable error reasons (§4) and the client's own. */
+export type Reason =
+  | "parse_error" | "invalid_request" | "method_not_found" | "bad_request" | "internal"
+  | "not_permitted" | "user_cancelled" | "pin_incorrect" | "pin_locked" | "token_removed"
+  | "certificate_not_found" | "certificate_invalid" | "too_large" | "busy" | "cancelled"
+  | "timeout" | "upstream_failed"
+  | "agent_unavailable" | "origin_not_allowed" | "connection_lost";
+
+export type PINStatus = "ok" | "count_low" | "final_try" | "locked";
+export type HashAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
+export type SignatureAlgorithm = "RSA-PKCS1-v1_5" | "RSA-PSS" | "ECDSA";
+export type Level = "B-B" | "B-T" | "B-LT";
+
+/** An error from the agent or the connection. */
+export declare class AgentError extends Error {
+  constructor(reason: Reason, message: string, opts?: { code?: number; data?: Record<string, unknown> });
+  readonly reason: Reason;
+  /** The JSON-RPC error code (0 for the client's own reasons). */
+  readonly code: number;
+  /** The error's data member as the agent sent it. */
+  readonly data: { reason?: Reason; detail?: string; completed?: number; pinStatus?: PINStatus; [k: string]: unknown };
+  /** Items finished before the request stopped, when the agent says. */
+  readonly completed: number | undefined;
+  /** The token's PIN status after a refused PIN. */
+  readonly pinStatus: PINStatus | undefined;
+}
+
+export interface AgentInfo {
+  name: string;
+  version: string;
+  protocol: number;
+  origin: string;
+  allow: Array<"documents" | "digest">;
+  formats: Array<"raw" | "cms" | "pades">;
+  limits: {
+    textFrameBytes: number;
+    binaryFrameBytes: number;
+    documentBytes: number;
+    items: number;
+    uploads: number;
+    connections: number;
+  };
+}
+
+export interface Token {
+  id: string;
+  label: string;
+  manufacturer: string;
+  model: string;
+  serial: string;
+  pinStatus: PINStatus;
+  protectedAuthPath: boolean;
+}
+
+export interface Certificate {
+  id: string;
+  tokenId: string;
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  /** notAfter as a Date (added by the client). */
+  notAfterDate: Date;
+  daysLeft: number;
+  keyType: string;
+  keyUsage: string[];
+  /** base64 DER */
+  certificate: string;
+}
+
+export interface Progress {
+  /** "uploading" is the client's own stage: bytes sent of all files. */
+  stage: "uploading" | "receiving" | "awaiting_user" | "signing" | "timestamping";
+  done: number;
+  total: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface SignOptions extends CallOptions {
+  certificateId: string;
+  hashAlgorithm?: HashAlgorithm;
+  level?: Level;
+}
+
+export interface PdfOptions extends SignOptions {
+  reason?: string;
+  location?: string;
+  contactInfo?: string;
+  appearance?: { page: number; rect: [number, number, number, number]; text: string[] };
+}
+
+export interface ConnectOptions {
+  /** Default DEFAULT_URL. */
+  url?: string;
+  /** Connection attempts before giving up; default 3. */
+  retries?: number;
+  /** Milliseconds between attempts; default 500. */
+  retryDelay?: number;
+}
+
+export interface TokensChangedEvent extends CustomEvent<{ tokens: Token[] }> {}
+
+/** A connection to tte-agent. */
+export declare class TteAgent extends EventTarget {
+  constructor(opts?: ConnectOptions);
+  readonly url: string;
+  readonly connected: boolean;
+  /** Fails with reason agent_unavailable, origin_not_allowed or busy. */
+  connect(): Promise<this>;
+  close(): void;
+  call<T = unknown>(method: string, params?: unknown, opts?: CallOptions): Promise<T>;
+  info(): Promise<AgentInfo>;
+  tokens(): Promise<Token[]>;
+  certificates(filter?: { validOnly?: boolean; keyUsage?: string }): Promise<Certificate[]>;
+  signDigests(
+    req: {
+      certificateId: string;
+      hashAlgorithm?: HashAlgorithm;
+      signatureAlgorithm?: SignatureAlgorithm;
+      items: Array<{ name: string; digest: Uint8Array | string }>;
+    },
+    opts?: CallOptions,
+  ): Promise<{ certificate: Uint8Array; items: Array<{ name: string; signature: Uint8Array }> }>;
+  signCms(files: Array<File | Blob>, opts: SignOptions): Promise<Array<{ name: string; cms: Uint8Array; blob: Blob }>>;
+  signPdf(files: Array<File | Blob>, opts: PdfOptions): Promise<Array<{ name: string; blob: Blob; signedSize: number }>>;
+
+  addEventListener(type: "tokenschanged", listener: (ev: TokensChangedEvent) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: "close", listener: (ev: CustomEvent<{ code: number; reason: string }>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+}
+
+/** Connects: `const agent = await connect()`. */
+export declare function connect(opts?: ConnectOptions): Promise<TteAgent>;
+
+export declare function toBase64(bytes: Uint8Array): string;
+export declare function fromBase64(b64: string): Uint8Array;
+export declare function binaryFrame(uploadId: number, bytes: Uint8Array): Uint8Array;

@@ -1,0 +1,399 @@
+// tte-agent-client: the browser side of tte-agent's protocol v1.
+//
+// An ES module with no dependencies and no build step. It connects to the
+// agent on the user's workstation over ws://127.0.0.1, lists tokens and
+// certificates, streams documents in binary frames and returns signed
+// files as Blobs. See docs/integration.md in the tte-agent repository.
+
+/** The agent's default WebSocket URL (contract §1). */
+export const DEFAULT_URL = "ws://127.0.0.1:14545/v1";
+
+/** Reasons the client adds to the contract's own (§4). */
+export const CLIENT_REASONS = Object.freeze({
+  AGENT_UNAVAILABLE: "agent_unavailable",
+  ORIGIN_NOT_ALLOWED: "origin_not_allowed",
+  CONNECTION_LOST: "connection_lost",
+});
+
+const CHUNK = 1 << 20; // bytes of a document per binary frame
+const HIGH_WATER = 8 << 20; // pause uploading above this bufferedAmount
+const PARALLEL_UPLOADS = 4;
+
+/**
+ * An error from the agent or the connection. `reason` is the contract's
+ * stable string (`pin_incorrect`, `token_removed`, ...) or one of
+ * CLIENT_REASONS; `data` is the error's data member as the agent sent it.
+ */
+export class AgentError extends Error {
+  constructor(reason, message, { code = 0, data = {} } = {}) {
+    super(message);
+    this.name = "AgentError";
+    this.reason = reason;
+    this.code = code;
+    this.data = data;
+  }
+  /** Items finished before the request stopped, when the agent says. */
+  get completed() {
+    return this.data.completed;
+  }
+  /** The token's PIN status after a refused PIN, when the agent says. */
+  get pinStatus() {
+    return this.data.pinStatus;
+  }
+}
+
+/** Encodes bytes as base64. */
+export function toBase64(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+/** Decodes base64 into bytes. */
+export function fromBase64(b64) {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** Builds one binary frame: the 8-byte big-endian upload id, then bytes. */
+export function binaryFrame(uploadId, bytes) {
+  const frame = new Uint8Array(8 + bytes.byteLength);
+  new DataView(frame.buffer).setBigUint64(0, BigInt(uploadId));
+  frame.set(bytes, 8);
+  return frame;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// cancelledError is what an AbortSignal turns into before the agent has a
+// request to cancel: the same reason the agent answers, nothing completed.
+function cancelledError() {
+  return new AgentError("cancelled", "the request was cancelled", { data: { completed: 0 } });
+}
+
+/**
+ * A connection to tte-agent. Events: "tokenschanged" (detail: {tokens}),
+ * "close" (detail: {code, reason}).
+ */
+export class TteAgent extends EventTarget {
+  /**
+   * @param {object} [opts]
+   * @param {string} [opts.url] the agent's WebSocket URL
+   * @param {number} [opts.retries] connection attempts before giving up
+   * @param {number} [opts.retryDelay] milliseconds between attempts
+   */
+  constructor(opts = {}) {
+    super();
+    this.url = opts.url ?? DEFAULT_URL;
+    this.retries = opts.retries ?? 3;
+    this.retryDelay = opts.retryDelay ?? 500;
+    this._WebSocket = opts.WebSocket ?? globalThis.WebSocket;
+    this._fetch = opts.fetch ?? globalThis.fetch?.bind(globalThis);
+    this._ws = null;
+    this._nextId = 1;
+    this._pending = new Map();
+    this._info = null;
+    this._docErrors = new Set(); // uploads listening for document.error
+  }
+
+  /** Whether the connection is open. */
+  get connected() {
+    return this._ws !== null && this._ws.readyState === 1;
+  }
+
+  /**
+   * Opens the connection, retrying a few times. Fails with reason
+   * `agent_unavailable` when nothing answers on the port, and
+   * `origin_not_allowed` when the agent answers but refuses this page.
+   */
+  async connect() {
+    if (this.connected) return this;
+    let last;
+    for (let attempt = 0; attempt < Math.max(1, this.retries); attempt++) {
+      if (attempt > 0) await sleep(this.retryDelay);
+      try {
+        await this._open();
+        return this;
+      } catch (err) {
+        last = err;
+        if (err instanceof AgentError && err.reason === "busy") break;
+      }
+    }
+    if (last instanceof AgentError && last.reason === "busy") throw last;
+    // A refused handshake and a closed port look the same to a page; an
+    // opaque HTTP request tells them apart.
+    if (await this._agentAnswers()) {
+      throw new AgentError(CLIENT_REASONS.ORIGIN_NOT_ALLOWED,
+        `tte-agent is running but refuses pages from ${globalThis.location?.origin ?? "this origin"}; ask your administrator to allow it`);
+    }
+    throw new AgentError(CLIENT_REASONS.AGENT_UNAVAILABLE,
+      "tte-agent is not running on this computer; start it or ask your administrator to install it");
+  }
+
+  _open() {
+    return new Promise((resolve, reject) => {
+      let ws;
+      try {
+        ws = new this._WebSocket(this.url);
+      } catch (err) {
+        reject(new AgentError(CLIENT_REASONS.AGENT_UNAVAILABLE, String(err)));
+        return;
+      }
+      ws.binaryType = "arraybuffer";
+      let opened = false;
+      ws.onopen = () => {
+        opened = true;
+        this._ws = ws;
+        resolve();
+      };
+      ws.onmessage = (ev) => this._onMessage(ev.data);
+      ws.onerror = () => {};
+      ws.onclose = (ev) => {
+        if (!opened) {
+          reject(ev.code === 1013
+            ? new AgentError("busy", "tte-agent has too many connections; close other tabs and try again")
+            : new AgentError(CLIENT_REASONS.AGENT_UNAVAILABLE, "connection refused"));
+          return;
+        }
+        this._closed(ws, ev.code, ev.reason);
+      };
+    });
+  }
+
+  async _agentAnswers() {
+    if (!this._fetch) return false;
+    const probe = this.url.replace(/^ws/, "http").replace(/\/v1$/, "/");
+    try {
+      await this._fetch(probe, { mode: "no-cors", cache: "no-store", credentials: "omit" });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  _closed(ws, code, reason) {
+    if (this._ws !== ws) return;
+    this._ws = null;
+    this._info = null;
+    const msg = code === 1009 ? "a message was larger than tte-agent accepts" : "the connection to tte-agent was lost";
+    for (const p of this._pending.values()) {
+      p.reject(new AgentError(CLIENT_REASONS.CONNECTION_LOST, msg, { data: { closeCode: code } }));
+    }
+    this._pending.clear();
+    this.dispatchEvent(new CustomEvent("close", { detail: { code, reason } }));
+  }
+
+  /** Closes the connection; pending requests fail with connection_lost. */
+  close() {
+    const ws = this._ws;
+    if (!ws) return;
+    ws.close(1000);
+    this._closed(ws, 1000, "closed by the page");
+  }
+
+  _onMessage(data) {
+    if (typeof data !== "string") return;
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (msg.method) {
+      if (msg.method === "progress") {
+        this._pending.get(msg.params?.id)?.onProgress?.(msg.params);
+      } else if (msg.method === "tokens.changed") {
+        this.dispatchEvent(new CustomEvent("tokenschanged", { detail: msg.params }));
+      } else if (msg.method === "document.error") {
+        for (const f of this._docErrors) f(msg.params);
+      }
+      return;
+    }
+    const p = this._pending.get(msg.id);
+    if (!p) return;
+    this._pending.delete(msg.id);
+    if (msg.error) {
+      const e = msg.error;
+      p.reject(new AgentError(e.data?.reason ?? "internal", e.message, { code: e.code, data: e.data ?? {} }));
+    } else {
+      p.resolve(msg.result);
+    }
+  }
+
+  /**
+   * Sends one request. `signal` cancels it with request.cancel; the agent
+   * then answers `cancelled` with data.completed.
+   */
+  async call(method, params, { signal, onProgress } = {}) {
+    if (!this.connected) await this.connect();
+    if (signal?.aborted) throw cancelledError();
+    const id = this._nextId++;
+    const msg = { jsonrpc: "2.0", id, method };
+    if (params !== undefined) msg.params = params;
+    const done = new Promise((resolve, reject) => {
+      this._pending.set(id, { resolve, reject, onProgress });
+    });
+    const abort = () => {
+      if (this._pending.has(id) && this.connected) {
+        this._ws.send(JSON.stringify({ jsonrpc: "2.0", id: this._nextId++, method: "request.cancel", params: { id } }));
+      }
+    };
+    signal?.addEventListener("abort", abort, { once: true });
+    try {
+      this._ws.send(JSON.stringify(msg));
+      return await done;
+    } finally {
+      signal?.removeEventListener("abort", abort);
+    }
+  }
+
+  /** agent.info, cached for the connection. */
+  async info() {
+    this._info ??= await this.call("agent.info");
+    return this._info;
+  }
+
+  /** The tokens present (tokens.list). */
+  async tokens() {
+    return (await this.call("tokens.list")).tokens;
+  }
+
+  /**
+   * Certificates whose key is on a token (certificates.list), with
+   * `notAfter` as a Date beside the wire fields.
+   * @param {{validOnly?: boolean, keyUsage?: string}} [filter]
+   */
+  async certificates(filter) {
+    const res = await this.call("certificates.list", filter && Object.keys(filter).length ? filter : undefined);
+    return res.certificates.map((c) => ({ ...c, notAfterDate: new Date(c.notAfter) }));
+  }
+
+  /**
+   * Signs digests the page computed (sign.digest; the origin needs
+   * "digest"). Digests are Uint8Arrays or base64 strings.
+   */
+  async signDigests({ certificateId, hashAlgorithm = "SHA-256", signatureAlgorithm, items }, { signal, onProgress } = {}) {
+    const params = {
+      certificateId, hashAlgorithm,
+      items: items.map((it) => ({ name: it.name, digest: typeof it.digest === "string" ? it.digest : toBase64(it.digest) })),
+    };
+    if (signatureAlgorithm) params.signatureAlgorithm = signatureAlgorithm;
+    const res = await this.call("sign.digest", params, { signal, onProgress });
+    return {
+      certificate: fromBase64(res.certificate),
+      items: res.items.map((it) => ({ name: it.name, signature: fromBase64(it.signature) })),
+    };
+  }
+
+  /**
+   * Signs files as detached CMS/CAdES (sign.cms). Returns, per file in
+   * order, `{name, cms, blob}`: the DER SignedData and a Blob of it.
+   */
+  async signCms(files, { certificateId, hashAlgorithm = "SHA-256", level = "B-B", signal, onProgress } = {}) {
+    const ids = await this._uploadAll(files, { signal, onProgress });
+    const res = await this.call("sign.cms", { certificateId, hashAlgorithm, level, items: ids.map((uploadId) => ({ uploadId })) },
+      { signal, onProgress });
+    return res.items.map((it) => {
+      const cms = fromBase64(it.cms);
+      return { name: it.name, cms, blob: new Blob([cms], { type: "application/pkcs7-signature" }) };
+    });
+  }
+
+  /**
+   * Signs PDF files (sign.pdf, PAdES). Returns, per file in order,
+   * `{name, blob, signedSize}`: the blob is the original bytes followed by
+   * the agent's incremental update.
+   */
+  async signPdf(files, opts = {}) {
+    const { certificateId, hashAlgorithm = "SHA-256", level = "B-B", signal, onProgress } = opts;
+    const ids = await this._uploadAll(files, { signal, onProgress });
+    const params = { certificateId, hashAlgorithm, level, items: ids.map((uploadId) => ({ uploadId })) };
+    for (const k of ["reason", "location", "contactInfo", "appearance"]) {
+      if (opts[k] !== undefined) params[k] = opts[k];
+    }
+    const res = await this.call("sign.pdf", params, { signal, onProgress });
+    return res.items.map((it, i) => {
+      const blob = new Blob([files[i], fromBase64(it.update)], { type: "application/pdf" });
+      if (blob.size !== it.signedSize) {
+        throw new AgentError("internal", `signed ${it.name} is ${blob.size} bytes, the agent says ${it.signedSize}`);
+      }
+      return { name: it.name, blob, signedSize: it.signedSize };
+    });
+  }
+
+  // _uploadAll streams the files to the agent (document.upload + binary
+  // frames), a few at a time, and returns their upload ids in order.
+  async _uploadAll(files, { signal, onProgress }) {
+    const info = await this.info();
+    if (files.length > info.limits.items) {
+      throw new AgentError("too_large", `at most ${info.limits.items} documents can be signed at once`);
+    }
+    for (const f of files) {
+      if (f.size > info.limits.documentBytes) {
+        throw new AgentError("too_large", `${fileName(f)} is larger than ${info.limits.documentBytes} bytes`);
+      }
+    }
+    const total = files.reduce((n, f) => n + f.size, 0);
+    let sent = 0;
+    const report = () => onProgress?.({ stage: "uploading", done: sent, total });
+    report();
+    const ids = new Array(files.length);
+    let next = 0;
+    const width = Math.min(PARALLEL_UPLOADS, info.limits.uploads, files.length);
+    const worker = async () => {
+      while (next < files.length) {
+        const i = next++;
+        ids[i] = await this._upload(files[i], signal, (n) => { sent += n; report(); });
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: width }, worker));
+    } catch (err) {
+      if (signal?.aborted) err = cancelledError();
+      // Uploads already made are discarded by the agent when the
+      // connection closes; free them now so the connection stays usable.
+      for (const id of ids) if (id !== undefined) this.call("document.discard", { uploadId: id }).catch(() => {});
+      throw err;
+    }
+    return ids;
+  }
+
+  async _upload(file, signal, sentBytes) {
+    if (signal?.aborted) throw cancelledError();
+    const params = { name: fileName(file), size: file.size };
+    if (file.type) params.mediaType = file.type;
+    const { uploadId } = await this.call("document.upload", params);
+    let failed = null;
+    const onErr = (p) => {
+      if (p.uploadId === uploadId) failed = p.error;
+    };
+    this._docErrors.add(onErr);
+    try {
+      for (let off = 0; off < file.size; off += CHUNK) {
+        if (signal?.aborted) throw cancelledError();
+        if (failed) throw new AgentError(failed.data?.reason ?? "bad_request", failed.message, { code: failed.code, data: failed.data });
+        if (!this.connected) throw new AgentError(CLIENT_REASONS.CONNECTION_LOST, "the connection to tte-agent was lost");
+        const bytes = new Uint8Array(await file.slice(off, off + CHUNK).arrayBuffer());
+        while (this._ws && this._ws.bufferedAmount > HIGH_WATER) await sleep(5);
+        this._ws.send(binaryFrame(uploadId, bytes));
+        sentBytes(bytes.byteLength);
+      }
+    } finally {
+      this._docErrors.delete(onErr);
+    }
+    return uploadId;
+  }
+}
+
+function fileName(f) {
+  return f.name || "dokumen";
+}
+
+/** Connects to the agent: `const agent = await connect()`. */
+export async function connect(opts) {
+  return new TteAgent(opts).connect();
+}

@@ -1,0 +1,216 @@
+// Unit tests of the client's own logic against a fake agent (node:test).
+// The real agent and a real browser are exercised by web/e2e.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+
+import { AgentError, TteAgent, binaryFrame, fromBase64, toBase64 } from "../client.js";
+import { FakeAgent, INFO } from "./fakews.mjs";
+
+function agentWith(fake, opts = {}) {
+  return new TteAgent({ WebSocket: fake.WebSocket, retryDelay: 1, fetch: opts.fetch ?? (() => Promise.reject(new TypeError("refused"))), ...opts });
+}
+
+test("binary frames carry the upload id big-endian before the bytes", () => {
+  const f = binaryFrame(0x0102030405, new Uint8Array([9, 8, 7]));
+  assert.deepEqual([...f], [0, 0, 0, 1, 2, 3, 4, 5, 9, 8, 7]);
+  const big = binaryFrame(2 ** 53 - 1, new Uint8Array(0));
+  assert.deepEqual([...big], [0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+});
+
+test("base64 round-trips every byte value and large buffers", () => {
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  assert.equal(toBase64(all), Buffer.from(all).toString("base64"));
+  const big = new Uint8Array(randomBytes(300_000));
+  assert.deepEqual(fromBase64(toBase64(big)), big);
+});
+
+test("connect retries, then succeeds", async () => {
+  const fake = new FakeAgent();
+  fake.refuse = 2;
+  const a = await agentWith(fake, { retries: 3 }).connect();
+  assert.equal(fake.attempts, 3);
+  assert.ok(a.connected);
+});
+
+test("nothing on the port: agent_unavailable after the retries", async () => {
+  const fake = new FakeAgent();
+  fake.refuse = 99;
+  const probes = [];
+  const a = agentWith(fake, { retries: 2, fetch: (url, init) => { probes.push([url, init.mode]); return Promise.reject(new TypeError("Failed to fetch")); } });
+  await assert.rejects(a.connect(), (e) => e instanceof AgentError && e.reason === "agent_unavailable" && /not running/.test(e.message));
+  assert.equal(fake.attempts, 2);
+  assert.deepEqual(probes, [["http://127.0.0.1:14545/", "no-cors"]]);
+});
+
+test("the agent answers but refuses the handshake: origin_not_allowed", async () => {
+  const fake = new FakeAgent();
+  fake.refuse = 99;
+  const a = agentWith(fake, { retries: 1, fetch: () => Promise.resolve({ type: "opaque" }) });
+  await assert.rejects(a.connect(), (e) => e.reason === "origin_not_allowed" && /refuses pages/.test(e.message));
+});
+
+test("too many connections (close 1013) is busy, without retrying", async () => {
+  const fake = new FakeAgent();
+  fake.refuse = 99;
+  fake.closeCode = 1013;
+  await assert.rejects(agentWith(fake, { retries: 3 }).connect(), (e) => e.reason === "busy");
+  assert.equal(fake.attempts, 1);
+});
+
+test("agent errors keep their reason, code and data", async () => {
+  const fake = new FakeAgent().on("sign.digest", () => FakeAgent.error("pin_incorrect", -32003, { pinStatus: "final_try" }));
+  const a = await agentWith(fake).connect();
+  await assert.rejects(a.signDigests({ certificateId: "c", items: [{ name: "x", digest: new Uint8Array(32) }] }), (e) => {
+    assert.ok(e instanceof AgentError);
+    assert.equal(e.reason, "pin_incorrect");
+    assert.equal(e.code, -32003);
+    assert.equal(e.pinStatus, "final_try");
+    return true;
+  });
+  const req = fake.sent.find((m) => m.method === "sign.digest");
+  assert.deepEqual(req.params, { certificateId: "c", hashAlgorithm: "SHA-256", items: [{ name: "x", digest: toBase64(new Uint8Array(32)) }] });
+});
+
+test("signPdf streams each file in order and returns original ‖ update", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  let nextUpload = 0;
+  const declared = new Map();
+  fake.on("document.upload", (p) => { declared.set(++nextUpload, p); return { uploadId: nextUpload }; });
+  fake.on("sign.pdf", (p, msg, ws) => {
+    ws.deliver({ jsonrpc: "2.0", method: "progress", params: { id: msg.id, stage: "awaiting_user", done: 0, total: 2 } });
+    ws.deliver({ jsonrpc: "2.0", method: "progress", params: { id: msg.id, stage: "signing", done: 2, total: 2 } });
+    return { items: p.items.map((it) => ({ name: declared.get(it.uploadId).name, update: toBase64(new TextEncoder().encode(`upd${it.uploadId}`)), signedSize: declared.get(it.uploadId).size + 4 })) };
+  });
+  const big = new Uint8Array(randomBytes((2 << 20) + 123)); // three frames
+  const files = [new File([big], "surat-1.pdf", { type: "application/pdf" }), new File(["%PDF-1.7 kecil"], "surat-2.pdf", { type: "application/pdf" })];
+  const stages = [];
+  const a = await agentWith(fake).connect();
+  const out = await a.signPdf(files, { certificateId: "tok/01", level: "B-B", reason: "Setuju", onProgress: (p) => stages.push(`${p.stage}:${p.done}/${p.total}`) });
+
+  // Uploads: declared with name, size and type; frames reassemble them.
+  assert.deepEqual([...declared.values()].map((d) => [d.name, d.size, d.mediaType]).sort(), [["surat-1.pdf", big.length, "application/pdf"], ["surat-2.pdf", 14, "application/pdf"]]);
+  const got = new Map();
+  for (const f of fake.frames) {
+    assert.ok(f.length <= 8 + (1 << 20), "a frame over 1 MiB of payload");
+    const id = Number(new DataView(f.buffer, f.byteOffset).getBigUint64(0));
+    got.set(id, Buffer.concat([got.get(id) ?? Buffer.alloc(0), Buffer.from(f.subarray(8))]));
+  }
+  const idOf = (name) => [...declared].find(([, d]) => d.name === name)[0];
+  assert.ok(got.get(idOf("surat-1.pdf")).equals(Buffer.from(big)));
+  assert.equal(got.get(idOf("surat-2.pdf")).toString(), "%PDF-1.7 kecil");
+
+  // The sign request names the uploads in the files' order.
+  const req = fake.sent.find((m) => m.method === "sign.pdf");
+  assert.deepEqual(req.params.items, [{ uploadId: idOf("surat-1.pdf") }, { uploadId: idOf("surat-2.pdf") }]);
+  assert.equal(req.params.reason, "Setuju");
+  assert.equal(req.params.location, undefined);
+
+  assert.equal(out[1].name, "surat-2.pdf");
+  assert.equal(await out[1].blob.text(), `%PDF-1.7 kecilupd${idOf("surat-2.pdf")}`);
+  assert.equal(out[0].blob.size, big.length + 4);
+  assert.equal(out[0].blob.type, "application/pdf");
+  assert.equal(stages[0], `uploading:0/${big.length + 14}`);
+  assert.ok(stages.includes(`uploading:${big.length + 14}/${big.length + 14}`));
+  assert.deepEqual(stages.slice(-2), ["awaiting_user:0/2", "signing:2/2"]);
+});
+
+test("a signed size that does not add up is an error, not a corrupt file", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO).on("document.upload", () => ({ uploadId: 1 }));
+  fake.on("sign.pdf", () => ({ items: [{ name: "a.pdf", update: toBase64(new Uint8Array(3)), signedSize: 999 }] }));
+  const a = await agentWith(fake).connect();
+  await assert.rejects(a.signPdf([new File(["%PDF"], "a.pdf")], { certificateId: "c" }), (e) => e.reason === "internal" && /999/.test(e.message));
+});
+
+test("more files than the agent takes: too_large before any upload", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  const a = await agentWith(fake).connect();
+  const files = Array.from({ length: INFO.limits.items + 1 }, (_, i) => new File(["x"], `${i}.pdf`));
+  await assert.rejects(a.signCms(files, { certificateId: "c" }), (e) => e.reason === "too_large");
+  assert.equal(fake.sent.filter((m) => m.method === "document.upload").length, 0);
+});
+
+test("signCms returns DER SignedData blobs", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO).on("document.upload", () => ({ uploadId: 3 }));
+  fake.on("sign.cms", (p) => ({ items: [{ name: "a.txt", cms: toBase64(new Uint8Array([0x30, 0x03, 1, 2, 3])) }] }));
+  const a = await agentWith(fake).connect();
+  const [r] = await a.signCms([new Blob(["isi surat"])], { certificateId: "c", level: "B-T" });
+  assert.deepEqual([...r.cms], [0x30, 0x03, 1, 2, 3]);
+  assert.equal(r.blob.type, "application/pkcs7-signature");
+  const up = fake.sent.find((m) => m.method === "document.upload");
+  assert.equal(up.params.name, "dokumen"); // a Blob has no name
+  assert.equal(fake.sent.find((m) => m.method === "sign.cms").params.level, "B-T");
+});
+
+test("aborting a request sends request.cancel and rejects with cancelled and completed", async () => {
+  const fake = new FakeAgent();
+  let signMsg;
+  fake.on("sign.digest", (p, msg) => { signMsg = msg; }); // answered on cancel
+  fake.on("request.cancel", (p, msg, ws) => {
+    ws.deliver({ jsonrpc: "2.0", id: p.id, error: FakeAgent.error("cancelled", -32010, { completed: 1 }).error });
+    return {};
+  });
+  const a = await agentWith(fake).connect();
+  const ctl = new AbortController();
+  const pending = a.signDigests({ certificateId: "c", items: [{ name: "a", digest: "AA==" }, { name: "b", digest: "AA==" }] }, { signal: ctl.signal });
+  await new Promise((r) => setTimeout(r, 5));
+  ctl.abort();
+  await assert.rejects(pending, (e) => e.reason === "cancelled" && e.completed === 1);
+  const cancel = fake.sent.find((m) => m.method === "request.cancel");
+  assert.equal(cancel.params.id, signMsg.id);
+});
+
+test("aborting before sending sends nothing", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  const a = await agentWith(fake).connect();
+  const ctl = new AbortController();
+  ctl.abort();
+  await assert.rejects(a.signPdf([new File(["%PDF"], "a.pdf")], { certificateId: "c", signal: ctl.signal }), (e) => e.reason === "cancelled" && e.completed === 0);
+  assert.equal(fake.sent.filter((m) => m.method !== "agent.info").length, 0);
+});
+
+test("a document.error notification fails the upload with its reason", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  fake.on("document.upload", () => ({ uploadId: 4 }));
+  fake.onFrame = (frame, ws) => ws.deliver({ jsonrpc: "2.0", method: "document.error", params: { uploadId: 4, error: FakeAgent.error("too_large", -32008).error } });
+  fake.on("document.discard", () => ({}));
+  fake.on("sign.pdf", () => FakeAgent.error("bad_request", -32602)); // as the agent would: the upload is gone
+  const a = await agentWith(fake).connect();
+  const file = new File([new Uint8Array(8 << 20)], "besar.pdf");
+  await assert.rejects(a.signPdf([file], { certificateId: "c" }), (e) => e.reason === "too_large");
+  assert.ok(fake.frames.length < 8, `kept sending after the agent refused the upload: ${fake.frames.length} frames`);
+  // The agent dropped the refused upload itself: nothing to discard.
+  assert.ok(!fake.sent.some((m) => m.method === "document.discard"));
+  assert.ok(!fake.sent.some((m) => m.method === "sign.pdf"));
+});
+
+test("tokens.changed becomes a tokenschanged event", async () => {
+  const fake = new FakeAgent();
+  const a = await agentWith(fake).connect();
+  const seen = new Promise((r) => a.addEventListener("tokenschanged", (e) => r(e.detail.tokens)));
+  fake.socket.deliver({ jsonrpc: "2.0", method: "tokens.changed", params: { tokens: [{ id: "1", label: "Kartu Baru" }] } });
+  assert.deepEqual(await seen, [{ id: "1", label: "Kartu Baru" }]);
+});
+
+test("a lost connection fails pending requests with connection_lost and reconnects on the next call", async () => {
+  const fake = new FakeAgent().on("tokens.list", () => ({ tokens: [] }));
+  fake.on("certificates.list", () => undefined); // never answered
+  const a = await agentWith(fake).connect();
+  const closed = new Promise((r) => a.addEventListener("close", (e) => r(e.detail.code)));
+  const pending = a.certificates();
+  fake.socket.close(1006);
+  await assert.rejects(pending, (e) => e.reason === "connection_lost");
+  assert.equal(await closed, 1006);
+  assert.deepEqual(await a.tokens(), []);
+  assert.equal(fake.attempts, 2);
+});
+
+test("certificates adds notAfterDate and passes the filter", async () => {
+  const fake = new FakeAgent().on("certificates.list", (p) => ({ certificates: [{ id: "t/01", notAfter: "2027-01-02T03:04:05Z", daysLeft: 40, filter: p }] }));
+  const a = await agentWith(fake).connect();
+  const [c] = await a.certificates({ validOnly: true });
+  assert.equal(c.notAfterDate.toISOString(), "2027-01-02T03:04:05.000Z");
+  assert.deepEqual(c.filter, { validOnly: true });
+  const [d] = await a.certificates();
+  assert.equal(d.filter, undefined);
+});

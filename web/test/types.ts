@@ -1,0 +1,33 @@
+// Compiled by `npm run typecheck` (in make test): the declarations describe
+// what an e-office app writes.
+import { AgentError, TteAgent, connect, type Certificate, type Progress } from "tte-agent-client";
+
+export async function example(files: File[], signal: AbortSignal): Promise<Blob[]> {
+  const agent: TteAgent = await connect({ retries: 2 });
+  agent.addEventListener("tokenschanged", (e) => console.log(e.detail.tokens.map((t) => t.pinStatus)));
+  const info = await agent.info();
+  if (!info.allow.includes("documents")) throw new Error("not allowed");
+  const certs: Certificate[] = await agent.certificates({ validOnly: true, keyUsage: "nonRepudiation" });
+  const byExpiry = certs.sort((a, b) => a.notAfterDate.getTime() - b.notAfterDate.getTime());
+  try {
+    const out = await agent.signPdf(files, {
+      certificateId: byExpiry[0].id,
+      level: "B-T",
+      reason: "Disetujui",
+      appearance: { page: 1, rect: [50, 50, 250, 110], text: ["Ditandatangani secara elektronik"] },
+      signal,
+      onProgress: (p: Progress) => console.log(p.stage, p.done, p.total),
+    });
+    return out.map((r) => r.blob);
+  } catch (e) {
+    if (e instanceof AgentError && e.reason === "pin_incorrect" && e.pinStatus === "final_try") {
+      console.log("satu percobaan lagi");
+    }
+    throw e;
+  }
+}
+
+export async function digests(agent: TteAgent): Promise<Uint8Array> {
+  const res = await agent.signDigests({ certificateId: "x", signatureAlgorithm: "ECDSA", items: [{ name: "a", digest: new Uint8Array(32) }] });
+  return res.items[0].signature;
+}
