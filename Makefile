@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/tte-agent/tte-agent/agent.Version=$(VERSION)
 FUZZTIME ?= 15s
 
-.PHONY: all build test lint unit fuzz demo bench deps-test deps-demo clean
+.PHONY: all build test lint unit js fuzz demo bench deps-test deps-demo clean
 
 all: build
 
@@ -21,8 +21,10 @@ deps-demo:
 	scripts/install-deps.sh demo
 
 ## test: every check CI runs: formatting, vet, staticcheck, unit and
-## SoftHSM integration tests under the race detector, bounded fuzzing.
-test: deps-test lint unit fuzz
+## SoftHSM integration tests under the race detector (with the browser
+## tests in chromium, web/e2e), the JS client's tests and typecheck,
+## bounded fuzzing.
+test: deps-test lint unit js fuzz
 
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -33,6 +35,10 @@ lint:
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+## js: the client's node:test unit tests and its TypeScript declarations.
+js:
+	cd web && npm test && npm run typecheck
 
 # -fuzzminimizetime bounds the minimisation of each new input, which
 # otherwise stalls short runs on PDF-sized inputs.

@@ -9,7 +9,13 @@ set -euo pipefail
 what=${1:-test}
 
 demo_pkgs=(softhsm2 opensc openssl pinentry-curses p11-kit ca-certificates)
-test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki passwd procps)
+test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki passwd procps chromium fonts-dejavu-core)
+# Node.js runs the client's tests and drives chromium; the machine's own
+# node is used when there is one (Debian's is older than playwright-core
+# asks for, but is taken rather than nothing).
+if [ "$what" = test ] && ! command -v node >/dev/null 2>&1; then
+	test_pkgs+=(nodejs npm)
+fi
 
 case "$what" in
 demo) pkgs=("${demo_pkgs[@]}") ;;
@@ -23,7 +29,15 @@ for p in "${pkgs[@]}"; do
 		missing+=("$p")
 	fi
 done
+npm_ci() {
+	# The browser tests' npm packages (playwright-core, typescript), as
+	# pinned in web/package-lock.json; never a downloaded browser.
+	if [ "$what" = test ]; then
+		(cd "$(dirname "$0")/../web" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+}
 if [ ${#missing[@]} -eq 0 ]; then
+	npm_ci
 	exit 0
 fi
 
@@ -40,3 +54,4 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
 "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+npm_ci

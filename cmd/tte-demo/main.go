@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -86,13 +85,12 @@ listen = ""
 		return err
 	}
 
-	page, _ := fs.Sub(web.Demo, "demo")
 	l, err := net.Listen("tcp", *webAddr)
 	if err != nil {
 		d.Close(context.Background())
 		return fmt.Errorf("failed to serve the demo page on %s: %w (pass -web 127.0.0.1:PORT)", *webAddr, err)
 	}
-	srv := &http.Server{Handler: http.FileServerFS(page), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: web.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(l)
 
 	fmt.Printf(`

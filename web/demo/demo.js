@@ -1,120 +1,171 @@
-// Demo e-office page: lists the token's certificates through tte-agent and
-// signs the SHA-256 digest of a text. It speaks protocol v1 directly; the
-// reusable client library arrives in web/ later.
-const AGENT = "ws://127.0.0.1:14545/v1";
+// Demo e-office page: picks PDFs, chooses a certificate and signs them all
+// in one batch through tte-agent with tte-agent-client. ?agent=ws://…
+// points it at an agent on another port.
+import { AgentError, TteAgent } from "../client.js";
 
 const $ = (id) => document.getElementById(id);
-let ws;
-let nextId = 1;
-const pending = new Map();
+const url = new URLSearchParams(location.search).get("agent") || undefined;
+const agent = new TteAgent({ url });
+let busy = null; // the AbortController of the batch being signed
 
-// Plain-language messages for the contract's error reasons.
+// What the user reads for each reason: what happened and what to do.
 const MESSAGES = {
-  user_cancelled: "Penandatanganan dibatalkan oleh pengguna.",
+  agent_unavailable: "tte-agent tidak berjalan di komputer ini. Jalankan tte-agent (atau hubungi admin TI), lalu muat ulang halaman.",
+  origin_not_allowed: "Situs ini belum diizinkan oleh tte-agent. Minta admin TI menambahkan alamat e-office ini ke kebijakan tte-agent.",
+  connection_lost: "Koneksi ke tte-agent terputus. Muat ulang halaman.",
+  user_cancelled: "Penandatanganan dibatalkan di dialog PIN.",
   pin_incorrect: "PIN salah. Periksa PIN lalu coba lagi.",
-  pin_locked: "PIN token terkunci. Hubungi admin untuk membukanya.",
-  token_removed: "Token dicabut. Pasang kembali token lalu coba lagi.",
-  certificate_not_found: "Sertifikat tidak ditemukan. Pasang token lalu muat ulang daftar.",
-  certificate_invalid: "Sertifikat tidak berlaku (kedaluwarsa atau belum berlaku).",
+  pin_locked: "PIN token terblokir. Hubungi admin/RA untuk membukanya.",
+  token_removed: "Token dicabut saat penandatanganan. Pasang kembali token lalu coba lagi.",
+  certificate_not_found: "Sertifikat tidak ditemukan. Pasang token lalu klik Muat ulang.",
+  certificate_invalid: "Sertifikat tidak berlaku (kedaluwarsa, belum berlaku, atau bukan untuk tanda tangan).",
   not_permitted: "Situs ini tidak diizinkan melakukan tindakan tersebut.",
-  timeout: "Dialog PIN tidak dijawab tepat waktu.",
-  busy: "Agen sedang melayani permintaan lain. Coba lagi sebentar lagi.",
+  timeout: "Dialog PIN tidak dijawab tepat waktu. Coba lagi.",
+  busy: "tte-agent sedang melayani permintaan lain. Coba lagi sebentar lagi.",
+  too_large: "Dokumen terlalu besar atau terlalu banyak untuk sekali tanda tangan.",
+  cancelled: "Penandatanganan dibatalkan.",
+  upstream_failed: "Layanan cap waktu (TSA) tidak dapat dihubungi. Coba lagi nanti.",
 };
 
-function status(el, text, cls) {
+function explain(e) {
+  if (!(e instanceof AgentError)) return `Terjadi kesalahan: ${e.message}`;
+  let text = MESSAGES[e.reason] || `tte-agent menolak permintaan: ${e.message}`;
+  if (e.reason === "pin_incorrect" && e.pinStatus === "final_try") text += " Sisa satu percobaan: PIN salah sekali lagi akan memblokir token.";
+  if (e.reason === "pin_incorrect" && e.pinStatus === "locked") text = MESSAGES.pin_locked;
+  if ((e.reason === "cancelled" || e.reason === "token_removed") && e.completed !== undefined) {
+    text += ` ${e.completed} dokumen sudah ditandatangani sebelum berhenti; tidak ada yang disimpan.`;
+  }
+  return text;
+}
+
+function status(el, text, cls = "") {
   el.textContent = text;
-  el.className = cls || "";
+  el.className = cls;
 }
 
-function call(method, params) {
-  const id = nextId++;
-  const msg = { jsonrpc: "2.0", id, method };
-  if (params) msg.params = params;
-  ws.send(JSON.stringify(msg));
-  return new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+function cn(dn) {
+  return (dn.match(/CN=((?:\\,|[^,])+)/) || [, dn])[1].replace(/\\,/g, ",");
 }
 
-function onMessage(ev) {
-  const msg = JSON.parse(ev.data);
-  if (msg.method === "progress") {
-    const p = msg.params;
-    const stage = { awaiting_user: "Menunggu persetujuan dan PIN di dialog tte-agent…", signing: `Menandatangani ${p.done}/${p.total}…` }[p.stage];
-    if (stage) status($("sign-status"), stage);
-    return;
-  }
-  const p = pending.get(msg.id);
-  if (!p) return;
-  pending.delete(msg.id);
-  if (msg.error) {
-    const err = new Error(MESSAGES[msg.error.data?.reason] || msg.error.message);
-    err.reason = msg.error.data?.reason;
-    p.reject(err);
-  } else {
-    p.resolve(msg.result);
-  }
-}
-
-function b64(bytes) {
-  let s = "";
-  for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
-  return btoa(s);
+function showTokens(tokens) {
+  const PIN = { ok: "", count_low: " — PIN pernah salah", final_try: " — sisa satu percobaan PIN", locked: " — PIN terblokir" };
+  $("tokens").replaceChildren(...tokens.map((t) => {
+    const li = document.createElement("li");
+    li.textContent = `${t.label} (${t.manufacturer}, seri ${t.serial})${PIN[t.pinStatus] ?? ""}`;
+    return li;
+  }));
+  if (tokens.length === 0) $("tokens").replaceChildren(Object.assign(document.createElement("li"), { textContent: "Tidak ada token terpasang." }));
 }
 
 async function loadCertificates() {
-  const { certificates } = await call("certificates.list", { validOnly: true });
+  const certs = await agent.certificates({ validOnly: true });
   const sel = $("cert");
-  sel.replaceChildren();
-  for (const c of certificates) {
-    const cn = (c.subject.match(/CN=([^,]+)/) || [, c.subject])[1];
-    const opt = new Option(`${cn} — ${c.keyType}, berlaku ${c.daysLeft} hari lagi`, c.id);
-    sel.add(opt);
-  }
-  sel.disabled = certificates.length === 0;
-  $("sign").disabled = certificates.length === 0;
-  if (certificates.length === 0) status($("sign-status"), "Tidak ada sertifikat yang berlaku pada token.", "error");
+  const before = sel.value;
+  sel.replaceChildren(...certs.map((c) => {
+    const until = c.notAfterDate.toLocaleDateString("id-ID", { day: "numeric", month: "long", year: "numeric" });
+    const opt = new Option(`${cn(c.subject)} — berlaku s.d. ${until} (${c.daysLeft} hari lagi)`, c.id);
+    opt.dataset.cn = cn(c.subject);
+    return opt;
+  }));
+  if (certs.some((c) => c.id === before)) sel.value = before;
+  sel.disabled = certs.length === 0;
+  updateButtons();
+  if (certs.length === 0) status($("sign-status"), "Tidak ada sertifikat yang berlaku pada token. Pasang token Anda.", "warn");
 }
 
-async function sign() {
-  $("sign").disabled = true;
-  $("result").hidden = true;
+async function refresh() {
+  showTokens(await agent.tokens());
+  await loadCertificates();
+}
+
+function updateButtons() {
+  $("sign").disabled = busy !== null || $("cert").disabled || $("files").files.length === 0;
+  $("cancel").disabled = busy === null;
+}
+
+function showChosen() {
+  const files = [...$("files").files];
+  $("chosen").replaceChildren(...files.map((f) => Object.assign(document.createElement("li"), { textContent: `${f.name} (${Math.ceil(f.size / 1024)} KB)` })));
+  $("results").replaceChildren();
+  updateButtons();
+}
+
+function progress({ stage, done, total }) {
+  const bar = $("progress");
+  bar.hidden = false;
+  const text = {
+    uploading: `Mengirim dokumen ke tte-agent… ${Math.round((100 * done) / Math.max(total, 1))}%`,
+    receiving: "tte-agent menerima dokumen…",
+    awaiting_user: "Menunggu persetujuan dan PIN Anda di dialog tte-agent…",
+    signing: `Menandatangani ${done} dari ${total} dokumen…`,
+    timestamping: "Meminta cap waktu…",
+  }[stage];
+  if (text) status($("sign-status"), text);
+  if (stage === "signing" || stage === "uploading") {
+    bar.max = Math.max(total, 1);
+    bar.value = done;
+  }
+}
+
+function signedName(name) {
+  return name.replace(/(\.pdf)?$/i, "-ttd.pdf");
+}
+
+async function signAll() {
+  const files = [...$("files").files];
+  const opt = $("cert").selectedOptions[0];
+  busy = new AbortController();
+  updateButtons();
+  $("results").replaceChildren();
+  status($("sign-status"), "Menyiapkan…");
   try {
-    const data = new TextEncoder().encode($("text").value);
-    const digest = await crypto.subtle.digest("SHA-256", data);
-    const res = await call("sign.digest", {
-      certificateId: $("cert").value,
-      hashAlgorithm: "SHA-256",
-      items: [{ name: "surat-edaran.txt", digest: b64(digest) }],
+    const when = new Date().toLocaleString("id-ID", { dateStyle: "long", timeStyle: "short" });
+    const out = await agent.signPdf(files, {
+      certificateId: opt.value,
+      level: "B-B",
+      reason: "Disetujui secara elektronik",
+      location: "Indonesia",
+      appearance: $("visible").checked
+        ? { page: 1, rect: [36, 36, 296, 96], text: ["Ditandatangani secara elektronik oleh", opt.dataset.cn, when] }
+        : undefined,
+      signal: busy.signal,
+      onProgress: progress,
     });
-    status($("sign-status"), "Berhasil ditandatangani.", "ok");
-    $("result").textContent = `Tanda tangan (base64):\n${res.items[0].signature}`;
-    $("result").hidden = false;
+    $("results").replaceChildren(...out.map((r) => {
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(r.blob);
+      a.download = signedName(r.name);
+      a.textContent = `Unduh ${a.download}`;
+      const li = document.createElement("li");
+      li.append(a);
+      return li;
+    }));
+    status($("sign-status"), `${out.length} dokumen berhasil ditandatangani.`, "ok");
   } catch (e) {
-    status($("sign-status"), e.message, "error");
+    status($("sign-status"), explain(e), "error");
   } finally {
-    $("sign").disabled = false;
+    busy = null;
+    updateButtons();
   }
 }
 
-function connect() {
-  ws = new WebSocket(AGENT);
-  ws.onmessage = onMessage;
-  ws.onopen = async () => {
-    try {
-      const info = await call("agent.info");
-      status($("agent-status"), `Terhubung ke ${info.name} ${info.version}.`, "ok");
-      await loadCertificates();
-    } catch (e) {
-      status($("agent-status"), e.message, "error");
-    }
-  };
-  ws.onclose = () => {
-    for (const p of pending.values()) p.reject(new Error("Koneksi ke tte-agent terputus."));
-    pending.clear();
-    status($("agent-status"), "tte-agent tidak berjalan atau menolak situs ini. Jalankan `make demo`, lalu muat ulang halaman.", "error");
-    $("sign").disabled = true;
-  };
+async function start() {
+  try {
+    const info = await agent.info();
+    status($("agent-status"), `Terhubung ke ${info.name} ${info.version}.`, "ok");
+    await refresh();
+  } catch (e) {
+    status($("agent-status"), explain(e), "error");
+  }
 }
 
-$("sign").addEventListener("click", sign);
-$("refresh").addEventListener("click", () => loadCertificates().catch((e) => status($("sign-status"), e.message, "error")));
-connect();
+agent.addEventListener("tokenschanged", (e) => {
+  showTokens(e.detail.tokens);
+  loadCertificates().catch((err) => status($("sign-status"), explain(err), "error"));
+});
+agent.addEventListener("close", () => status($("agent-status"), MESSAGES.connection_lost, "error"));
+$("files").addEventListener("change", showChosen);
+$("sign").addEventListener("click", signAll);
+$("cancel").addEventListener("click", () => busy?.abort());
+$("refresh").addEventListener("click", () => refresh().catch((e) => status($("sign-status"), explain(e), "error")));
+start();

@@ -1,0 +1,153 @@
+// End-to-end tests of the demo e-office page in Debian's chromium, driven
+// by playwright-core. Run by web/e2e/e2e_test.go (`make test`), which
+// starts the agent on a SoftHSM token and passes these variables:
+//
+//   TTE_AGENT_URL     the agent's WebSocket URL
+//   TTE_PAGE_URL      the demo page on an allowed origin
+//   TTE_BAD_PAGE_URL  the same page on an origin not in the policy
+//   TTE_CONTROL_URL   the Go side's control endpoint (fake pinentry, tokens)
+//   TTE_FIXTURES      PDFs to sign
+//   TTE_OUT           where downloads go; TTE_KEEP: the screenshots
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set: run these tests through go test ./web/e2e`);
+  return v;
+};
+const AGENT = env("TTE_AGENT_URL");
+const PAGE = `${env("TTE_PAGE_URL")}?agent=${encodeURIComponent(AGENT)}`;
+const BAD_PAGE = `${env("TTE_BAD_PAGE_URL")}?agent=${encodeURIComponent(AGENT)}`;
+const CONTROL = env("TTE_CONTROL_URL");
+const FIXTURES = env("TTE_FIXTURES");
+const OUT = env("TTE_OUT");
+const KEEP = env("TTE_KEEP");
+const PDFS = ["go-minimal.pdf", "cairo.pdf", "qpdf-objstm.pdf"].map((f) => join(FIXTURES, f));
+const PIN = "246810";
+
+let browser;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function control(method, path, body) {
+  const res = await fetch(CONTROL + path, { method, body: body && JSON.stringify(body) });
+  if (!res.ok) throw new Error(`control ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? null : res.json();
+}
+
+const dialogs = async () => (await control("GET", "/dialogs")).count;
+
+async function openPage(url = PAGE) {
+  const context = await browser.newContext({ acceptDownloads: true, locale: "id-ID" });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(url);
+  return { page, context, errors };
+}
+
+async function connected(page) {
+  await page.locator("#agent-status", { hasText: "Terhubung ke tte-agent" }).waitFor();
+  await page.locator("#cert option").first().waitFor({ state: "attached" });
+}
+
+test("the allowed page signs three PDFs in one batch and they download", async () => {
+  await control("POST", "/pinentry", { action: "pin", pin: PIN });
+  const shownBefore = await dialogs();
+  const { page, context, errors } = await openPage();
+  await connected(page);
+  assert.match(await page.locator("#tokens").innerText(), /Kartu ASN/);
+  const option = await page.locator("#cert option").first().innerText();
+  assert.match(option, /^Siti Rahmawati — berlaku s\.d\. .+ \(\d+ hari lagi\)$/);
+
+  await page.setInputFiles("#files", PDFS);
+  assert.equal(await page.locator("#chosen li").count(), 3);
+  await page.click("#sign");
+  await page.locator("#sign-status", { hasText: "3 dokumen berhasil ditandatangani." }).waitFor();
+  assert.equal(await page.locator("#progress").evaluate((p) => p.value === p.max), true);
+  assert.equal(await dialogs(), shownBefore + 1, "one dialog for the whole batch");
+
+  const links = page.locator("#results a");
+  assert.deepEqual(await links.allInnerTexts(), ["Unduh go-minimal-ttd.pdf", "Unduh cairo-ttd.pdf", "Unduh qpdf-objstm-ttd.pdf"]);
+  for (let i = 0; i < 3; i++) {
+    const [download] = await Promise.all([page.waitForEvent("download"), links.nth(i).click()]);
+    await download.saveAs(join(OUT, download.suggestedFilename()));
+  }
+  await page.screenshot({ path: join(KEEP, "signed.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a page from an origin not in the policy is told so, and no dialog appears", async () => {
+  const shownBefore = await dialogs();
+  const { page, context } = await openPage(BAD_PAGE);
+  await page.locator("#agent-status", { hasText: "belum diizinkan" }).waitFor();
+  assert.match(await page.locator("#agent-status").innerText(), /Minta admin TI menambahkan alamat e-office ini/);
+  assert.equal(await page.locator("#sign").isDisabled(), true);
+  assert.equal(await dialogs(), shownBefore);
+  await page.screenshot({ path: join(KEEP, "not-allowed.png") });
+  await context.close();
+});
+
+test("no agent on the port: the page says the agent is not running", async () => {
+  const { page, context } = await openPage(`${env("TTE_PAGE_URL")}?agent=${encodeURIComponent("ws://127.0.0.1:9/v1")}`);
+  await page.locator("#agent-status", { hasText: "tte-agent tidak berjalan di komputer ini" }).waitFor({ timeout: 15000 });
+  await context.close();
+});
+
+test("cancel mid-batch: the dialog closes and the page says nothing was signed", async () => {
+  await control("POST", "/pinentry", { action: "hang" });
+  const { page, context } = await openPage();
+  await connected(page);
+  await page.setInputFiles("#files", PDFS);
+  await page.click("#sign");
+  await page.locator("#sign-status", { hasText: "Menunggu persetujuan dan PIN Anda" }).waitFor();
+  assert.equal(await page.locator("#cancel").isEnabled(), true);
+  await page.click("#cancel");
+  await page.locator("#sign-status", { hasText: "Penandatanganan dibatalkan." }).waitFor();
+  assert.match(await page.locator("#sign-status").innerText(), /0 dokumen sudah ditandatangani sebelum berhenti/);
+  assert.equal(await page.locator("#results li").count(), 0);
+  assert.equal(await page.locator("#sign").isEnabled(), true);
+
+  // The agent is free again: the same batch signs now.
+  await control("POST", "/pinentry", { action: "pin", pin: PIN });
+  await page.click("#sign");
+  await page.locator("#sign-status", { hasText: "3 dokumen berhasil ditandatangani." }).waitFor();
+  await context.close();
+});
+
+test("a wrong PIN is explained in plain words", async () => {
+  await control("POST", "/pinentry", { action: "pin", pin: "000000" });
+  const { page, context } = await openPage();
+  await connected(page);
+  await page.setInputFiles("#files", PDFS.slice(0, 1));
+  await page.click("#sign");
+  await page.locator("#sign-status", { hasText: "PIN salah. Periksa PIN lalu coba lagi." }).waitFor();
+  await control("POST", "/pinentry", { action: "pin", pin: PIN });
+  await context.close();
+});
+
+test("the token list refreshes by itself when a token is added", async () => {
+  const { page, context } = await openPage();
+  await connected(page);
+  assert.equal(await page.locator("#tokens li").count(), 1);
+  await control("POST", "/token?label=Kartu%20Kedua");
+  await page.locator("#tokens li", { hasText: "Kartu Kedua" }).waitFor({ timeout: 10000 });
+  await page.locator("#cert option", { hasText: "Agus Wijaya" }).waitFor({ state: "attached", timeout: 10000 });
+  assert.equal(await page.locator("#tokens li").count(), 2);
+  await page.screenshot({ path: join(KEEP, "token-added.png") });
+  await context.close();
+});

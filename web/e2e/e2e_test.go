@@ -1,0 +1,252 @@
+// Package e2e runs the demo e-office page in Debian's chromium, driven by
+// playwright-core (browser.test.mjs), against a real agent on a SoftHSM
+// token with a fake pinentry, and checks the files the browser downloaded
+// with pdfsig, qpdf and pdfcpu.
+package e2e
+
+import (
+	"context"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tte-agent/tte-agent/agent"
+	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
+	"github.com/tte-agent/tte-agent/pades/padestest"
+	"github.com/tte-agent/tte-agent/token/softhsm"
+	"github.com/tte-agent/tte-agent/web"
+)
+
+const (
+	pin       = "246810"
+	envCreate = "TTE_E2E_CREATE_TOKEN" // this binary creates a token and exits
+)
+
+func TestMain(m *testing.M) {
+	pinentrytest.RunIfFake()
+	if label := os.Getenv(envCreate); label != "" {
+		os.Exit(createToken(label))
+	}
+	os.Exit(m.Run())
+}
+
+// createToken adds a token with a certificate to the SoftHSM store in
+// SOFTHSM2_CONF from this separate process, as a user plugging in a card.
+func createToken(label string) int {
+	dir := filepath.Dir(os.Getenv("SOFTHSM2_CONF"))
+	store, err := softhsm.NewStore(dir)
+	if err == nil {
+		var ca *softhsm.CA
+		ca, err = softhsm.NewCA(pkix.Name{CommonName: "CA Kedua"})
+		if err == nil {
+			_, err = store.CreateToken(softhsm.TokenSpec{Label: label, PIN: pin, SOPIN: "13579135", Keys: []softhsm.KeySpec{
+				{Label: "k", ID: []byte{7}, Type: "EC-P256", Subject: pkix.Name{CommonName: "Agus Wijaya"}},
+			}}, ca)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// TestBrowser runs web/e2e/browser.test.mjs in chromium. The Go side
+// provides the agent, two page servers (one allowed, one not), the
+// fixtures, and a control endpoint the browser test uses to change the
+// fake pinentry, add a token and count dialogs.
+func TestBrowser(t *testing.T) {
+	for _, tool := range []string{"node", "/usr/bin/chromium", "pdfsig", "qpdf"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed: run scripts/install-deps.sh test", tool)
+		}
+	}
+	if _, err := os.Stat("../node_modules/playwright-core"); err != nil {
+		t.Fatalf("playwright-core is not installed: run `npm ci` in web/ (scripts/install-deps.sh test does): %v", err)
+	}
+
+	dir := t.TempDir()
+	store, err := softhsm.NewStore(filepath.Join(dir, "hsm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOFTHSM2_CONF", store.Conf)
+	ca, err := softhsm.NewCA(pkix.Name{CommonName: "Demo BSrE CA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateToken(softhsm.TokenSpec{Label: "Kartu ASN", PIN: pin, SOPIN: "12345678", Keys: []softhsm.KeySpec{
+		{Label: "ttd", ID: []byte{1}, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Siti Rahmawati", Organization: []string{"Pemerintah Kota Demo"}}},
+	}}, ca); err != nil {
+		t.Fatal(err)
+	}
+	caPEM := filepath.Join(dir, "ca.pem")
+	if err := softhsm.WriteCertPEM(caPEM, ca.Cert); err != nil {
+		t.Fatal(err)
+	}
+
+	fake := pinentrytest.Install(t, pinentrytest.Behaviour{Action: "pin", PIN: pin})
+	good, goodURL := listen(t)
+	bad, badURL := listen(t)
+	conf := fmt.Sprintf(`listen = "127.0.0.1:0"
+[pkcs11]
+modules = [%q]
+[pinentry]
+program = %q
+timeout = "60s"
+[[origins]]
+origin = %q
+allow = ["documents"]
+[audit]
+path = %q
+[uploads]
+dir = %q
+[metrics]
+listen = ""
+`, store.Module, fake.Program, goodURL, filepath.Join(dir, "audit.log"), filepath.Join(dir, "spool"))
+	cfgPath := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(&testLog{t: t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	d, err := agent.Start(cfg, agent.NewPrompter(cfg, log), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Close(ctx)
+	}()
+	for _, l := range []net.Listener{good, bad} {
+		srv := &http.Server{Handler: web.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(l)
+		defer srv.Close()
+	}
+	cl, control := listen(t)
+	csrv := &http.Server{Handler: &controller{t: t, fake: fake}, ReadHeaderTimeout: 5 * time.Second}
+	go csrv.Serve(cl)
+	defer csrv.Close()
+
+	out := filepath.Join(dir, "out")
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	fixtures, _ := filepath.Abs("../../pades/testdata")
+	// Test output a developer can look at: the screenshot of the signed
+	// state and the downloaded files, kept under web/e2e/output.
+	keep, _ := filepath.Abs("output")
+	os.RemoveAll(keep)
+	if err := os.MkdirAll(keep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "browser.test.mjs")
+	cmd.Env = append(os.Environ(),
+		"TTE_AGENT_URL="+d.URL(),
+		"TTE_PAGE_URL="+goodURL+"/",
+		"TTE_BAD_PAGE_URL="+badURL+"/",
+		"TTE_CONTROL_URL="+control,
+		"TTE_FIXTURES="+fixtures,
+		"TTE_OUT="+out,
+		"TTE_KEEP="+keep,
+	)
+	outb, err := cmd.CombinedOutput()
+	t.Logf("browser tests:\n%s", outb)
+	if err != nil {
+		t.Fatalf("browser tests failed: %v", err)
+	}
+
+	// The downloaded files are real signed PDFs.
+	signed, _ := filepath.Glob(filepath.Join(out, "*-ttd.pdf"))
+	if len(signed) != 3 {
+		t.Fatalf("downloaded %d signed files, want 3: %v", len(signed), signed)
+	}
+	for _, f := range signed {
+		r := padestest.Check(t, f, caPEM)
+		if len(r.PdfsigValid) == 0 || !r.PdfsigValid[len(r.PdfsigValid)-1] || !r.PdfsigTotal {
+			t.Errorf("%s: pdfsig does not accept the signature:\n%s", filepath.Base(f), r)
+		}
+		data, _ := os.ReadFile(f)
+		os.WriteFile(filepath.Join(keep, filepath.Base(f)), data, 0o644)
+	}
+}
+
+// listen opens a loopback listener and returns it with its http URL.
+func listen(t *testing.T) (net.Listener, string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, "http://" + l.Addr().String()
+}
+
+// controller is what the browser test asks of the test's side:
+//
+//	POST /pinentry {"action":"pin","pin":"…"}  how the next dialogs answer
+//	POST /token?label=…                         a new token appears
+//	GET  /dialogs                               {"count":N} dialogs shown so far
+type controller struct {
+	t    *testing.T
+	fake *pinentrytest.Fake
+	mu   sync.Mutex
+}
+
+func (c *controller) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/pinentry":
+		var b pinentrytest.Behaviour
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		c.fake.Set(c.t, b)
+	case r.Method == http.MethodPost && r.URL.Path == "/token":
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(os.Environ(), envCreate+"="+r.URL.Query().Get("label"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			http.Error(w, fmt.Sprintf("%v: %s", err, out), http.StatusInternalServerError)
+			return
+		}
+	case r.Method == http.MethodGet && r.URL.Path == "/dialogs":
+		json.NewEncoder(w).Encode(map[string]int{"count": len(c.fake.Shown(c.t))})
+		return
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// testLog sends the agent's log to the test log until the test ends.
+type testLog struct {
+	t  *testing.T
+	mu sync.Mutex
+}
+
+func (l *testLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
