@@ -51,6 +51,7 @@ type Server struct {
 	mu    sync.Mutex
 	fault Fault
 	count int
+	delay time.Duration
 }
 
 // Start runs a TSA until the test ends.
@@ -96,6 +97,14 @@ func (s *Server) SetFault(f Fault) {
 	s.mu.Unlock()
 }
 
+// SetDelay makes every answer wait d (or until the client gives up), as a
+// slow TSA on a busy network does.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
+	s.mu.Unlock()
+}
+
 // Count returns how many requests the TSA answered.
 func (s *Server) Count() int {
 	s.mu.Lock()
@@ -105,9 +114,14 @@ func (s *Server) Count() int {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	fault := s.fault
+	fault, delay := s.fault, s.delay
 	s.count++
 	s.mu.Unlock()
+	select {
+	case <-time.After(delay):
+	case <-r.Context().Done():
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
 	req, err := timestamp.ParseRequest(body)
 	if err != nil {

@@ -30,6 +30,9 @@ const MESSAGES = {
 function explain(e) {
   if (!(e instanceof AgentError)) return `Terjadi kesalahan: ${e.message}`;
   let text = MESSAGES[e.reason] || `tte-agent menolak permintaan: ${e.message}`;
+  if (e.reason === "bad_request" && /time-stamping/.test(`${e.message} ${e.data.detail ?? ""}`)) {
+    text = "tte-agent belum diatur dengan layanan cap waktu (TSA). Pilih PAdES B-B, atau minta admin TI mengisi [tsa] url.";
+  }
   if (e.reason === "pin_incorrect" && e.pinStatus === "final_try") text += " Sisa satu percobaan: PIN salah sekali lagi akan memblokir token.";
   if (e.reason === "pin_incorrect" && e.pinStatus === "locked") text = MESSAGES.pin_locked;
   if ((e.reason === "cancelled" || e.reason === "token_removed") && e.completed !== undefined) {
@@ -98,10 +101,10 @@ function progress({ stage, done, total }) {
     receiving: "tte-agent menerima dokumen…",
     awaiting_user: "Menunggu persetujuan dan PIN Anda di dialog tte-agent…",
     signing: `Menandatangani ${done} dari ${total} dokumen…`,
-    timestamping: "Meminta cap waktu…",
+    timestamping: `Meminta cap waktu… (${done} dari ${total})`,
   }[stage];
   if (text) status($("sign-status"), text);
-  if (stage === "signing" || stage === "uploading") {
+  if (stage === "signing" || stage === "uploading" || stage === "timestamping") {
     bar.max = Math.max(total, 1);
     bar.value = done;
   }
@@ -122,7 +125,7 @@ async function signAll() {
     const when = new Date().toLocaleString("id-ID", { dateStyle: "long", timeStyle: "short" });
     const out = await agent.signPdf(files, {
       certificateId: opt.value,
-      level: "B-B",
+      level: $("level").value,
       reason: "Disetujui secara elektronik",
       location: "Indonesia",
       appearance: $("visible").checked

@@ -129,6 +129,23 @@ test("cancel mid-batch: the dialog closes and the page says nothing was signed",
   await context.close();
 });
 
+test("cancel while time-stamping: the page says how many were finished, nothing is downloaded", async () => {
+  await control("POST", "/pinentry", { action: "pin", pin: PIN });
+  await control("POST", "/tsa?delay=2s");
+  const { page, context } = await openPage();
+  await connected(page);
+  await page.setInputFiles("#files", PDFS);
+  await page.selectOption("#level", "B-T");
+  await page.click("#sign");
+  await page.locator("#sign-status", { hasText: "Meminta cap waktu… (1 dari 3)" }).waitFor({ timeout: 20000 });
+  await page.click("#cancel");
+  await page.locator("#sign-status", { hasText: "Penandatanganan dibatalkan." }).waitFor();
+  assert.match(await page.locator("#sign-status").innerText(), /1 dokumen sudah ditandatangani sebelum berhenti; tidak ada yang disimpan/);
+  assert.equal(await page.locator("#results li").count(), 0);
+  await control("POST", "/tsa?delay=0s");
+  await context.close();
+});
+
 test("a wrong PIN is explained in plain words", async () => {
   await control("POST", "/pinentry", { action: "pin", pin: "000000" });
   const { page, context } = await openPage();

@@ -25,6 +25,7 @@ import (
 	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
 	"github.com/tte-agent/tte-agent/pades/padestest"
 	"github.com/tte-agent/tte-agent/token/softhsm"
+	"github.com/tte-agent/tte-agent/tsa/tsatest"
 	"github.com/tte-agent/tte-agent/web"
 )
 
@@ -97,6 +98,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	fake := pinentrytest.Install(t, pinentrytest.Behaviour{Action: "pin", PIN: pin})
+	stamps := tsatest.Start(t)
 	good, goodURL := listen(t)
 	bad, badURL := listen(t)
 	conf := fmt.Sprintf(`listen = "127.0.0.1:0"
@@ -108,13 +110,15 @@ timeout = "60s"
 [[origins]]
 origin = %q
 allow = ["documents"]
+[tsa]
+url = %q
 [audit]
 path = %q
 [uploads]
 dir = %q
 [metrics]
 listen = ""
-`, store.Module, fake.Program, goodURL, filepath.Join(dir, "audit.log"), filepath.Join(dir, "spool"))
+`, store.Module, fake.Program, goodURL, stamps.URL, filepath.Join(dir, "audit.log"), filepath.Join(dir, "spool"))
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -139,7 +143,7 @@ listen = ""
 		defer srv.Close()
 	}
 	cl, control := listen(t)
-	csrv := &http.Server{Handler: &controller{t: t, fake: fake}, ReadHeaderTimeout: 5 * time.Second}
+	csrv := &http.Server{Handler: &controller{t: t, fake: fake, tsa: stamps}, ReadHeaderTimeout: 5 * time.Second}
 	go csrv.Serve(cl)
 	defer csrv.Close()
 
@@ -203,10 +207,12 @@ func listen(t *testing.T) (net.Listener, string) {
 //
 //	POST /pinentry {"action":"pin","pin":"…"}  how the next dialogs answer
 //	POST /token?label=…                         a new token appears
+//	POST /tsa?delay=2s                          the TSA answers that slowly
 //	GET  /dialogs                               {"count":N} dialogs shown so far
 type controller struct {
 	t    *testing.T
 	fake *pinentrytest.Fake
+	tsa  *tsatest.Server
 	mu   sync.Mutex
 }
 
@@ -228,6 +234,13 @@ func (c *controller) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, fmt.Sprintf("%v: %s", err, out), http.StatusInternalServerError)
 			return
 		}
+	case r.Method == http.MethodPost && r.URL.Path == "/tsa":
+		d, err := time.ParseDuration(r.URL.Query().Get("delay"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		c.tsa.SetDelay(d)
 	case r.Method == http.MethodGet && r.URL.Path == "/dialogs":
 		json.NewEncoder(w).Encode(map[string]int{"count": len(c.fake.Shown(c.t))})
 		return
