@@ -8,6 +8,7 @@ export declare const CLIENT_REASONS: Readonly<{
   AGENT_UNAVAILABLE: "agent_unavailable";
   ORIGIN_NOT_ALLOWED: "origin_not_allowed";
   CONNECTION_LOST: "connection_lost";
+  LOCAL_NETWORK_DENIED: "local_network_denied";
 }>;
 
 /** The contract's stable error reasons (§4) and the client's own. */
@@ -16,7 +17,7 @@ export type Reason =
   | "not_permitted" | "user_cancelled" | "pin_incorrect" | "pin_locked" | "token_removed"
   | "certificate_not_found" | "certificate_invalid" | "too_large" | "busy" | "cancelled"
   | "timeout" | "upstream_failed"
-  | "agent_unavailable" | "origin_not_allowed" | "connection_lost";
+  | "agent_unavailable" | "origin_not_allowed" | "connection_lost" | "local_network_denied";
 
 export type PINStatus = "ok" | "count_low" | "final_try" | "locked";
 export type HashAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
@@ -122,7 +123,7 @@ export declare class TteAgent extends EventTarget {
   constructor(opts?: ConnectOptions);
   readonly url: string;
   readonly connected: boolean;
-  /** Fails with reason agent_unavailable, origin_not_allowed or busy. */
+  /** Fails with reason agent_unavailable, origin_not_allowed, local_network_denied or busy. */
   connect(): Promise<this>;
   close(): void;
   call<T = unknown>(method: string, params?: unknown, opts?: CallOptions): Promise<T>;

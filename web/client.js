@@ -13,6 +13,7 @@ export const CLIENT_REASONS = Object.freeze({
   AGENT_UNAVAILABLE: "agent_unavailable",
   ORIGIN_NOT_ALLOWED: "origin_not_allowed",
   CONNECTION_LOST: "connection_lost",
+  LOCAL_NETWORK_DENIED: "local_network_denied",
 });
 
 const CHUNK = 1 << 20; // bytes of a document per binary frame
@@ -93,6 +94,7 @@ export class TteAgent extends EventTarget {
     this.retryDelay = opts.retryDelay ?? 500;
     this._WebSocket = opts.WebSocket ?? globalThis.WebSocket;
     this._fetch = opts.fetch ?? globalThis.fetch?.bind(globalThis);
+    this._permissions = opts.permissions ?? globalThis.navigator?.permissions;
     this._ws = null;
     this._nextId = 1;
     this._pending = new Map();
@@ -124,6 +126,12 @@ export class TteAgent extends EventTarget {
       }
     }
     if (last instanceof AgentError && last.reason === "busy") throw last;
+    // Chrome and Edge (142+) block pages from reaching 127.0.0.1 unless the
+    // user or the administrator allowed "local network access".
+    if (await this._localNetworkDenied()) {
+      throw new AgentError(CLIENT_REASONS.LOCAL_NETWORK_DENIED,
+        "the browser blocks this site from reaching tte-agent on this computer; allow local network access in the site settings or ask your administrator");
+    }
     // A refused handshake and a closed port look the same to a page; an
     // opaque HTTP request tells them apart.
     if (await this._agentAnswers()) {
@@ -164,6 +172,15 @@ export class TteAgent extends EventTarget {
     });
   }
 
+  async _localNetworkDenied() {
+    try {
+      const st = await this._permissions?.query({ name: "local-network-access" });
+      return st?.state === "denied";
+    } catch {
+      return false; // a browser without the permission
+    }
+  }
+
   async _agentAnswers() {
     if (!this._fetch) return false;
     const probe = this.url.replace(/^ws/, "http").replace(/\/v1$/, "/");
@@ -179,9 +196,13 @@ export class TteAgent extends EventTarget {
     if (this._ws !== ws) return;
     this._ws = null;
     this._info = null;
-    const msg = code === 1009 ? "a message was larger than tte-agent accepts" : "the connection to tte-agent was lost";
+    // The agent accepts the handshake and then closes with 1013 when it
+    // has too many connections: that is busy, not a lost connection.
+    const [why, msg] = code === 1013 ? ["busy", "tte-agent has too many connections; close other tabs and try again"]
+      : code === 1009 ? [CLIENT_REASONS.CONNECTION_LOST, "a message was larger than tte-agent accepts"]
+      : [CLIENT_REASONS.CONNECTION_LOST, "the connection to tte-agent was lost"];
     for (const p of this._pending.values()) {
-      p.reject(new AgentError(CLIENT_REASONS.CONNECTION_LOST, msg, { data: { closeCode: code } }));
+      p.reject(new AgentError(why, msg, { data: { closeCode: code } }));
     }
     this._pending.clear();
     this.dispatchEvent(new CustomEvent("close", { detail: { code, reason } }));

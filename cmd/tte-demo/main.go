@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/tte-agent/tte-agent/agent"
 	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/token/softhsm"
 	"github.com/tte-agent/tte-agent/web"
 )
@@ -93,10 +95,15 @@ listen = ""
 	srv := &http.Server{Handler: web.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(l)
 
+	open := fmt.Sprintf("http://127.0.0.1:%s/", port)
+	if d.URL() != "ws://"+config.DefaultListen+wsserver.Path {
+		// The page looks for the agent on its default port unless told.
+		open += "?agent=" + url.QueryEscape(d.URL())
+	}
 	fmt.Printf(`
 tte-agent demo is running.
 
-  Open:        http://127.0.0.1:%s/
+  Open:        %s
   Token:       %q (SoftHSM, serial %s)
   Demo PIN:    %s
   Agent:       %s
@@ -104,7 +111,7 @@ tte-agent demo is running.
 
 The PIN dialog appears in this terminal (pinentry-curses) or on your desktop.
 Press Ctrl+C to stop.
-`, port, demoLabel, serial, demoPIN, d.URL(), cfgPath)
+`, open, demoLabel, serial, demoPIN, d.URL(), cfgPath)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

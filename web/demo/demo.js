@@ -13,6 +13,7 @@ const MESSAGES = {
   agent_unavailable: "tte-agent tidak berjalan di komputer ini. Jalankan tte-agent (atau hubungi admin TI), lalu muat ulang halaman.",
   origin_not_allowed: "Situs ini belum diizinkan oleh tte-agent. Minta admin TI menambahkan alamat e-office ini ke kebijakan tte-agent.",
   connection_lost: "Koneksi ke tte-agent terputus. Muat ulang halaman.",
+  local_network_denied: "Browser memblokir situs ini menghubungi tte-agent. Izinkan \"akses jaringan lokal\" di pengaturan situs (ikon gembok), atau minta admin TI mengatur kebijakan browser.",
   user_cancelled: "Penandatanganan dibatalkan di dialog PIN.",
   pin_incorrect: "PIN salah. Periksa PIN lalu coba lagi.",
   pin_locked: "PIN token terblokir. Hubungi admin/RA untuk membukanya.",

@@ -50,12 +50,30 @@ test("the agent answers but refuses the handshake: origin_not_allowed", async ()
   await assert.rejects(a.connect(), (e) => e.reason === "origin_not_allowed" && /refuses pages/.test(e.message));
 });
 
+test("the browser denied local network access: local_network_denied, not 'not running'", async () => {
+  const fake = new FakeAgent();
+  fake.refuse = 99;
+  const asked = [];
+  const permissions = { query: (d) => { asked.push(d.name); return Promise.resolve({ state: "denied" }); } };
+  await assert.rejects(agentWith(fake, { retries: 1, permissions }).connect(), (e) => e.reason === "local_network_denied" && /local network access/.test(e.message));
+  assert.deepEqual(asked, ["local-network-access"]);
+  // A browser that does not know the permission: the probe decides.
+  const unknown = { query: () => Promise.reject(new TypeError("unknown permission")) };
+  await assert.rejects(agentWith(fake, { retries: 1, permissions: unknown }).connect(), (e) => e.reason === "agent_unavailable");
+});
+
 test("too many connections (close 1013) is busy, without retrying", async () => {
   const fake = new FakeAgent();
   fake.refuse = 99;
   fake.closeCode = 1013;
   await assert.rejects(agentWith(fake, { retries: 3 }).connect(), (e) => e.reason === "busy");
   assert.equal(fake.attempts, 1);
+});
+
+test("a connection the agent closes with 1013 after the handshake fails its request with busy", async () => {
+  const fake = new FakeAgent().on("tokens.list", (p, msg, ws) => { ws.close(1013); });
+  const a = await agentWith(fake).connect();
+  await assert.rejects(a.tokens(), (e) => e.reason === "busy" && e.data.closeCode === 1013);
 });
 
 test("agent errors keep their reason, code and data", async () => {
