@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tte-agent/tte-agent/agent/audit"
@@ -47,7 +48,7 @@ var _ Prompter = (*pinentry.Program)(nil)
 
 // Agent answers the protocol's requests.
 type Agent struct {
-	cfg    *config.Config
+	cfg    atomic.Pointer[config.Config] // swapped whole by Reload
 	tokens *token.Provider
 	prompt Prompter
 	log    *slog.Logger
@@ -69,11 +70,10 @@ var _ wsserver.Handler = (*Agent)(nil)
 
 // New returns an agent over loaded tokens that keeps documents in store.
 func New(cfg *config.Config, tokens *token.Provider, store *upload.Store, prompt Prompter, log *slog.Logger) *Agent {
-	return &Agent{
+	a := &Agent{
 		store:      store,
 		tsa:        newTSA(cfg.TSA.URL),
 		uploads:    map[uint64]*upload.Set{},
-		cfg:        cfg,
 		tokens:     tokens,
 		prompt:     prompt,
 		log:        log,
@@ -81,6 +81,8 @@ func New(cfg *config.Config, tokens *token.Provider, store *upload.Store, prompt
 		waiting:    make(chan struct{}, cfg.Limits.DialogQueue),
 		tokenLocks: map[string]chan struct{}{},
 	}
+	a.cfg.Store(cfg)
+	return a
 }
 
 func newTSA(url string) *tsa.Client {
@@ -105,7 +107,7 @@ func NewPrompter(cfg *config.Config, log *slog.Logger) *pinentry.Program {
 
 // Limits returns the limits agent.info reports.
 func (a *Agent) Limits() protocol.Limits {
-	l := a.cfg.Limits
+	l := a.conf().Limits
 	return protocol.Limits{
 		TextFrameBytes:   l.TextFrameBytes,
 		BinaryFrameBytes: l.BinaryFrameBytes,
@@ -118,12 +120,12 @@ func (a *Agent) Limits() protocol.Limits {
 
 // AllowOrigin implements wsserver.Handler.
 func (a *Agent) AllowOrigin(origin string) bool {
-	_, ok := a.cfg.Allowed(origin)
+	_, ok := a.conf().Allowed(origin)
 	return ok
 }
 
 func (a *Agent) allowed(origin string, c protocol.Capability) bool {
-	caps, _ := a.cfg.Allowed(origin)
+	caps, _ := a.conf().Allowed(origin)
 	return slices.Contains(caps, string(c))
 }
 
@@ -178,7 +180,7 @@ func (a *Agent) info(p *wsserver.Peer, req protocol.Request) (any, error) {
 	if err := protocol.DecodeParams(req.Params, &none); err != nil {
 		return nil, err
 	}
-	caps, _ := a.cfg.Allowed(p.Origin)
+	caps, _ := a.conf().Allowed(p.Origin)
 	allow := make([]protocol.Capability, 0, len(caps))
 	for _, c := range caps {
 		allow = append(allow, protocol.Capability(c))

@@ -136,7 +136,7 @@ func (a *Agent) timestamp(ctx context.Context, signed []*cms.SignedData, h crypt
 			if ctx.Err() != nil {
 				return a.contextError(ctx, ctx.Err(), i)
 			}
-			a.log.Warn("time-stamp failed", "tsa", a.cfg.TSA.URL, "err", err)
+			a.log.Warn("time-stamp failed", "tsa", a.conf().TSA.URL, "err", err)
 			e := protocol.NewError(protocol.ReasonUpstreamFailed, "The time-stamping authority failed; try again later or ask for level B-B.").WithCompleted(i)
 			if errors.Is(err, tsa.ErrFailed) {
 				e.Data.Detail = err.Error()

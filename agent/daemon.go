@@ -36,8 +36,11 @@ type Daemon struct {
 // Start loads the configured modules, binds the listen address and serves
 // in the background until Close.
 func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, error) {
-	if len(cfg.PKCS11.Modules) == 0 {
-		log.Warn("no PKCS#11 module configured or found; set [pkcs11] modules")
+	switch {
+	case len(cfg.PKCS11.Modules) == 0:
+		log.Warn("no PKCS#11 module configured or found at the usual places; install the token's driver or set [pkcs11] modules (docs/deployment.md)")
+	case cfg.PKCS11.Discovered:
+		log.Info("no PKCS#11 module configured; using the ones found at the usual places", "modules", cfg.PKCS11.Modules)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(cfg.Limits.HeapBytes)
@@ -87,6 +90,14 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	}()
 	log.Info("tte-agent listening", "url", d.URL(), "version", Version, "origins", len(cfg.Origins))
 	return d, nil
+}
+
+// Reload puts a new configuration in force without dropping connections;
+// see Agent.Reload. It returns what needs a restart to take effect.
+func (d *Daemon) Reload(next *config.Config) []string {
+	notes := d.Agent.Reload(next)
+	d.server.SetLimits(d.Agent.Limits())
+	return notes
 }
 
 // URL returns the WebSocket URL pages connect to.

@@ -45,8 +45,8 @@ type docSigning struct {
 
 // checkItemCount refuses a request over the item limit.
 func (a *Agent) checkItemCount(n int) error {
-	if n > a.cfg.Limits.Items {
-		return tooLarge(fmt.Sprintf("at most %d items per request, got %d", a.cfg.Limits.Items, n))
+	if n > a.conf().Limits.Items {
+		return tooLarge(fmt.Sprintf("at most %d items per request, got %d", a.conf().Limits.Items, n))
 	}
 	return nil
 }
@@ -80,7 +80,7 @@ func (a *Agent) startDocSigning(ctx context.Context, p *wsserver.Peer, id protoc
 		return nil, err
 	}
 	_, pss := opts.(*rsa.PSSOptions)
-	chain, err := a.tokens.Chain(cert, a.cfg.Certificates.Parsed...)
+	chain, err := a.tokens.Chain(cert, a.conf().Certificates.Parsed...)
 	if err != nil {
 		a.log.Warn("failed to read the certificate chain from the token", "err", err)
 	}
@@ -185,7 +185,7 @@ var errStalled = errors.New("upload stalled")
 // waitUpload waits for an upload to complete while bytes keep coming; an
 // upload idle for the configured timeout has stalled (a size mismatch).
 func (a *Agent) waitUpload(ctx context.Context, u *upload.Upload) error {
-	idle := time.Duration(a.cfg.Uploads.IdleTimeout)
+	idle := time.Duration(a.conf().Uploads.IdleTimeout)
 	tick := time.NewTicker(min(idle/4, time.Second))
 	defer tick.Stop()
 	last, since := u.Received(), time.Now()
@@ -228,7 +228,7 @@ func (a *Agent) awaitUpload(ctx context.Context, i int, u *upload.Upload) error 
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case errors.Is(err, errStalled):
-		return protocol.BadRequest("params.items[%d] (%s): only %d of its declared %d bytes arrived and nothing more came for %v; send the whole file, or declare its real size", i, u.Name, u.Received(), u.Size, time.Duration(a.cfg.Uploads.IdleTimeout))
+		return protocol.BadRequest("params.items[%d] (%s): only %d of its declared %d bytes arrived and nothing more came for %v; send the whole file, or declare its real size", i, u.Name, u.Received(), u.Size, time.Duration(a.conf().Uploads.IdleTimeout))
 	}
 	return protocol.BadRequest("params.items[%d]: upload %d was discarded before it completed (see its document.error)", i, u.ID)
 }

@@ -21,7 +21,7 @@ func (a *Agent) uploadSet(p *wsserver.Peer) *upload.Set {
 	}
 	s, ok := a.uploads[p.ID]
 	if !ok {
-		s = a.store.NewSet(a.cfg.Limits.Uploads, a.cfg.Limits.Items)
+		s = a.store.NewSet(a.conf().Limits.Uploads, a.conf().Limits.Items)
 		a.uploads[p.ID] = s
 	}
 	return s
@@ -41,12 +41,12 @@ func (a *Agent) documentUpload(p *wsserver.Peer, req protocol.Request) (any, err
 	if err := protocol.DecodeParams(req.Params, &params); err != nil {
 		return nil, err
 	}
-	if *params.Size > a.cfg.Limits.DocumentBytes {
-		return nil, tooLarge(fmt.Sprintf("a document may have at most %d bytes, this one declares %d", a.cfg.Limits.DocumentBytes, *params.Size))
+	if *params.Size > a.conf().Limits.DocumentBytes {
+		return nil, tooLarge(fmt.Sprintf("a document may have at most %d bytes, this one declares %d", a.conf().Limits.DocumentBytes, *params.Size))
 	}
 	u, err := a.uploadSet(p).Begin(params.Name, *params.Size, params.MediaType)
 	if errors.Is(err, upload.ErrTooMany) {
-		return nil, tooLarge(fmt.Sprintf("at most %d uploads may be receiving at once and %d held on one connection; finish sending, sign or discard some first", a.cfg.Limits.Uploads, a.cfg.Limits.Items))
+		return nil, tooLarge(fmt.Sprintf("at most %d uploads may be receiving at once and %d held on one connection; finish sending, sign or discard some first", a.conf().Limits.Uploads, a.conf().Limits.Items))
 	}
 	if err != nil {
 		return nil, err

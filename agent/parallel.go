@@ -17,7 +17,7 @@ const defaultSessions = 4
 
 // sessions returns how many sessions may sign a request of n items.
 func (a *Agent) sessions(n int) int {
-	w := a.cfg.PKCS11.Sessions
+	w := a.conf().PKCS11.Sessions
 	if w <= 0 {
 		w = defaultSessions
 	}

@@ -202,7 +202,7 @@ func (a *Agent) ask(ctx context.Context, req consent.Request, pinPad bool) ([]by
 	}
 	defer func() { <-a.dialog }()
 
-	d := consent.Dialog(a.cfg.Pinentry.Language, req)
+	d := consent.Dialog(a.conf().Pinentry.Language, req)
 	var pin []byte
 	var err error
 	if pinPad {
@@ -220,7 +220,7 @@ func (a *Agent) ask(ctx context.Context, req consent.Request, pinPad bool) ([]by
 	case ctx.Err() != nil:
 		return nil, a.contextError(ctx, err, 0)
 	}
-	a.log.Error("the PIN dialog failed", "program", a.cfg.Pinentry.Program, "err", err)
+	a.log.Error("the PIN dialog failed", "program", a.conf().Pinentry.Program, "err", err)
 	return nil, protocol.NewError(protocol.ReasonInternal, "The agent could not show its PIN dialog; ask your administrator to check the pinentry program.")
 }
 

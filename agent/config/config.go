@@ -36,6 +36,12 @@ type Config struct {
 	// Certificates holds issuer certificates to include in signatures
 	// when the token does not carry them.
 	Certificates Certificates `toml:"certificates"`
+
+	// PolicyPath is the administrator's policy applied by LoadWithPolicy,
+	// "" when there was none.
+	PolicyPath string `toml:"-"`
+	// Notes says what the policy overrode or refused, for the log.
+	Notes []string `toml:"-"`
 }
 
 // Certificates configures the issuer chain included in signatures.
@@ -64,6 +70,9 @@ type Uploads struct {
 type PKCS11 struct {
 	// Modules are PKCS#11 library paths; empty means DefaultModules.
 	Modules []string `toml:"modules"`
+	// Discovered reports that Modules were found by DefaultModules, not
+	// configured.
+	Discovered bool `toml:"-"`
 	// Sessions is how many sessions sign one request in parallel; 0
 	// means 4. Set 1 for tokens that misbehave with several sessions.
 	Sessions int `toml:"sessions"`
@@ -169,21 +178,25 @@ var Capabilities = []string{"documents", "digest"}
 // Load reads, completes and validates the configuration file at path.
 func Load(path string) (*Config, error) {
 	var c Config
-	md, err := toml.DecodeFile(path, &c)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read configuration %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return nil, fmt.Errorf("configuration %s: unknown keys %s (check the spelling against docs/protocol.md)", path, strings.Join(keys, ", "))
+	if err := decode(path, &c); err != nil {
+		return nil, err
 	}
 	if err := c.complete(); err != nil {
 		return nil, fmt.Errorf("configuration %s: %w", path, err)
 	}
 	return &c, nil
+}
+
+// decode reads the TOML file at path into c, refusing unknown keys.
+func decode(path string, c *Config) error {
+	md, err := toml.DecodeFile(path, c)
+	if err != nil {
+		return fmt.Errorf("failed to read configuration %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return fmt.Errorf("configuration %s: unknown keys %s (check the spelling against docs/protocol.md)", path, joinKeys(und))
+	}
+	return nil
 }
 
 // Default returns the configuration used when no file is given.
@@ -204,6 +217,7 @@ func (c *Config) complete() error {
 	}
 	if len(c.PKCS11.Modules) == 0 {
 		c.PKCS11.Modules = DefaultModules()
+		c.PKCS11.Discovered = true
 	}
 	if c.PKCS11.Sessions < 0 || c.PKCS11.Sessions > 64 {
 		return fmt.Errorf("pkcs11.sessions %d: must be between 0 (automatic) and 64", c.PKCS11.Sessions)
@@ -381,28 +395,6 @@ func (c *Config) Allowed(origin string) ([]string, bool) {
 		}
 	}
 	return nil, false
-}
-
-// DefaultModules returns the platform's usual PKCS#11 modules that exist on
-// this machine.
-func DefaultModules() []string {
-	var candidates []string
-	switch runtime.GOOS {
-	case "linux":
-		candidates = []string{
-			"/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so",
-			"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-		}
-	case "windows":
-		candidates = []string{filepath.Join(os.Getenv("SystemRoot"), "System32", "opensc-pkcs11.dll")}
-	}
-	var out []string
-	for _, c := range candidates {
-		if _, err := os.Stat(c); err == nil {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // StateDir returns the user's state directory for tte-agent

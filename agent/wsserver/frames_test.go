@@ -54,7 +54,7 @@ func FuzzBinaryFrame(f *testing.F) {
 		h := &recorder{}
 		s := New(Config{UID: -1, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Limits: protocol.Limits{TextFrameBytes: 1 << 20, BinaryFrameBytes: 1 << 20, Connections: 1}}, h)
-		p := &Peer{s: s, log: s.cfg.Log}
+		p := &Peer{s: s, log: s.cfg.Log, limits: s.cfg.Limits}
 		err := p.streamBinary(bytes.NewReader(frame), 1<<20)
 		switch {
 		case len(frame) > 1<<20:

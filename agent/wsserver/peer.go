@@ -29,6 +29,7 @@ type Peer struct {
 	Origin string
 
 	s      *Server
+	limits protocol.Limits // the server's when the connection opened
 	ws     *websocket.Conn
 	log    *slog.Logger
 	ctx    context.Context
@@ -48,7 +49,7 @@ func (s *Server) newPeer(ws *websocket.Conn, origin string) *Peer {
 	ctx, cancel := context.WithCancel(context.Background())
 	id := s.nextID.Add(1)
 	return &Peer{
-		ID: id, Origin: origin, s: s, ws: ws, ctx: ctx, cancel: cancel,
+		ID: id, Origin: origin, s: s, ws: ws, ctx: ctx, cancel: cancel, limits: *s.limits.Load(),
 		log:      s.cfg.Log.With("conn", id, "origin", origin),
 		inflight: map[string]context.CancelCauseFunc{},
 	}
@@ -93,7 +94,7 @@ func (p *Peer) close(code int, reason string) {
 func (p *Peer) serve() {
 	defer p.close(websocket.CloseNormalClosure, "")
 	cfg := p.s.cfg
-	textLimit, binLimit := cfg.Limits.TextFrameBytes, cfg.Limits.BinaryFrameBytes
+	textLimit, binLimit := p.limits.TextFrameBytes, p.limits.BinaryFrameBytes
 	// gorilla enforces this ceiling itself (answering 1009); the exact
 	// per-type limit is checked below.
 	p.ws.SetReadLimit(max(textLimit, binLimit))

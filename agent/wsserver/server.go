@@ -77,6 +77,7 @@ type Server struct {
 	closing  bool // guarded by mu
 	wg       sync.WaitGroup
 	nextID   atomic.Uint64
+	limits   atomic.Pointer[protocol.Limits] // cfg.Limits, then SetLimits
 }
 
 // New returns a server that dispatches to h.
@@ -94,6 +95,7 @@ func New(cfg Config, h Handler) *Server {
 		cfg.MaxInFlight = 16
 	}
 	s := &Server{cfg: cfg, h: h, peers: map[*Peer]struct{}{}}
+	s.SetLimits(cfg.Limits)
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		ReadBufferSize:   32 << 10,
@@ -169,6 +171,10 @@ func (s *Server) Broadcast(method string, params any) {
 	wg.Wait()
 }
 
+// SetLimits changes the frame and connection limits for connections opened
+// from now on; open connections keep theirs.
+func (s *Server) SetLimits(l protocol.Limits) { s.limits.Store(&l) }
+
 // Connections returns the number of open WebSocket connections.
 func (s *Server) Connections() int { return int(s.conns.Load()) }
 
@@ -193,7 +199,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The slot is taken before the upgrade completes, so a page that sees
 	// its connection open is already counted.
-	over := int(s.conns.Add(1)) > s.cfg.Limits.Connections
+	limits := s.limits.Load()
+	over := int(s.conns.Add(1)) > limits.Connections
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		s.conns.Add(-1)
@@ -203,7 +210,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := s.newPeer(ws, origin)
 	if over {
 		s.conns.Add(-1)
-		s.cfg.Log.Warn("refused a connection over the limit", "origin", origin, "limit", s.cfg.Limits.Connections)
+		s.cfg.Log.Warn("refused a connection over the limit", "origin", origin, "limit", limits.Connections)
 		if s.cfg.Refused != nil {
 			s.cfg.Refused(origin, r.Host, "too many connections")
 		}

@@ -25,7 +25,9 @@ import (
 const usage = `usage: tte-agent <command> [flags]
 
 commands:
-  run --config FILE       run the agent in the foreground (logs to stderr)
+  run [--config FILE] [--policy FILE]
+                          run the agent in the foreground (logs to stderr); it
+                          reloads both files on SIGHUP or when they change
   tokens [--config FILE]  list tokens and certificates
   audit verify [--config FILE]
                           check the audit trail's hash chain
@@ -70,28 +72,50 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // loadConfig reads path, or with no path the user's config file if it
-// exists, else the defaults.
-func loadConfig(path string, required bool) (*config.Config, error) {
+// exists, under the machine's policy.
+func loadConfig(path string) (*config.Config, error) {
 	if path == "" {
-		if required {
-			return nil, errors.New("--config FILE is required")
-		}
-		dir, err := os.UserConfigDir()
-		if err == nil {
-			p := filepath.Join(dir, "tte-agent", "config.toml")
-			if _, err := os.Stat(p); err == nil {
-				return config.Load(p)
-			}
-		}
-		return config.Default(), nil
+		path = userConfigPath()
 	}
-	return config.Load(path)
+	return config.LoadWithPolicy(path, config.PolicyPath())
+}
+
+// userConfigPath is the user's config.toml, or "" when there is none.
+func userConfigPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(dir, "tte-agent", "config.toml")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
+// logLoaded says which files are in force and what the policy changed.
+func logLoaded(log *slog.Logger, cfg *config.Config, userPath string) {
+	log.Info("configuration", "config", orNone(userPath), "policy", orNone(cfg.PolicyPath))
+	for _, n := range cfg.Notes {
+		log.Warn(n)
+	}
+	if len(cfg.Origins) == 0 {
+		log.Warn("no [[origins]] configured: every page will be refused")
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func cmdRun(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("config", "", "configuration file (TOML)")
+	path := fs.String("config", "", "configuration file (TOML); default: the user's config.toml if it exists")
+	policy := fs.String("policy", config.PolicyPath(), "the administrator's policy (TOML); a missing file means none")
 	verbose := fs.Bool("v", false, "log debug messages")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to FILE until the agent stops (for docs/performance.md)")
 	if err := fs.Parse(args); err != nil {
@@ -108,7 +132,12 @@ func cmdRun(args []string, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cfg, err := loadConfig(*path, true)
+	userPath := *path
+	if userPath == "" {
+		userPath = userConfigPath()
+	}
+	load := func() (*config.Config, error) { return config.LoadWithPolicy(userPath, *policy) }
+	cfg, err := load()
 	if err != nil {
 		return err
 	}
@@ -117,15 +146,22 @@ func cmdRun(args []string, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if len(cfg.Origins) == 0 {
-		log.Warn("no [[origins]] configured: every page will be refused")
-	}
+	logLoaded(log, cfg, userPath)
 	d, err := agent.Start(cfg, agent.NewPrompter(cfg, log), log)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go watchConfig(ctx, []string{userPath, *policy}, func() {
+		next, err := load()
+		if err != nil {
+			log.Error("configuration not reloaded: the old one stays in force", "err", err)
+			return
+		}
+		logLoaded(log, next, userPath)
+		d.Reload(next)
+	})
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")
@@ -146,7 +182,7 @@ func cmdTokens(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path, false)
+	cfg, err := loadConfig(*path)
 	if err != nil {
 		return err
 	}
@@ -173,7 +209,7 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*path, false)
+	cfg, err := loadConfig(*path)
 	if err != nil {
 		return err
 	}
@@ -207,7 +243,7 @@ func cmdAuditReport(args []string, stdout, stderr io.Writer) error {
 	if err1 != nil || err2 != nil || to.Before(from) {
 		return fmt.Errorf("--from and --to are dates YYYY-MM-DD, --to not before --from")
 	}
-	cfg, err := loadConfig(*path, false)
+	cfg, err := loadConfig(*path)
 	if err != nil {
 		return err
 	}

@@ -35,8 +35,8 @@ func TestVersionAndUsage(t *testing.T) {
 		t.Errorf("unknown command: code %d, stderr %q", code, errb.String())
 	}
 	errb.Reset()
-	if code := run([]string{"run"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "--config FILE is required") {
-		t.Errorf("run without config: code %d, stderr %q", code, errb.String())
+	if code := run([]string{"run", "--config", "/nonexistent/config.toml"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "failed to read configuration /nonexistent/config.toml") {
+		t.Errorf("run with a missing config: code %d, stderr %q", code, errb.String())
 	}
 }
 

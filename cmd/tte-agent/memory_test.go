@@ -245,7 +245,9 @@ func vm(t *testing.T, pid int, field string) int64 {
 func startAgent(t *testing.T, cmd *exec.Cmd, addr string) *exec.Cmd {
 	t.Helper()
 	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	if cmd.Stderr == nil {
+		cmd.Stderr = &errb
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

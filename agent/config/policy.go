@@ -1,0 +1,171 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// PolicyPath returns where administrators put the machine's policy:
+// /etc/tte-agent/policy.toml, or %ProgramData%\tte-agent\policy.toml.
+func PolicyPath() string {
+	if runtime.GOOS == "windows" {
+		pd := os.Getenv("ProgramData")
+		if pd == "" {
+			pd = `C:\ProgramData`
+		}
+		return filepath.Join(pd, "tte-agent", "policy.toml")
+	}
+	return "/etc/tte-agent/policy.toml"
+}
+
+// LoadWithPolicy reads the user's configuration at path ("" for none: the
+// defaults) under the administrator's policy at policyPath ("" or a
+// missing file for none). The policy has the configuration's keys, and:
+//
+//   - every key the policy sets wins over the user's, except:
+//   - origins: the policy's list is the most that is allowed. A user
+//     origin not in it is dropped; a policy origin the user also lists
+//     keeps only the capabilities both allow; the others stay as the
+//     policy says;
+//   - pkcs11.modules: the policy's list is the most that is loaded; the
+//     user may name a subset;
+//   - limits: the smaller of the two wins for each limit the policy sets.
+//
+// What the policy changed is in Config.Notes.
+func LoadWithPolicy(path, policyPath string) (*Config, error) {
+	var c Config
+	if path != "" {
+		if err := decode(path, &c); err != nil {
+			return nil, err
+		}
+	}
+	if policyPath != "" {
+		var pol Config
+		md, err := toml.DecodeFile(policyPath, &pol)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// No policy on this machine.
+		case err != nil:
+			return nil, fmt.Errorf("failed to read the policy %s: %w", policyPath, err)
+		default:
+			if und := md.Undecoded(); len(und) > 0 {
+				return nil, fmt.Errorf("policy %s: unknown keys %s (check the spelling against docs/deployment.md)", policyPath, joinKeys(und))
+			}
+			check := pol // values are shared, but complete only sets fields
+			check.Origins = slices.Clone(pol.Origins)
+			if err := check.complete(); err != nil {
+				return nil, fmt.Errorf("policy %s: %w", policyPath, err)
+			}
+			c.applyPolicy(&pol, md)
+			c.PolicyPath = policyPath
+			if w := policyWritable(policyPath); w != "" {
+				c.Notes = append(c.Notes, w)
+			}
+		}
+	}
+	if err := c.complete(); err != nil {
+		where := path
+		if c.PolicyPath != "" {
+			where = path + " under the policy " + c.PolicyPath
+		}
+		return nil, fmt.Errorf("configuration %s: %w", where, err)
+	}
+	return &c, nil
+}
+
+// applyPolicy merges the policy pol (with its metadata) into c.
+func (c *Config) applyPolicy(pol *Config, md toml.MetaData) {
+	// Plain keys: the policy wins wherever it says something.
+	cv, pv := reflect.ValueOf(c).Elem(), reflect.ValueOf(pol).Elem()
+	for i := 0; i < cv.NumField(); i++ {
+		f := cv.Type().Field(i)
+		key := tomlKey(f)
+		if key == "" || key == "origins" || key == "limits" {
+			continue
+		}
+		if f.Type.Kind() != reflect.Struct {
+			if md.IsDefined(key) {
+				cv.Field(i).Set(pv.Field(i))
+			}
+			continue
+		}
+		for j := 0; j < f.Type.NumField(); j++ {
+			sub := tomlKey(f.Type.Field(j))
+			if sub == "" || (key == "pkcs11" && sub == "modules") || !md.IsDefined(key, sub) {
+				continue
+			}
+			cv.Field(i).Field(j).Set(pv.Field(i).Field(j))
+		}
+	}
+
+	if md.IsDefined("origins") {
+		mine := map[string][]string{}
+		for _, o := range c.Origins {
+			mine[o.Origin] = o.Allow
+		}
+		var out []Origin
+		for _, o := range pol.Origins {
+			allow := o.Allow
+			if u, ok := mine[o.Origin]; ok {
+				allow = slices.DeleteFunc(slices.Clone(o.Allow), func(cap string) bool { return !slices.Contains(u, cap) })
+				delete(mine, o.Origin)
+			}
+			out = append(out, Origin{Origin: o.Origin, Allow: allow})
+		}
+		for o := range mine {
+			c.Notes = append(c.Notes, fmt.Sprintf("origin %s is in your configuration but not in the policy: refused", o))
+		}
+		c.Origins = out
+	}
+
+	if md.IsDefined("pkcs11", "modules") {
+		var keep []string
+		for _, m := range c.PKCS11.Modules {
+			if slices.Contains(pol.PKCS11.Modules, m) {
+				keep = append(keep, m)
+			} else {
+				c.Notes = append(c.Notes, fmt.Sprintf("PKCS#11 module %s is in your configuration but not in the policy: not loaded", m))
+			}
+		}
+		if len(keep) == 0 {
+			keep = slices.Clone(pol.PKCS11.Modules)
+		}
+		c.PKCS11.Modules = keep
+	}
+
+	lv, plv := reflect.ValueOf(&c.Limits).Elem(), reflect.ValueOf(&pol.Limits).Elem()
+	for i := 0; i < lv.NumField(); i++ {
+		if !md.IsDefined("limits", tomlKey(lv.Type().Field(i))) {
+			continue
+		}
+		u, p := lv.Field(i).Int(), plv.Field(i).Int()
+		if u == 0 || (p != 0 && p < u) {
+			lv.Field(i).SetInt(p)
+		}
+	}
+}
+
+func tomlKey(f reflect.StructField) string {
+	k, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if k == "-" {
+		return ""
+	}
+	return k
+}
+
+func joinKeys(keys []toml.Key) string {
+	s := make([]string, len(keys))
+	for i, k := range keys {
+		s[i] = k.String()
+	}
+	return strings.Join(s, ", ")
+}
