@@ -9,7 +9,7 @@ set -euo pipefail
 what=${1:-test}
 
 demo_pkgs=(softhsm2 opensc openssl pinentry-curses p11-kit ca-certificates)
-test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki passwd procps chromium fonts-dejavu-core)
+test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki passwd procps chromium fonts-dejavu-core systemd)
 # Node.js runs the client's tests and drives chromium; the machine's own
 # node is used when there is one (Debian's is older than playwright-core
 # asks for, but is taken rather than nothing).

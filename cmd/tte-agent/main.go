@@ -33,6 +33,8 @@ commands:
                           check the audit trail's hash chain
   audit report --from DATE --to DATE [--format text|csv|json] [--config FILE]
                           the evaluation summary for a period (dates YYYY-MM-DD, inclusive)
+  service install|uninstall|start|stop|status [--system] [--config FILE]
+                          start tte-agent at logon (or at boot with --system)
   version                 print the version
 `
 
@@ -53,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdTokens(args[1:], stdout, stderr)
 	case "audit":
 		err = cmdAudit(args[1:], stdout, stderr)
+	case "service":
+		err = cmdService(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "tte-agent %s (protocol 1)\n", agent.Version)
 	case "help", "-h", "--help":
@@ -63,6 +67,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 2
+	}
+	if errors.Is(err, errSilent) {
+		return 1
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "tte-agent: %v\n", err)
@@ -117,6 +124,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	path := fs.String("config", "", "configuration file (TOML); default: the user's config.toml if it exists")
 	policy := fs.String("policy", config.PolicyPath(), "the administrator's policy (TOML); a missing file means none")
 	verbose := fs.Bool("v", false, "log debug messages")
+	bg := fs.Bool("background", false, "Windows: detach from the console and log to agent.log in the state directory (the logon start uses it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to FILE until the agent stops (for docs/performance.md)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -145,6 +153,14 @@ func cmdRun(args []string, stderr io.Writer) error {
 	if *verbose {
 		level = slog.LevelDebug
 	}
+	if *bg {
+		w, done, err := background()
+		if err != nil {
+			return err
+		}
+		defer done()
+		stderr = w
+	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	logLoaded(log, cfg, userPath)
 	d, err := agent.Start(cfg, agent.NewPrompter(cfg, log), log)
@@ -162,6 +178,13 @@ func cmdRun(args []string, stderr io.Writer) error {
 		logLoaded(log, next, userPath)
 		d.Reload(next)
 	})
+	// Started by the Windows service manager: it says when to stop.
+	go func() {
+		if err := serviceRun(stop); err != nil {
+			log.Error("the service manager failed", "err", err)
+			stop()
+		}
+	}()
 	select {
 	case <-ctx.Done():
 		log.Info("stopping")
