@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/tte-agent/tte-agent/agent.Version=$(VERSION)
 FUZZTIME ?= 15s
 
-.PHONY: all build test lint unit js fuzz demo bench deps-test deps-demo clean
+.PHONY: all build test lint unit js fuzz demo bench deps-test deps-demo deps-package windows msi deb clean
 
 all: build
 
@@ -19,6 +19,14 @@ deps-test:
 
 deps-demo:
 	scripts/install-deps.sh demo
+
+deps-package:
+	scripts/install-deps.sh package
+
+## windows: the Windows amd64 agent, cross-compiled with mingw (cgo).
+WINCC ?= x86_64-w64-mingw32-gcc
+windows: deps-package
+	GOOS=windows GOARCH=amd64 CC=$(WINCC) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/windows/tte-agent.exe ./cmd/tte-agent
 
 ## test: every check CI runs: formatting, vet, staticcheck, unit and
 ## SoftHSM integration tests under the race detector (with the browser

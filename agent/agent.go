@@ -22,6 +22,7 @@ import (
 	"github.com/tte-agent/tte-agent/agent/listen"
 	"github.com/tte-agent/tte-agent/agent/pinentry"
 	"github.com/tte-agent/tte-agent/agent/upload"
+	"github.com/tte-agent/tte-agent/agent/windialog"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/protocol"
 	"github.com/tte-agent/tte-agent/token"
@@ -92,9 +93,15 @@ func newTSA(url string) *tsa.Client {
 	return tsa.New(url)
 }
 
-// NewPrompter returns the pinentry program the configuration names, set up
-// to draw on the agent's terminal when it has one.
-func NewPrompter(cfg *config.Config, log *slog.Logger) *pinentry.Program {
+// NewPrompter returns the dialog the configuration asks for: the pinentry
+// program it names, set up to draw on the agent's terminal when it has one,
+// or with no program on Windows the native dialog (package windialog).
+func NewPrompter(cfg *config.Config, log *slog.Logger) Prompter {
+	if cfg.Pinentry.Program == "" {
+		if p, err := windialog.New(time.Duration(cfg.Pinentry.Timeout)); err == nil {
+			return p
+		}
+	}
 	return &pinentry.Program{
 		Path:    cfg.Pinentry.Program,
 		Timeout: time.Duration(cfg.Pinentry.Timeout),

@@ -4,12 +4,16 @@
 #
 #   scripts/install-deps.sh demo   # what the demo needs
 #   scripts/install-deps.sh test   # what every test needs
+#   scripts/install-deps.sh package # what make windows, msi and deb need
 set -euo pipefail
 
 what=${1:-test}
 
 demo_pkgs=(softhsm2 opensc openssl pinentry-curses p11-kit ca-certificates)
-test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki passwd procps chromium fonts-dejavu-core systemd)
+test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki passwd procps chromium fonts-dejavu-core systemd
+	gcc-mingw-w64-x86-64 wine64 xvfb xdotool x11-apps wixl msitools dpkg-dev)
+# What `make windows`, `make msi` and `make deb` need, without the tests'.
+package_pkgs=(gcc-mingw-w64-x86-64 wixl msitools dpkg-dev)
 # Node.js runs the client's tests and drives chromium; the machine's own
 # node is used when there is one (Debian's is older than playwright-core
 # asks for, but is taken rather than nothing).
@@ -20,7 +24,8 @@ fi
 case "$what" in
 demo) pkgs=("${demo_pkgs[@]}") ;;
 test) pkgs=("${test_pkgs[@]}") ;;
-*) echo "usage: $0 demo|test" >&2; exit 2 ;;
+package) pkgs=("${package_pkgs[@]}") ;;
+*) echo "usage: $0 demo|test|package" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -235,7 +235,8 @@ func (c *Config) complete() error {
 	if t := time.Duration(*c.PKCS11.Rescan); t != 0 && (t < time.Second || t > time.Hour) {
 		return fmt.Errorf("pkcs11.rescan %v: must be 0s (off) or between 1s and 1h", t)
 	}
-	if c.Pinentry.Program == "" {
+	if c.Pinentry.Program == "" && runtime.GOOS != "windows" {
+		// On Windows no program means the native dialog.
 		c.Pinentry.Program = DefaultProgram
 	}
 	if c.Pinentry.Timeout == 0 {

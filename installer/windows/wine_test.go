@@ -1,0 +1,316 @@
+//go:build linux
+
+package windows
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+var (
+	prefixOnce sync.Once
+	prefixDir  string
+	prefixErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if prefixDir != "" {
+		exec.Command(wineserver(), "-k").Run()
+		os.RemoveAll(prefixDir)
+	}
+	os.Exit(code)
+}
+
+func lookup(names ...string) string {
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func wine64() string     { return lookup("wine64", "/usr/lib/wine/wine64") }
+func wineserver() string { return lookup("wineserver", "/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver") }
+
+func need(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if lookup(tool) == "" {
+			t.Fatalf("%s is not installed: run scripts/install-deps.sh test", tool)
+		}
+	}
+	if wine64() == "" || wineserver() == "" {
+		t.Fatal("wine64 is not installed: run scripts/install-deps.sh test")
+	}
+}
+
+// prefix makes one wine prefix for the test binary, with the
+// bcryptprimitives.dll that wine 8 lacks and Go's runtime needs.
+func prefix(t *testing.T) string {
+	t.Helper()
+	prefixOnce.Do(func() {
+		prefixDir, prefixErr = os.MkdirTemp("", "tte-wine-")
+		if prefixErr != nil {
+			return
+		}
+		os.Setenv("WINEPREFIX", prefixDir)
+		os.Setenv("WINEDEBUG", "-all")
+		os.Setenv("WINEDLLOVERRIDES", "mscoree,mshtml=") // no Mono/Gecko prompts
+		if out, err := exec.Command(wine64(), "wineboot", "--init").CombinedOutput(); err != nil {
+			prefixErr = fmt.Errorf("wineboot: %v\n%s", err, out)
+			return
+		}
+		exec.Command(wineserver(), "-w").Run()
+		dll := filepath.Join(prefixDir, "drive_c", "windows", "system32", "bcryptprimitives.dll")
+		out, err := exec.Command("x86_64-w64-mingw32-gcc", "-shared", "-O2", "-o", dll, "winetest/bcryptprimitives.c", "winetest/bcryptprimitives.def").CombinedOutput()
+		if err != nil {
+			prefixErr = fmt.Errorf("building bcryptprimitives.dll: %v\n%s", err, out)
+		}
+	})
+	if prefixErr != nil {
+		t.Fatal(prefixErr)
+	}
+	return prefixDir
+}
+
+// buildExe cross-compiles a package of ours for windows/amd64 with mingw.
+func buildExe(t *testing.T, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg)+".exe")
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=1", "CC=x86_64-w64-mingw32-gcc")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s for windows: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// winPath is a Linux path as wine's Z: drive shows it.
+func winPath(p string) string { return `Z:` + strings.ReplaceAll(p, "/", `\`) }
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestAgentUnderWine: the Windows build runs: it prints its version,
+// serves agent.info and an empty token list over the WebSocket with no
+// token present, and installs and removes its per-user logon start.
+func TestAgentUnderWine(t *testing.T) {
+	need(t, "x86_64-w64-mingw32-gcc")
+	prefix(t)
+	exe := buildExe(t, "github.com/tte-agent/tte-agent/cmd/tte-agent")
+
+	out, err := exec.Command(wine64(), exe, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "tte-agent ") {
+		t.Fatalf("version under wine: %v\n%s", err, out)
+	}
+
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`listen = %q
+[pkcs11]
+modules = []
+[[origins]]
+origin = "https://eoffice.kota.go.id"
+allow = ["documents"]
+[audit]
+path = %q
+[uploads]
+dir = %q
+[metrics]
+listen = ""
+`, addr, winPath(filepath.Join(dir, "audit.log")), winPath(filepath.Join(dir, "spool")))), 0o600)
+	var log bytes.Buffer
+	run := exec.Command(wine64(), exe, "run", "--config", winPath(cfg), "--policy", winPath(filepath.Join(dir, "no-policy.toml")))
+	run.Stdout, run.Stderr = &log, &log
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { run.Process.Kill(); run.Wait() }()
+
+	var ws *websocket.Conn
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ws, _, err = websocket.DefaultDialer.Dial("ws://"+addr+"/v1", http.Header{"Origin": {"https://eoffice.kota.go.id"}})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent under wine never answered: %v\n%s", err, log.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	defer ws.Close()
+	call := func(method string) json.RawMessage {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if err := ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method}); err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Result json.RawMessage `json:"result"`
+			Error  json.RawMessage `json:"error"`
+		}
+		if err := ws.ReadJSON(&res); err != nil || res.Error != nil {
+			t.Fatalf("%s under wine: %v %s", method, err, res.Error)
+		}
+		return res.Result
+	}
+	var info struct {
+		Name   string   `json:"name"`
+		Origin string   `json:"origin"`
+		Allow  []string `json:"allow"`
+	}
+	json.Unmarshal(call("agent.info"), &info)
+	if info.Name != "tte-agent" || info.Origin != "https://eoffice.kota.go.id" || len(info.Allow) != 1 {
+		t.Errorf("agent.info under wine: %+v", info)
+	}
+	if toks := string(call("tokens.list")); toks != `{"tokens":[]}` {
+		t.Errorf("tokens.list with no token: %s", toks)
+	}
+	// A page from another origin is refused there too.
+	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/v1", http.Header{"Origin": {"https://evil.example"}}); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Errorf("another origin under wine: %v", err)
+	}
+
+	// The per-user logon start: the Run key, and nothing left after.
+	svc := func(args ...string) string {
+		out, _ := exec.Command(wine64(), append([]string{exe, "service"}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	if out := svc("install", "--config", winPath(cfg)); !strings.Contains(out, `tte-agent installed: HKCU\Software\Microsoft\Windows\CurrentVersion\Run\tte-agent`) {
+		t.Fatalf("service install under wine:\n%s", out)
+	}
+	reg, _ := exec.Command(wine64(), "reg", "query", `HKCU\Software\Microsoft\Windows\CurrentVersion\Run`, "/v", "tte-agent").CombinedOutput()
+	if !strings.Contains(string(reg), "tte-agent.exe") || !strings.Contains(string(reg), "run --config") || !strings.Contains(string(reg), "--background") {
+		t.Errorf("Run key after install:\n%s", reg)
+	}
+	if out := svc("status"); !strings.Contains(out, "installed, not running") {
+		t.Errorf("service status after install:\n%s", out)
+	}
+	if out := svc("install"); !strings.Contains(out, "already installed") {
+		t.Errorf("second install:\n%s", out)
+	}
+	if out := svc("uninstall"); !strings.Contains(out, "tte-agent uninstalled") {
+		t.Errorf("service uninstall:\n%s", out)
+	}
+	if out := svc("status"); !strings.Contains(out, "not installed") {
+		t.Errorf("service status after uninstall:\n%s", out)
+	}
+}
+
+// xvfb starts an X server on a free display for wine's windows.
+func xvfb(t *testing.T) string {
+	t.Helper()
+	for n := 90; n < 140; n++ {
+		if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+			continue
+		}
+		display := fmt.Sprintf(":%d", n)
+		cmd := exec.Command("Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		for i := 0; i < 100; i++ {
+			if _, err := os.Stat(fmt.Sprintf("/tmp/.X11-unix/X%d", n)); err == nil {
+				return display
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("Xvfb %s did not start", display)
+	}
+	t.Fatal("no free X display")
+	return ""
+}
+
+// TestNativeDialogUnderWine drives the native consent/PIN dialog, as the
+// agent opens it (agent.NewPrompter with no pinentry program), with
+// xdotool: the PIN typed reaches the caller; Escape cancels; an
+// unanswered dialog times out; a PIN-pad confirmation returns no PIN.
+func TestNativeDialogUnderWine(t *testing.T) {
+	need(t, "x86_64-w64-mingw32-gcc", "Xvfb", "xdotool", "xwd")
+	prefix(t)
+	exe := buildExe(t, "github.com/tte-agent/tte-agent/installer/windows/dialogcheck")
+	display := xvfb(t)
+	keep, _ := filepath.Abs("output")
+	os.MkdirAll(keep, 0o755)
+
+	xdo := func(ctx context.Context, args ...string) string {
+		cmd := exec.CommandContext(ctx, "xdotool", args...)
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("xdotool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		keys  func(ctx context.Context, win string)
+		want  string
+		pin   string
+		image string
+	}{
+		{"PIN typed", nil, func(ctx context.Context, win string) {
+			xdo(ctx, "type", "--delay", "40", "24681357")
+			xdo(ctx, "key", "Return")
+		}, "ok", "24681357", "dialog-pin.png"},
+		{"Escape cancels", nil, func(ctx context.Context, win string) { xdo(ctx, "key", "Escape") }, "cancelled", "", ""},
+		{"unanswered", []string{"--timeout", "3s"}, func(context.Context, string) {}, "timeout", "", ""},
+		{"PIN pad confirmation", []string{"--confirm"}, func(ctx context.Context, win string) { xdo(ctx, "key", "Return") }, "ok", "", "dialog-pinpad.png"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, wine64(), append([]string{exe}, tt.args...)...)
+			cmd.Env = append(os.Environ(), "DISPLAY="+display)
+			var out bytes.Buffer
+			cmd.Stdout = &out
+			cmd.Stderr = &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			win := xdo(ctx, "search", "--sync", "--onlyvisible", "--name", "tte-agent")
+			win = strings.Fields(win)[0]
+			xdo(ctx, "windowfocus", "--sync", win)
+			if tt.image != "" {
+				screenshot(t, display, filepath.Join(keep, tt.image))
+			}
+			tt.keys(ctx, win)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("dialogcheck: %v\n%s", err, out.String())
+			}
+			var res map[string]string
+			if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+				t.Fatalf("dialogcheck said %q: %v", out.String(), err)
+			}
+			if res["prompter"] != "native" || res["result"] != tt.want || res["pin"] != tt.pin {
+				t.Errorf("got %v, want native %s with PIN %q", res, tt.want, tt.pin)
+			}
+		})
+	}
+}
