@@ -25,8 +25,21 @@ deps-package:
 
 ## windows: the Windows amd64 agent, cross-compiled with mingw (cgo).
 WINCC ?= x86_64-w64-mingw32-gcc
+# Packages need a numeric, growing version: 0.1.<commits>.
+PKG_VERSION ?= 0.1.$(shell git rev-list --count HEAD 2>/dev/null || echo 0)
 windows: deps-package
-	GOOS=windows GOARCH=amd64 CC=$(WINCC) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o dist/windows/tte-agent.exe ./cmd/tte-agent
+	GOOS=windows GOARCH=amd64 CC=$(WINCC) $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w" -o dist/windows/tte-agent.exe ./cmd/tte-agent
+
+## msi: dist/tte-agent-VERSION-x64.msi (wixl): per-machine install, logon
+## start for every user, policy from ORIGINS/MODULES (docs/deployment.md).
+msi: windows
+	installer/windows/build-msi.sh dist/windows/tte-agent.exe $(PKG_VERSION) dist/tte-agent-$(PKG_VERSION)-x64.msi
+
+## deb: dist/tte-agent_VERSION_amd64.deb with the systemd user unit and
+## the policy file.
+deb: deps-package
+	$(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w" -o dist/linux/tte-agent ./cmd/tte-agent
+	installer/debian/build-deb.sh dist/linux/tte-agent $(PKG_VERSION) dist/tte-agent_$(PKG_VERSION)_amd64.deb
 
 ## test: every check CI runs: formatting, vet, staticcheck, unit and
 ## SoftHSM integration tests under the race detector (with the browser

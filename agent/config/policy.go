@@ -169,3 +169,43 @@ func joinKeys(keys []toml.Key) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// FormatPolicy writes a policy file's TOML for origins and modules, as
+// installers do from their properties.
+func FormatPolicy(header string, origins []Origin, modules []string) []byte {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(header), "\n") {
+		b.WriteString("# " + line + "\n")
+	}
+	if len(modules) > 0 {
+		b.WriteString("\n[pkcs11]\nmodules = [")
+		for i, m := range modules {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tomlString(m))
+		}
+		b.WriteString("]\n")
+	}
+	for _, o := range origins {
+		b.WriteString("\n[[origins]]\norigin = " + tomlString(o.Origin) + "\nallow = [")
+		for i, c := range o.Allow {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(tomlString(c))
+		}
+		b.WriteString("]\n")
+	}
+	return []byte(b.String())
+}
+
+// tomlString quotes s as a TOML literal string when it can (Windows paths
+// keep their backslashes readable), else as a basic string.
+func tomlString(s string) string {
+	if !strings.ContainsAny(s, "'\n\r") {
+		return "'" + s + "'"
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`)
+	return `"` + r.Replace(s) + `"`
+}

@@ -35,6 +35,8 @@ commands:
                           the evaluation summary for a period (dates YYYY-MM-DD, inclusive)
   service install|uninstall|start|stop|status [--system] [--config FILE]
                           start tte-agent at logon (or at boot with --system)
+  policy write --origins LIST [--modules LIST] [--path FILE]
+                          write the machine's policy (installers use it)
   version                 print the version
 `
 
@@ -57,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdAudit(args[1:], stdout, stderr)
 	case "service":
 		err = cmdService(args[1:], stdout, stderr)
+	case "policy":
+		err = cmdPolicy(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "tte-agent %s (protocol 1)\n", agent.Version)
 	case "help", "-h", "--help":

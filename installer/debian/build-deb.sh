@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# build-deb.sh BIN VERSION OUT: the tte-agent .deb (amd64) with the
+# systemd user unit, enabled for every user, and the policy file.
+# `make deb` and the tests run it.
+set -euo pipefail
+bin=$(realpath "$1") version=$2 out=$3
+here=$(dirname "$(realpath "$0")")
+root=$(mktemp -d)
+chmod 0755 "$root"
+trap 'rm -rf "$root"' EXIT
+install -D -m 0755 "$bin" "$root/usr/bin/tte-agent"
+mkdir -p "$root/usr/lib/systemd/user"
+"$bin" service unit --exec /usr/bin/tte-agent > "$root/usr/lib/systemd/user/tte-agent.service"
+install -D -m 0644 "$here/policy.toml" "$root/etc/tte-agent/policy.toml"
+install -D -m 0644 "$here/../../docs/deployment.md" "$root/usr/share/doc/tte-agent/deployment.md"
+install -D -m 0644 "$here/copyright" "$root/usr/share/doc/tte-agent/copyright"
+mkdir -p "$root/DEBIAN"
+sed "s/@VERSION@/$version/" "$here/control" > "$root/DEBIAN/control"
+echo "Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)" >> "$root/DEBIAN/control"
+echo /etc/tte-agent/policy.toml > "$root/DEBIAN/conffiles"
+install -m 0755 "$here/postinst" "$here/prerm" "$root/DEBIAN/"
+dpkg-deb --build --root-owner-group "$root" "$out" >/dev/null
+echo "built $out"
