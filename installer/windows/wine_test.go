@@ -314,3 +314,23 @@ func TestNativeDialogUnderWine(t *testing.T) {
 		})
 	}
 }
+
+// TestListenUnderWine runs agent/listen's tests in their Windows build:
+// the port-taken message, rebinding after a stop, and a SO_REUSEADDR
+// socket failing to steal the port. Under wine the last cannot fail for
+// want of SO_EXCLUSIVEADDRUSE (wine's sockets are Linux sockets, where
+// SO_REUSEADDR never shares a live listener); on Windows it can.
+func TestListenUnderWine(t *testing.T) {
+	need(t)
+	prefix(t)
+	exe := filepath.Join(t.TempDir(), "listen.test.exe")
+	cmd := exec.Command("go", "test", "-c", "-o", exe, "github.com/tte-agent/tte-agent/agent/listen")
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go test -c for windows: %v\n%s", err, out)
+	}
+	out, err := exec.Command(wine64(), exe, "-test.v").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestReuseAddrCannotSteal") || !strings.Contains(string(out), "--- PASS: TestPortTaken") {
+		t.Errorf("agent/listen under wine: %v\n%s", err, out)
+	}
+}
