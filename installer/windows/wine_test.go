@@ -44,8 +44,10 @@ func lookup(names ...string) string {
 	return ""
 }
 
-func wine64() string     { return lookup("wine64", "/usr/lib/wine/wine64") }
-func wineserver() string { return lookup("wineserver", "/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver") }
+func wine64() string { return lookup("wine64", "/usr/lib/wine/wine64") }
+func wineserver() string {
+	return lookup("wineserver", "/usr/lib/wine/wineserver64", "/usr/lib/wine/wineserver")
+}
 
 func need(t *testing.T, tools ...string) {
 	t.Helper()
