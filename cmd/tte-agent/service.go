@@ -95,4 +95,3 @@ func when(system bool) string {
 	}
 	return "your logon"
 }
-
