@@ -20,6 +20,7 @@ import (
 	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/listen"
+	"github.com/tte-agent/tte-agent/agent/metrics"
 	"github.com/tte-agent/tte-agent/agent/pinentry"
 	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/windialog"
@@ -60,7 +61,8 @@ type Agent struct {
 	tmu        sync.Mutex
 	tokenLocks map[string]chan struct{}
 
-	tsa     *tsa.Client // nil without [tsa] url
+	metrics *metrics.Metrics // nil records nothing
+	tsa     *tsa.Client      // nil without [tsa] url
 	audit   *audit.Log  // nil in unit tests without a trail
 	store   *upload.Store
 	umu     sync.Mutex
@@ -112,6 +114,9 @@ func NewPrompter(cfg *config.Config, log *slog.Logger) Prompter {
 	}
 }
 
+// Metrics returns the agent's metrics (never nil once started).
+func (a *Agent) Metrics() *metrics.Metrics { return a.metrics }
+
 // Limits returns the limits agent.info reports.
 func (a *Agent) Limits() protocol.Limits {
 	l := a.conf().Limits
@@ -137,7 +142,15 @@ func (a *Agent) allowed(origin string, c protocol.Capability) bool {
 }
 
 // Serve implements wsserver.Handler.
-func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Request) (any, error) {
+func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Request) (result any, err error) {
+	start := time.Now()
+	defer func() {
+		reason := ""
+		if err != nil {
+			reason = outcome(err)
+		}
+		a.metrics.Request(methodLabel(req.Method), time.Since(start), reason)
+	}()
 	if strings.HasPrefix(req.Method, "sign.") {
 		// A sign request refused before its dialog is audited here;
 		// once it reaches the dialog, sign() records it.
@@ -149,6 +162,27 @@ func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 		return result, err
 	}
 	return a.serve(ctx, p, req)
+}
+
+// methodLabel keeps the method label to the protocol's methods.
+func methodLabel(m string) string {
+	switch m {
+	case protocol.MethodAgentInfo, protocol.MethodTokensList, protocol.MethodCertificatesList, protocol.MethodSignDigest,
+		protocol.MethodSignCMS, protocol.MethodSignPDF, protocol.MethodDocumentUpload, protocol.MethodDocumentDiscard:
+		return m
+	}
+	return "other"
+}
+
+// formatOf is the signatures metric's format label of a sign method.
+func formatOf(method string) string {
+	switch method {
+	case protocol.MethodSignDigest:
+		return "raw"
+	case protocol.MethodSignCMS:
+		return "cms"
+	}
+	return "pades"
 }
 
 func errDetail(err error) string {

@@ -8,10 +8,12 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent/metrics"
 	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/protocol"
@@ -31,6 +33,8 @@ type Daemon struct {
 	done     chan error
 	stop     context.CancelFunc // ends the slot watcher
 	watching chan struct{}
+	metrics  *metrics.Server // nil when [metrics] listen is ""
+	failed   atomic.Pointer[error]
 }
 
 // Start loads the configured modules, binds the listen address and serves
@@ -70,18 +74,38 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	}
 	a := New(cfg, tokens, store, prompt, log)
 	a.audit = trail
+	var srv *wsserver.Server
+	a.metrics = metrics.New(Version, func() int { return srv.Connections() })
 	a.record(audit.Record{Event: audit.EventStart, Detail: "tte-agent " + Version})
-	srv := wsserver.New(wsserver.Config{
+	srv = wsserver.New(wsserver.Config{
 		Limits: a.Limits(),
 		UID:    UID(),
 		Log:    log,
 		Refused: func(origin, host, why string) {
+			a.metrics.Rejected("forbidden")
 			a.record(audit.Record{Event: audit.EventRefused, Origin: origin, Outcome: "forbidden", Detail: why + " (Host " + host + ")"})
 		},
 	}, a)
 	ctx, stop := context.WithCancel(context.Background())
 	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1), stop: stop, watching: make(chan struct{})}
-	go func() { d.done <- srv.Serve(l) }()
+	if listen := *cfg.Metrics.Listen; listen != "" {
+		d.metrics, err = a.metrics.Serve(listen, cfg.Metrics.WebConfig, d.healthy, log)
+		if err != nil {
+			stop()
+			l.Close()
+			trail.Close()
+			tokens.Close()
+			return nil, err
+		}
+		log.Info("metrics listening", "addr", d.metrics.Addr().String(), "tls", cfg.Metrics.WebConfig != "")
+	}
+	go func() {
+		err := srv.Serve(l)
+		if err != nil {
+			d.failed.Store(&err)
+		}
+		d.done <- err
+	}()
 	go func() {
 		defer close(d.watching)
 		a.watchTokens(ctx, time.Duration(cfg.PKCS11.Poll), time.Duration(*cfg.PKCS11.Rescan), func(toks []protocol.Token) {
@@ -100,6 +124,22 @@ func (d *Daemon) Reload(next *config.Config) []string {
 	return notes
 }
 
+// healthy is /healthz: the WebSocket server still serves.
+func (d *Daemon) healthy() error {
+	if err := d.failed.Load(); err != nil {
+		return fmt.Errorf("the WebSocket server failed: %w", *err)
+	}
+	return nil
+}
+
+// MetricsAddr is the metrics listener's address, nil when it is off.
+func (d *Daemon) MetricsAddr() net.Addr {
+	if d.metrics == nil {
+		return nil
+	}
+	return d.metrics.Addr()
+}
+
 // URL returns the WebSocket URL pages connect to.
 func (d *Daemon) URL() string {
 	return fmt.Sprintf("ws://%s%s", d.listener.Addr(), wsserver.Path)
@@ -115,6 +155,9 @@ func (d *Daemon) Done() <-chan error { return d.done }
 func (d *Daemon) Close(ctx context.Context) error {
 	d.stop()
 	<-d.watching
+	if d.metrics != nil {
+		d.metrics.Close()
+	}
 	serr := d.server.Shutdown(ctx)
 	if c, ok := d.Agent.prompt.(interface{ Close() }); ok {
 		c.Close()

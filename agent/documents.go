@@ -75,6 +75,7 @@ func (a *Agent) Upload(p *wsserver.Peer, id uint64, payload []byte) error {
 	err := a.uploadSet(p).Write(id, payload)
 	switch {
 	case err == nil:
+		a.metrics.Hashed(len(payload))
 		return nil
 	case errors.Is(err, upload.ErrUnknown):
 		return protocol.BadRequest("unknown upload id %d: start an upload with document.upload first; a frame after completion or discard is refused too", id)

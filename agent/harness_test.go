@@ -139,6 +139,9 @@ type harnessOpts struct {
 	openCryptoki bool
 	// before runs after the token exists, before the agent starts.
 	before func(h *harness)
+	// metrics is the [metrics] section's body; default a loopback
+	// listener on a free port.
+	metrics string
 }
 
 var (
@@ -212,6 +215,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Setenv("PKCS11SPY_OUTPUT", h.spyLog)
 		module = spyModule
 	}
+	if o.metrics == "" {
+		o.metrics = `listen = "127.0.0.1:0"`
+	}
 	conf := fmt.Sprintf(`listen = "127.0.0.1:0"
 [pkcs11]
 modules = [%q]
@@ -235,9 +241,11 @@ path = %q
 dir = %q
 memory_bytes = 2048
 idle_timeout = "1s"
+[metrics]
+%s
 [limits]
 %s
-`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, otherOrigin, o.tsaURL, h.auditPath(), h.spool(), o.limits)
+`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, otherOrigin, o.tsaURL, h.auditPath(), h.spool(), o.metrics, o.limits)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

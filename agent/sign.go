@@ -105,7 +105,15 @@ func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) (err error
 	entry := audit.Record{Origin: r.peer.Origin, Method: r.method, Certificate: hex.EncodeToString(fp[:]),
 		Subject: r.cert.Cert.Subject.CommonName, Count: r.total}
 	markAudited(ctx)
+	var signStart time.Time
 	defer func() {
+		reason := ""
+		if err != nil {
+			reason = outcome(err)
+		} else if !signStart.IsZero() {
+			a.metrics.SignTime(formatOf(r.method), time.Since(signStart))
+		}
+		a.metrics.Signed(formatOf(r.method), prog.done, reason)
 		res := entry
 		res.Event, res.Outcome = audit.EventResult, outcome(err)
 		res.Count = prog.done
@@ -141,6 +149,7 @@ func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) (err error
 		decision.Outcome = outcome(err)
 	}
 	a.record(decision)
+	a.metrics.Dialog(decision.Outcome)
 	if err != nil {
 		log.Info("sign request ended at the dialog", "outcome", err)
 		return err
@@ -177,6 +186,7 @@ func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) (err error
 	}
 	log.Debug("logged in", "after", time.Since(start))
 	prog.stage(protocol.StageSigning)
+	signStart = time.Now()
 	if err := fn(ctx, s, k, pin, prog); err != nil {
 		log.Info("signing stopped", "err", err, "completed", prog.done)
 		return err

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tte-agent/tte-agent/agent/metrics"
 	"github.com/tte-agent/tte-agent/protocol"
 )
 
@@ -19,6 +20,9 @@ func (a *Agent) watchTokens(ctx context.Context, poll, rescan time.Duration, cha
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	last, ok := a.readTokens()
+	if ok {
+		a.observeTokens(last)
+	}
 	lastRescan := time.Now()
 	for {
 		select {
@@ -37,6 +41,7 @@ func (a *Agent) watchTokens(ctx context.Context, poll, rescan time.Duration, cha
 		if ok && slices.EqualFunc(now, last, func(x, y protocol.Token) bool { return x == y }) {
 			continue
 		}
+		a.observeTokens(now)
 		if ok {
 			a.log.Info("tokens changed", "tokens", len(now))
 			changed(now)
@@ -55,4 +60,27 @@ func (a *Agent) readTokens() ([]protocol.Token, bool) {
 	w := wireTokens(toks)
 	slices.SortFunc(w, func(x, y protocol.Token) int { return strings.Compare(x.ID, y.ID) })
 	return w, true
+}
+
+// observeTokens gives the metrics the token state and the certificates'
+// expiry, read here by the watcher so that a scrape never touches a token.
+func (a *Agent) observeTokens(toks []protocol.Token) {
+	if a.metrics == nil {
+		return
+	}
+	mt := make([]metrics.Token, len(toks))
+	for i, t := range toks {
+		mt[i] = metrics.Token{Serial: t.Serial, Label: t.Label, Model: t.Model, PINStatus: t.PINStatus}
+	}
+	var mc []metrics.Certificate
+	if len(toks) > 0 {
+		certs, err := a.tokens.Certificates()
+		if err != nil {
+			a.log.Warn("slot watcher failed to read certificates", "err", err)
+		}
+		for _, c := range certs {
+			mc = append(mc, metrics.Certificate{Token: c.Token, ID: c.ID, Subject: c.Cert.Subject.CommonName, NotAfter: c.Cert.NotAfter})
+		}
+	}
+	a.metrics.SetTokens(mt, mc)
 }

@@ -118,8 +118,12 @@ type Audit struct {
 
 // Metrics configures the Prometheus listener.
 type Metrics struct {
-	// Listen is host:port; "" turns the listener off.
+	// Listen is host:port; "" turns the listener off. An address off
+	// loopback needs WebConfig with TLS and basic auth.
 	Listen *string `toml:"listen"`
+	// WebConfig is a Prometheus exporter-toolkit web configuration file
+	// (tls_server_config, basic_auth_users).
+	WebConfig string `toml:"web_config"`
 }
 
 // Limits bound what one page may send. Zero values take the defaults of

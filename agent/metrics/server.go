@@ -1,0 +1,93 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+	"go.yaml.in/yaml/v2"
+)
+
+// ErrInsecure means a metrics listener off loopback without TLS and basic
+// auth.
+var ErrInsecure = errors.New("a metrics listener on a non-loopback address needs [metrics] web_config with TLS (cert_file, key_file) and basic_auth_users")
+
+// Check validates a metrics listen address and its web config file (the
+// Prometheus exporter-toolkit format): loopback may go without one; any
+// other address needs one with TLS and at least one basic-auth user.
+func Check(listen, webConfig string) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("metrics listen %q: %w", listen, err)
+	}
+	ip := net.ParseIP(host)
+	loopback := ip != nil && ip.IsLoopback()
+	if webConfig == "" {
+		if !loopback {
+			return fmt.Errorf("metrics listen %q: %w", listen, ErrInsecure)
+		}
+		return nil
+	}
+	if err := web.Validate(webConfig); err != nil {
+		return fmt.Errorf("metrics web_config %s: %w", webConfig, err)
+	}
+	data, err := os.ReadFile(webConfig)
+	if err != nil {
+		return err
+	}
+	var c web.Config
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		return fmt.Errorf("metrics web_config %s: %w", webConfig, err)
+	}
+	tls := c.TLSConfig.TLSCertPath != "" || c.TLSConfig.TLSCert != ""
+	if !loopback && (!tls || len(c.Users) == 0) {
+		return fmt.Errorf("metrics listen %q with %s: %w", listen, webConfig, ErrInsecure)
+	}
+	return nil
+}
+
+// Server is a running metrics listener.
+type Server struct {
+	http *http.Server
+	addr net.Addr
+	done chan error
+}
+
+// Serve checks listen and webConfig (see Check), binds and serves
+// /metrics and /healthz in the background. healthy reports the agent's
+// own state for /healthz.
+func (m *Metrics) Serve(listen, webConfig string, healthy func() error, log *slog.Logger) (*Server, error) {
+	if err := Check(listen, webConfig); err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("failed to listen for metrics on %s: %w (set [metrics] listen, or \"\" to turn metrics off)", listen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := healthy(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	s := &Server{http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, addr: l.Addr(), done: make(chan error, 1)}
+	go func() {
+		s.done <- web.Serve(l, s.http, &web.FlagConfig{WebConfigFile: &webConfig}, log.With("component", "metrics"))
+	}()
+	return s, nil
+}
+
+// Addr is the bound address.
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// Close stops the listener.
+func (s *Server) Close() error { return s.http.Close() }
