@@ -63,7 +63,7 @@ type Agent struct {
 
 	metrics *metrics.Metrics // nil records nothing
 	tsa     *tsa.Client      // nil without [tsa] url
-	audit   *audit.Log  // nil in unit tests without a trail
+	audit   *audit.Log       // nil in unit tests without a trail
 	store   *upload.Store
 	umu     sync.Mutex
 	uploads map[uint64]*upload.Set // by connection
