@@ -29,6 +29,9 @@ commands:
                           run the agent in the foreground (logs to stderr); it
                           reloads both files on SIGHUP or when they change
   tokens [--config FILE]  list tokens and certificates
+  doctor [--config FILE] [--policy FILE]
+                          check configuration, policy, modules, tokens,
+                          certificates, the port and the PIN dialog; print fixes
   audit verify [--config FILE]
                           check the audit trail's hash chain
   audit report --from DATE --to DATE [--format text|csv|json] [--config FILE]
@@ -61,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdService(args[1:], stdout, stderr)
 	case "policy":
 		err = cmdPolicy(args[1:], stdout, stderr)
+	case "doctor":
+		err = cmdDoctor(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "tte-agent %s (protocol 1)\n", agent.Version)
 	case "help", "-h", "--help":
@@ -72,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 2
 	}
-	if errors.Is(err, errSilent) {
+	if errors.Is(err, errSilent) || errors.Is(err, errProblems) {
 		return 1
 	}
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/tte-agent/tte-agent/token/softhsm"
 )
 
@@ -22,7 +24,8 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	// testscript (doctor_test.go) runs these as programs.
+	testscript.Main(m, map[string]func(){"tte-agent": main, "mktoken": mktokenMain})
 }
 
 func TestVersionAndUsage(t *testing.T) {
