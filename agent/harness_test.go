@@ -221,6 +221,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	conf := fmt.Sprintf(`listen = "127.0.0.1:0"
 [pkcs11]
 modules = [%q]
+rescan = "2s"
 [pinentry]
 program = %q
 timeout = %q

@@ -81,7 +81,9 @@ type PKCS11 struct {
 	Poll Duration `toml:"poll"`
 	// Rescan is how often modules no request is using are initialised
 	// again so that tokens they only read at start (SoftHSM) are seen;
-	// default 2s, "0s" turns it off.
+	// default "0s", off: each re-initialisation costs a module like
+	// SoftHSM a reload of its tokens and the agent some resident memory,
+	// and PC/SC modules (OpenSC, vendor drivers) list new tokens anyway.
 	Rescan *Duration `toml:"rescan"`
 }
 
@@ -164,7 +166,7 @@ const (
 	DefaultProgram     = "pinentry"
 	DefaultTimeout     = 120 * time.Second
 	DefaultPoll        = time.Second
-	DefaultRescan      = 2 * time.Second
+	DefaultRescan      = 0 // off: PC/SC modules see new tokens without it
 	DefaultTextFrame   = 1 << 20
 	DefaultBinaryFrame = 4 << 20
 	DefaultDocument    = 512 << 20
@@ -173,7 +175,7 @@ const (
 	DefaultConnections = 16
 	DefaultDialogQueue = 4
 	DefaultUploadMem   = 8 << 20
-	DefaultHeap        = 40 << 20
+	DefaultHeap        = 32 << 20
 )
 
 // Capabilities an origin may be given.

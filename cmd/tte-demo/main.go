@@ -60,6 +60,8 @@ func run() error {
 listen = %q
 [pkcs11]
 modules = [%q]
+# SoftHSM reads its tokens only at start: look again every 2 s.
+rescan = "2s"
 [pinentry]
 program = "pinentry"
 timeout = "120s"

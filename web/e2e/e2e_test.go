@@ -104,6 +104,7 @@ func TestBrowser(t *testing.T) {
 	conf := fmt.Sprintf(`listen = "127.0.0.1:0"
 [pkcs11]
 modules = [%q]
+rescan = "2s"
 [pinentry]
 program = %q
 timeout = "60s"
