@@ -29,11 +29,13 @@ WINCC ?= x86_64-w64-mingw32-gcc
 PKG_VERSION ?= 0.1.$(shell git rev-list --count HEAD 2>/dev/null || echo 0)
 windows: deps-package
 	GOOS=windows GOARCH=amd64 CC=$(WINCC) $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w" -o dist/windows/tte-agent.exe ./cmd/tte-agent
+	# The same agent without a console window, for the start at logon.
+	GOOS=windows GOARCH=amd64 CC=$(WINCC) $(GO) build -trimpath -ldflags "$(LDFLAGS) -s -w -H windowsgui" -o dist/windows/tte-agentw.exe ./cmd/tte-agent
 
 ## msi: dist/tte-agent-VERSION-x64.msi (wixl): per-machine install, logon
 ## start for every user, policy from ORIGINS/MODULES (docs/deployment.md).
 msi: windows
-	installer/windows/build-msi.sh dist/windows/tte-agent.exe $(PKG_VERSION) dist/tte-agent-$(PKG_VERSION)-x64.msi
+	installer/windows/build-msi.sh dist/windows/tte-agent.exe dist/windows/tte-agentw.exe $(PKG_VERSION) dist/tte-agent-$(PKG_VERSION)-x64.msi
 
 ## deb: dist/tte-agent_VERSION_amd64.deb with the systemd user unit and
 ## the policy file.

@@ -39,7 +39,17 @@ func New(o Options) (Manager, error) {
 			return nil, err
 		}
 	}
+	// The logon start runs the console-less build beside this one when
+	// there is one (the MSI installs both), so no window flashes.
+	if w := strings.TrimSuffix(exe, ".exe") + "w.exe"; fileExists(w) {
+		exe = w
+	}
 	return &runKey{exe: exe, args: append(o.Args(), "--background")}, nil
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir()
 }
 
 // runKey starts the agent at the user's logon through

@@ -127,7 +127,7 @@ func orNone(s string) string {
 	return s
 }
 
-func cmdRun(args []string, stderr io.Writer) error {
+func cmdRun(args []string, stderr io.Writer) (rerr error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (TOML); default: the user's config.toml if it exists")
@@ -153,6 +153,21 @@ func cmdRun(args []string, stderr io.Writer) error {
 	if userPath == "" {
 		userPath = userConfigPath()
 	}
+	if *bg {
+		// Started at logon with no console: everything, failures to
+		// start included, goes to the log file.
+		w, done, err := background()
+		if err != nil {
+			return err
+		}
+		defer done()
+		stderr = w
+		defer func() {
+			if rerr != nil {
+				fmt.Fprintf(w, "tte-agent: %v\n", rerr)
+			}
+		}()
+	}
 	load := func() (*config.Config, error) { return config.LoadWithPolicy(userPath, *policy) }
 	cfg, err := load()
 	if err != nil {
@@ -161,14 +176,6 @@ func cmdRun(args []string, stderr io.Writer) error {
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
-	}
-	if *bg {
-		w, done, err := background()
-		if err != nil {
-			return err
-		}
-		defer done()
-		stderr = w
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	logLoaded(log, cfg, userPath)

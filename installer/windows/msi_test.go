@@ -18,8 +18,9 @@ func TestMSI(t *testing.T) {
 	need(t, "x86_64-w64-mingw32-gcc", "wixl", "msiinfo", "msibuild")
 	pfx := prefix(t)
 	exe := buildExe(t, "github.com/tte-agent/tte-agent/cmd/tte-agent")
+	exew := buildExe(t, "github.com/tte-agent/tte-agent/cmd/tte-agent", "-H", "windowsgui")
 	msi := filepath.Join(t.TempDir(), "tte-agent-0.1.99-x64.msi")
-	if out, err := exec.Command("./build-msi.sh", exe, "0.1.99", msi).CombinedOutput(); err != nil {
+	if out, err := exec.Command("./build-msi.sh", exe, exew, "0.1.99", msi).CombinedOutput(); err != nil {
 		t.Fatalf("build-msi.sh: %v\n%s", err, out)
 	}
 	table := func(name string) string {
@@ -31,7 +32,8 @@ func TestMSI(t *testing.T) {
 	}
 	for _, c := range []struct{ table, want string }{
 		{"File", "tte-agent.exe"},
-		{"Registry", `Software\Microsoft\Windows\CurrentVersion\Run	tte-agent	"[INSTALLDIR]tte-agent.exe" run --background`},
+		{"File", "tte-agentw.exe"},
+		{"Registry", `Software\Microsoft\Windows\CurrentVersion\Run	tte-agent	"[INSTALLDIR]tte-agentw.exe" run --background`},
 		{"CustomAction", `policy write --origins "[ORIGINS]" --modules "[MODULES]"`},
 		{"CustomAction", "policy remove"},
 		{"Property", "ProductVersion	0.1.99"},
@@ -67,7 +69,10 @@ func TestMSI(t *testing.T) {
 			t.Errorf("policy lacks %q:\n%s", want, data)
 		}
 	}
-	if reg := wine("reg", "query", runKey, "/v", "tte-agent"); !strings.Contains(reg, `"C:\Program Files\tte-agent\tte-agent.exe" run --background`) {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(installed), "tte-agentw.exe")); err != nil {
+		t.Errorf("the console-less agent is not installed: %v", err)
+	}
+	if reg := wine("reg", "query", runKey, "/v", "tte-agent"); !strings.Contains(reg, `"C:\Program Files\tte-agent\tte-agentw.exe" run --background`) {
 		t.Errorf("Run entry after install:\n%s", reg)
 	}
 	// The installed agent reads the policy the installer wrote: it goes
@@ -77,7 +82,7 @@ func TestMSI(t *testing.T) {
 	}
 
 	wine("msiexec", "/x", winPath(msi), "/qn")
-	for _, p := range []string{installed, policy, filepath.Dir(policy)} {
+	for _, p := range []string{installed, filepath.Join(filepath.Dir(installed), "tte-agentw.exe"), policy, filepath.Dir(policy)} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s is left after uninstall", p)
 		}

@@ -90,11 +90,12 @@ func prefix(t *testing.T) string {
 	return prefixDir
 }
 
-// buildExe cross-compiles a package of ours for windows/amd64 with mingw.
-func buildExe(t *testing.T, pkg string) string {
+// buildExe cross-compiles a package of ours for windows/amd64 with mingw,
+// with extra linker flags if given.
+func buildExe(t *testing.T, pkg string, ldflags ...string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), filepath.Base(pkg)+".exe")
-	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-ldflags", strings.Join(ldflags, " "), "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=1", "CC=x86_64-w64-mingw32-gcc")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s for windows: %v\n%s", pkg, err, b)
@@ -334,5 +335,48 @@ func TestListenUnderWine(t *testing.T) {
 	out, err := exec.Command(wine64(), exe, "-test.v").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestReuseAddrCannotSteal") || !strings.Contains(string(out), "--- PASS: TestPortTaken") {
 		t.Errorf("agent/listen under wine: %v\n%s", err, out)
+	}
+}
+
+// TestBackgroundUnderWine: the console-less build, started as the logon
+// start does (`run --background`), serves pages, logs to agent.log in the
+// user's %LocalAppData%\tte-agent and records its process id there.
+func TestBackgroundUnderWine(t *testing.T) {
+	need(t, "x86_64-w64-mingw32-gcc")
+	pfx := prefix(t)
+	exe := buildExe(t, "github.com/tte-agent/tte-agent/cmd/tte-agent", "-H", "windowsgui")
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "config.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("listen = %q\n[pkcs11]\nmodules = []\n[[origins]]\norigin = \"https://eoffice.kota.go.id\"\nallow = [\"documents\"]\n[metrics]\nlisten = \"\"\n", addr)), 0o600)
+	state, _ := filepath.Glob(filepath.Join(pfx, "drive_c", "users", "*", "AppData", "Local"))
+	if len(state) == 0 {
+		t.Fatalf("no AppData\\Local in the wine prefix")
+	}
+	logFile := filepath.Join(state[0], "tte-agent", "agent.log")
+	os.Remove(logFile)
+	run := exec.Command(wine64(), exe, "run", "--background", "--config", winPath(cfg), "--policy", winPath(filepath.Join(dir, "none.toml")))
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { run.Process.Kill(); run.Wait() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/v1", http.Header{"Origin": {"https://eoffice.kota.go.id"}})
+		if err == nil {
+			ws.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the background agent never answered: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	data, err := os.ReadFile(logFile)
+	if err != nil || !strings.Contains(string(data), "tte-agent listening") {
+		t.Errorf("agent.log: %v\n%s", err, data)
+	}
+	if pid, err := os.ReadFile(filepath.Join(filepath.Dir(logFile), "agent.pid")); err != nil || len(strings.TrimSpace(string(pid))) == 0 {
+		t.Errorf("agent.pid: %v %q", err, pid)
 	}
 }
