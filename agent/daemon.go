@@ -108,7 +108,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	}()
 	go func() {
 		defer close(d.watching)
-		a.watchTokens(ctx, time.Duration(cfg.PKCS11.Poll), time.Duration(*cfg.PKCS11.Rescan), func(toks []protocol.Token) {
+		a.watchTokens(ctx, time.Duration(cfg.PKCS11.Poll), time.Duration(cfg.PKCS11.Rescan), func(toks []protocol.Token) {
 			srv.Broadcast(protocol.NotifyTokensChanged, protocol.TokensList{Tokens: toks})
 		})
 	}()

@@ -147,22 +147,17 @@ func classify(err error) error {
 // Rescan re-initialises every module that no request is using, so that
 // tokens created since it was initialised are seen: SoftHSM, and some
 // vendor modules, read their token list only in C_Initialize. A module in
-// use is left alone and rescanned at a later call. It returns the number
-// of modules rescanned.
-func (p *Provider) Rescan() int {
-	n := 0
+// use is left alone and rescanned at a later call.
+func (p *Provider) Rescan() {
 	for _, m := range p.modules {
 		if !m.use.TryLock() {
 			continue
 		}
 		if err := m.reinit(); err != nil {
 			p.log.Warn("failed to re-initialise a PKCS#11 module", "module", m.path, "err", err)
-		} else {
-			n++
 		}
 		m.use.Unlock()
 	}
-	return n
 }
 
 // reinit finalizes and initialises the module again, dropping every

@@ -84,7 +84,7 @@ type PKCS11 struct {
 	// default "0s", off: each re-initialisation costs a module like
 	// SoftHSM a reload of its tokens and the agent some resident memory,
 	// and PC/SC modules (OpenSC, vendor drivers) list new tokens anyway.
-	Rescan *Duration `toml:"rescan"`
+	Rescan Duration `toml:"rescan"`
 }
 
 // Pinentry configures the consent and PIN dialog.
@@ -166,7 +166,6 @@ const (
 	DefaultProgram     = "pinentry"
 	DefaultTimeout     = 120 * time.Second
 	DefaultPoll        = time.Second
-	DefaultRescan      = 0 // off: PC/SC modules see new tokens without it
 	DefaultTextFrame   = 1 << 20
 	DefaultBinaryFrame = 4 << 20
 	DefaultDocument    = 512 << 20
@@ -234,11 +233,7 @@ func (c *Config) complete() error {
 	if t := time.Duration(c.PKCS11.Poll); t < 100*time.Millisecond || t > time.Minute {
 		return fmt.Errorf("pkcs11.poll %v: must be between 100ms and 1m", t)
 	}
-	if c.PKCS11.Rescan == nil {
-		r := Duration(DefaultRescan)
-		c.PKCS11.Rescan = &r
-	}
-	if t := time.Duration(*c.PKCS11.Rescan); t != 0 && (t < time.Second || t > time.Hour) {
+	if t := time.Duration(c.PKCS11.Rescan); t != 0 && (t < time.Second || t > time.Hour) {
 		return fmt.Errorf("pkcs11.rescan %v: must be 0s (off) or between 1s and 1h", t)
 	}
 	if c.Pinentry.Program == "" && runtime.GOOS != "windows" {

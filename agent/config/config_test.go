@@ -44,7 +44,7 @@ listen = ""
 	}
 	if c.Limits.TextFrameBytes != 1<<20 || c.Limits.BinaryFrameBytes != 4<<20 || c.Limits.DocumentBytes != 512<<20 ||
 		c.Limits.Items != 1000 || c.Limits.Uploads != 8 || c.Limits.Connections != 16 ||
-		time.Duration(c.PKCS11.Poll) != time.Second || time.Duration(*c.PKCS11.Rescan) != 0 {
+		time.Duration(c.PKCS11.Poll) != time.Second || c.PKCS11.Rescan != 0 {
 		t.Errorf("default limits = %+v", c.Limits)
 	}
 	if allow, ok := c.Allowed("https://eoffice.example.go.id"); !ok || len(allow) != 2 {

@@ -38,7 +38,7 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "no origins or modules given: %s left as it is\n", *path)
 		return nil
 	}
-	var os_ []config.Origin
+	var origs []config.Origin
 	for _, item := range strings.Split(*origins, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -49,7 +49,7 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 		if found {
 			allow = strings.Split(caps, "+")
 		}
-		os_ = append(os_, config.Origin{Origin: origin, Allow: allow})
+		origs = append(origs, config.Origin{Origin: origin, Allow: allow})
 	}
 	var mods []string
 	for _, m := range strings.Split(*modules, ";") {
@@ -58,7 +58,7 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	header := fmt.Sprintf("tte-agent policy, written by `tte-agent policy write` on %s.\nUsers' configurations cannot widen it; see docs/deployment.md.", time.Now().Format("2006-01-02"))
-	data := config.FormatPolicy(header, os_, mods)
+	data := config.FormatPolicy(header, origs, mods)
 	if err := os.MkdirAll(filepath.Dir(*path), 0o755); err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 		os.Remove(tmp)
 		return err
 	}
-	fmt.Fprintf(stdout, "policy written: %s (%d origins, %d modules)\n", *path, len(os_), len(mods))
+	fmt.Fprintf(stdout, "policy written: %s (%d origins, %d modules)\n", *path, len(origs), len(mods))
 	return nil
 }
 

@@ -97,9 +97,10 @@ func TestDebInstall(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil || strings.Contains(string(out), "tte-agent.service") {
 		t.Errorf("systemd-analyze --user verify %s: %v\n%s", unit, err, out)
 	}
-	// The installed policy template parses and allows nothing by itself.
-	out, err = exec.Command("/usr/bin/tte-agent", "tokens", "--config", "/dev/null").CombinedOutput()
-	if err != nil && strings.Contains(string(out), "policy") {
-		t.Errorf("the shipped policy does not load: %s", out)
+	// The installed policy template loads, and allows nothing by itself.
+	out, _ = exec.Command("/usr/bin/tte-agent", "doctor", "--config", "/dev/null").CombinedOutput()
+	if !strings.Contains(string(out), "ok       configuration /dev/null, policy /etc/tte-agent/policy.toml") ||
+		!strings.Contains(string(out), "no e-office origin is allowed") {
+		t.Errorf("doctor with the shipped policy:\n%s", out)
 	}
 }
