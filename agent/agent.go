@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tte-agent/tte-agent/agent/audit"
+	"github.com/tte-agent/tte-agent/agent/budget"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/listen"
 	"github.com/tte-agent/tte-agent/agent/metrics"
@@ -65,6 +66,7 @@ type Agent struct {
 	tsa     *tsa.Client      // nil without [tsa] url
 	audit   *audit.Log       // nil in unit tests without a trail
 	store   *upload.Store
+	parses  *budget.Gate // bounds PDF parsing across all requests
 	umu     sync.Mutex
 	uploads map[uint64]*upload.Set // by connection
 }
@@ -83,9 +85,15 @@ func New(cfg *config.Config, tokens *token.Provider, store *upload.Store, prompt
 		dialog:     make(chan struct{}, 1),
 		waiting:    make(chan struct{}, cfg.Limits.DialogQueue),
 		tokenLocks: map[string]chan struct{}{},
+		parses:     budget.New(parseLimits(cfg)),
 	}
 	a.cfg.Store(cfg)
 	return a
+}
+
+// parseLimits are the PDF parse budget of cfg.
+func parseLimits(cfg *config.Config) budget.Limits {
+	return budget.Limits{Parallel: cfg.Limits.Parses, CPU: time.Duration(cfg.Limits.ParseTime), Memory: cfg.Limits.ParseMemoryBytes}
 }
 
 func newTSA(url string) *tsa.Client {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tte-agent/tte-agent/agent/budget"
 	"github.com/tte-agent/tte-agent/agent/consent"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/cms"
@@ -59,8 +60,12 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	updates := make([]*pades.Update, len(docs.uploads))
 	err = a.prepareDocuments(ctx, ds, func(i int) error {
 		u := docs.uploads[i]
-		var err error
-		if updates[i], err = pades.Prepare(u, u.Size, po); err != nil {
+		err := a.parses.Run(ctx, u.Size, func(ctx context.Context) error {
+			var err error
+			updates[i], err = pades.Prepare(ctx, u, u.Size, po)
+			return err
+		})
+		if err != nil {
 			return pdfError(err, i, u.Name)
 		}
 		if docs.digests[i], err = updates[i].Digest(ds.hash); err != nil {
@@ -69,6 +74,9 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 		return nil
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, a.contextError(ctx, err, 0)
+		}
 		return nil, err
 	}
 
@@ -95,6 +103,11 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 // pdfError turns a document the agent cannot sign into bad_request naming
 // the item (i < 0: the request's appearance).
 func pdfError(err error, i int, name string) error {
+	if errors.Is(err, budget.ErrCPU) || errors.Is(err, budget.ErrMemory) {
+		e := protocol.BadRequest("params.items[%d] (%s): reading this PDF went %v; the file is damaged or built to exhaust the agent: export or print it to PDF again", i, name, err)
+		e.Message = fmt.Sprintf("Document %q is too costly to read; see the detail. Nothing was signed.", name)
+		return e
+	}
 	if !errors.Is(err, pades.ErrInvalid) {
 		return err
 	}

@@ -39,6 +39,9 @@ func (a *Agent) Reload(next *config.Config) []string {
 	restart("metrics", prev.Metrics, next.Metrics, func() { kept.Metrics = prev.Metrics })
 	restart("certificates", prev.Certificates, next.Certificates, func() { kept.Certificates = prev.Certificates })
 	restart("limits.dialog_queue", prev.Limits.DialogQueue, next.Limits.DialogQueue, func() { kept.Limits.DialogQueue = prev.Limits.DialogQueue })
+	restart("limits.parses, parse_time and parse_memory_bytes", parseLimits(prev), parseLimits(next), func() {
+		kept.Limits.Parses, kept.Limits.ParseTime, kept.Limits.ParseMemoryBytes = prev.Limits.Parses, prev.Limits.ParseTime, prev.Limits.ParseMemoryBytes
+	})
 	if next.Limits.HeapBytes != prev.Limits.HeapBytes && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(next.Limits.HeapBytes)
 	}

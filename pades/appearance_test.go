@@ -1,6 +1,7 @@
 package pades_test
 
 import (
+	"context"
 	"errors"
 	"image"
 	"image/png"
@@ -107,7 +108,7 @@ func FuzzPrepare(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		u, err := pades.Prepare(strings.NewReader(string(data)), int64(len(data)), pades.Options{ContentsSize: 2048})
+		u, err := pades.Prepare(context.Background(), strings.NewReader(string(data)), int64(len(data)), pades.Options{ContentsSize: 2048})
 		if err != nil {
 			return
 		}

@@ -11,6 +11,7 @@ package pades
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/rand"
 	"encoding/hex"
@@ -51,8 +52,10 @@ type Update struct {
 }
 
 // Prepare reads the PDF in r and builds the update with a placeholder.
-// Errors that the user can act on wrap ErrInvalid.
-func Prepare(r io.ReaderAt, size int64, o Options) (u *Update, err error) {
+// Errors that the user can act on wrap ErrInvalid. Parsing stops with
+// ctx's error soon after ctx ends; its work is bounded relative to size
+// (see read).
+func Prepare(ctx context.Context, r io.ReaderAt, size int64, o Options) (u *Update, err error) {
 	if o.ContentsSize < 1024 || o.ContentsSize > 1<<20 {
 		return nil, fmt.Errorf("contents size %d out of range", o.ContentsSize)
 	}
@@ -63,7 +66,7 @@ func Prepare(r io.ReaderAt, size int64, o Options) (u *Update, err error) {
 			u, err = nil, invalid("the PDF structure is damaged (the parser failed: %v); export the PDF again", p)
 		}
 	}()
-	d, err := read(r, size)
+	d, err := read(ctx, r, size)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package pades_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -73,7 +74,7 @@ func sign(t *testing.T, s signer, in string, o pades.Options) (string, error) {
 	if o.ContentsSize == 0 {
 		o.ContentsSize = cms.SizeBound(s.cert, s.chain)
 	}
-	u, err := pades.Prepare(f, int64(len(data)), o)
+	u, err := pades.Prepare(context.Background(), f, int64(len(data)), o)
 	if err != nil {
 		return "", err
 	}

@@ -2,11 +2,13 @@ package pades
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
@@ -41,8 +43,9 @@ type document struct {
 }
 
 // read checks that r holds a whole, unencrypted PDF and parses its
-// structure with pdfcpu.
-func read(r io.ReaderAt, size int64) (*document, error) {
+// structure with pdfcpu, within limits relative to its size (see limits)
+// and for as long as ctx lasts.
+func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 	head := make([]byte, min(1024, size))
 	if _, err := r.ReadAt(head, 0); err != nil && err != io.EOF {
 		return nil, err
@@ -82,28 +85,95 @@ func read(r io.ReaderAt, size int64) (*document, error) {
 
 	conf := model.NewDefaultConfiguration()
 	conf.ValidationMode = model.ValidationRelaxed
-	ctx, err := api.ReadContext(io.NewSectionReader(r, 0, size), conf)
+	conf.Limits = limits(size)
+	if d.xrefIsStm {
+		if err := precheckXRefStreams(r, size, prev, conf.Limits); err != nil {
+			return nil, err
+		}
+	}
+	br := &budgetReader{ctx: ctx, r: r, left: readBound(size)}
+	pctx, err := pdfcpu.ReadWithContext(ctx, io.NewSectionReader(br, 0, size), conf)
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	if br.over {
+		return nil, invalid("the PDF makes the parser read it more than %d times over: it is damaged or built to exhaust the agent; export the PDF again", readPasses)
+	}
 	if errors.Is(err, pdfcpu.ErrWrongPassword) {
 		return nil, invalid("the PDF is encrypted or password-protected; remove the protection and sign again")
 	}
 	if err != nil {
 		return nil, invalid("the PDF structure is damaged (%v); export the PDF again", err)
 	}
-	if err := ctx.EnsurePageCount(); err != nil {
+	if err := pctx.EnsurePageCount(); err != nil {
 		return nil, invalid("the PDF's page tree is damaged (%v); export the PDF again", err)
 	}
-	if ctx.Encrypt != nil || ctx.E != nil {
+	if pctx.Encrypt != nil || pctx.E != nil {
 		return nil, invalid("the PDF is encrypted or password-protected; remove the protection and sign again")
 	}
-	if ctx.Read.RepairOffset != 0 {
+	if pctx.Read.RepairOffset != 0 {
 		return nil, invalid("the PDF's cross-reference offsets are wrong (it needed repair); export the PDF again")
 	}
-	if ctx.Root == nil || ctx.Size == nil {
+	if pctx.Root == nil || pctx.Size == nil {
 		return nil, invalid("the PDF has no catalog or trailer size")
 	}
-	if ctx.PageCount < 1 {
+	if pctx.PageCount < 1 {
 		return nil, invalid("the PDF has no pages")
 	}
-	d.ctx = ctx
+	d.ctx = pctx
 	return d, nil
+}
+
+// readPasses is how many times over the parser may read a document.
+const readPasses = 8
+
+// readBound is how many bytes the parser may read of a document of size
+// bytes: a parser that keeps re-reading it is looping on hostile
+// structure.
+func readBound(size int64) int64 { return readPasses*size + 4<<20 }
+
+// limits bounds pdfcpu's allocations by what a document of size bytes can
+// honestly hold: real PDFs take 38 to 20,000 bytes an object (measured
+// over the corpus), so one object per 16 bytes beyond a floor is
+// generous, and no stream decodes to more than 64 times the file.
+func limits(size int64) model.ResourceLimits {
+	l := model.DefaultResourceLimits()
+	objects := int(min(int64(l.MaxObjectCount), 10_000+size/16))
+	l.MaxObjectCount = objects
+	l.MaxXRefEntries = objects
+	l.MaxObjectStreamCount = objects
+	l.MaxDecodeBytes = min(l.MaxDecodeBytes, 4<<20+16*size)
+	l.MaxObjectStreamFirst = min(l.MaxObjectStreamFirst, 1<<20+size)
+	l.MaxRecursionDepth = 64
+	return l
+}
+
+// budgetReader stops the parser when its context ends or it has read
+// more than left bytes.
+type budgetReader struct {
+	ctx  context.Context
+	r    io.ReaderAt
+	mu   sync.Mutex
+	left int64
+	over bool
+}
+
+// errReadBudget ends a parse that read too much.
+var errReadBudget = errors.New("read budget exhausted")
+
+func (b *budgetReader) ReadAt(p []byte, off int64) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, err
+	}
+	b.mu.Lock()
+	b.left -= int64(len(p))
+	if b.left < 0 {
+		b.over = true
+	}
+	over := b.over
+	b.mu.Unlock()
+	if over {
+		return 0, errReadBudget
+	}
+	return b.r.ReadAt(p, off)
 }

@@ -144,6 +144,13 @@ type Limits struct {
 	// takes precedence when set): the garbage collector works harder near
 	// it, keeping the resident size small during large batches.
 	HeapBytes int64 `toml:"heap_bytes"`
+	// Parses is how many PDFs are parsed at once across all requests.
+	Parses int `toml:"parses"`
+	// ParseTime is the CPU time one PDF's parse may take.
+	ParseTime Duration `toml:"parse_time"`
+	// ParseMemoryBytes is how much one PDF's parse may grow the heap
+	// beyond the document's own size.
+	ParseMemoryBytes int64 `toml:"parse_memory_bytes"`
 }
 
 // Duration is a time.Duration written as "120s" or "2m".
@@ -175,7 +182,13 @@ const (
 	DefaultDialogQueue = 4
 	DefaultUploadMem   = 8 << 20
 	DefaultHeap        = 32 << 20
+	DefaultParseTime   = time.Second
+	DefaultParseMemory = 8 << 20
 )
+
+// DefaultParses is how many PDFs are parsed at once by default: one per
+// core, at most 4.
+func DefaultParses() int { return min(4, runtime.NumCPU()) }
 
 // Capabilities an origin may be given.
 var Capabilities = []string{"documents", "digest"}
@@ -345,6 +358,9 @@ func (l *Limits) complete() error {
 		def(&l.Connections, DefaultConnections, 1000, "connections"),
 		def(&l.DialogQueue, DefaultDialogQueue, 100, "dialog_queue"),
 		def64(&l.HeapBytes, DefaultHeap, 16<<30, "heap_bytes"),
+		def(&l.Parses, DefaultParses(), 64, "parses"),
+		def64((*int64)(&l.ParseTime), int64(DefaultParseTime), int64(time.Minute), "parse_time"),
+		def64(&l.ParseMemoryBytes, DefaultParseMemory, 4<<30, "parse_memory_bytes"),
 	)
 }
 

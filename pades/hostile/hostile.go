@@ -1,0 +1,286 @@
+// Package hostile makes PDFs built to exhaust a parser — huge declared
+// cross-reference streams, hundreds of thousands of tiny objects, deep and
+// cyclic structures, decompression bombs — for tests of the agent's parse
+// budget. Every file is generated, small on disk and deterministic.
+package hostile
+
+import (
+	"bytes"
+	"compress/zlib"
+	"fmt"
+	"strings"
+)
+
+// Case is one hostile document.
+type Case struct {
+	Name string
+	// Build returns the file's bytes.
+	Build func() []byte
+	// Harmless marks a document that is hostile to a renderer but not to
+	// a signer: nothing the agent reads needs inflating (a content stream
+	// bomb), so it may be signed; it must still cost nothing.
+	Harmless bool
+}
+
+// Cases returns every hostile document, cheapest first.
+func Cases() []Case {
+	return []Case{
+		{"xref-stream-10M-entries", HugeXRefStream, false},
+		{"xref-stream-index-10M", HugeXRefIndex, false},
+		{"tiny-objects-400k", func() []byte { return TinyObjects(400_000) }, false},
+		{"objstm-200k-objects", func() []byte { return ObjectStreamFlood(200_000) }, false},
+		{"nested-arrays-1M", func() []byte { return DeepArrays(1_000_000) }, false},
+		{"cyclic-page-tree", CyclicPageTree, false},
+		{"cyclic-prev-chain", CyclicPrev, false},
+		{"flate-bomb-content-1GiB", func() []byte { return FlateBomb(1 << 30) }, true},
+		{"flate-bomb-objstm", ObjStmBomb, false},
+		{"deep-page-tree-100k", func() []byte { return DeepPageTree(100_000) }, false},
+	}
+}
+
+// builder writes objects and a classic cross-reference table.
+type builder struct {
+	buf     bytes.Buffer
+	offsets map[int]int
+	max     int
+}
+
+func newBuilder() *builder {
+	b := &builder{offsets: map[int]int{}}
+	b.buf.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+	return b
+}
+
+func (b *builder) obj(n int, body string) {
+	b.offsets[n] = b.buf.Len()
+	b.max = max(b.max, n)
+	fmt.Fprintf(&b.buf, "%d 0 obj\n%s\nendobj\n", n, body)
+}
+
+func (b *builder) stream(n int, dict string, data []byte) {
+	b.offsets[n] = b.buf.Len()
+	b.max = max(b.max, n)
+	fmt.Fprintf(&b.buf, "%d 0 obj\n<<%s/Length %d>>\nstream\n", n, dict, len(data))
+	b.buf.Write(data)
+	b.buf.WriteString("\nendstream\nendobj\n")
+}
+
+// table finishes the file with a classic xref table and a trailer.
+func (b *builder) table(trailer string) []byte {
+	at := b.buf.Len()
+	fmt.Fprintf(&b.buf, "xref\n0 %d\n0000000000 65535 f\r\n", b.max+1)
+	for i := 1; i <= b.max; i++ {
+		if off, ok := b.offsets[i]; ok {
+			fmt.Fprintf(&b.buf, "%010d 00000 n\r\n", off)
+		} else {
+			b.buf.WriteString("0000000000 65535 f\r\n")
+		}
+	}
+	fmt.Fprintf(&b.buf, "trailer\n<</Size %d/Root 1 0 R%s>>\nstartxref\n%d\n%%%%EOF\n", b.max+1, trailer, at)
+	return b.buf.Bytes()
+}
+
+func deflate(data []byte) []byte {
+	var out bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&out, zlib.BestCompression)
+	w.Write(data)
+	w.Close()
+	return out.Bytes()
+}
+
+// deflateZeros compresses n zero bytes without holding them.
+func deflateZeros(n int) []byte {
+	var out bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&out, zlib.BestCompression)
+	chunk := make([]byte, 1<<20)
+	for n > 0 {
+		k := min(n, len(chunk))
+		w.Write(chunk[:k])
+		n -= k
+	}
+	w.Close()
+	return out.Bytes()
+}
+
+// pages writes a catalog (1), a page tree (2) and one page (3).
+func (b *builder) pages() {
+	b.obj(1, "<</Type/Catalog/Pages 2 0 R>>")
+	b.obj(2, "<</Type/Pages/Kids[3 0 R]/Count 1>>")
+	b.obj(3, "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>")
+}
+
+// HugeXRefStream is a small file whose cross-reference stream declares
+// /Size 10,000,000: ten million entries of zeros that deflate to ~68 KB.
+func HugeXRefStream() []byte {
+	b := newBuilder()
+	b.pages()
+	const n = 10_000_000
+	at := b.buf.Len()
+	data := deflateZeros(n * 7)
+	fmt.Fprintf(&b.buf, "4 0 obj\n<</Type/XRef/Size %d/W[1 4 2]/Root 1 0 R/Filter/FlateDecode/Length %d>>\nstream\n", n, len(data))
+	b.buf.Write(data)
+	fmt.Fprintf(&b.buf, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", at)
+	return b.buf.Bytes()
+}
+
+// HugeXRefIndex declares ten million entries through /Index with a tiny
+// /Size.
+func HugeXRefIndex() []byte {
+	b := newBuilder()
+	b.pages()
+	at := b.buf.Len()
+	data := deflateZeros(10_000_000 * 7)
+	fmt.Fprintf(&b.buf, "4 0 obj\n<</Type/XRef/Size 5/Index[0 5000000 5000000 5000000]/W[1 4 2]/Root 1 0 R/Filter/FlateDecode/Length %d>>\nstream\n", len(data))
+	b.buf.Write(data)
+	fmt.Fprintf(&b.buf, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", at)
+	return b.buf.Bytes()
+}
+
+// TinyObjects is a classic file with n tiny objects, each listed in the
+// xref table (~40 bytes an object).
+func TinyObjects(n int) []byte {
+	b := newBuilder()
+	b.pages()
+	for i := 4; i < n+4; i++ {
+		b.obj(i, "0")
+	}
+	return b.table("")
+}
+
+// ObjectStreamFlood packs n tiny objects into object streams that a
+// cross-reference stream lists.
+func ObjectStreamFlood(n int) []byte {
+	b := newBuilder()
+	b.pages()
+	const per = 10000
+	type entry struct{ typ, f2, f3 int }
+	entries := map[int]entry{}
+	next := 4
+	for done := 0; done < n; done += per {
+		k := min(per, n-done)
+		stm := next
+		next++
+		var head, body strings.Builder
+		for j := range k {
+			fmt.Fprintf(&head, "%d %d ", next+j, body.Len())
+			body.WriteString("0 ")
+			entries[next+j] = entry{2, stm, j}
+		}
+		data := deflate([]byte(head.String() + body.String()))
+		b.stream(stm, fmt.Sprintf("/Type/ObjStm/N %d/First %d/Filter/FlateDecode", k, head.Len()), data)
+		entries[stm] = entry{1, b.offsets[stm], 0}
+		next += k
+	}
+	for i := 1; i <= 3; i++ {
+		entries[i] = entry{1, b.offsets[i], 0}
+	}
+	xref := next
+	at := b.buf.Len()
+	entries[xref] = entry{1, at, 0}
+	rows := make([]byte, 0, (xref+1)*7)
+	for i := 0; i <= xref; i++ {
+		e := entries[i]
+		rows = append(rows, byte(e.typ), byte(e.f2>>24), byte(e.f2>>16), byte(e.f2>>8), byte(e.f2), byte(e.f3>>8), byte(e.f3))
+	}
+	data := deflate(rows)
+	fmt.Fprintf(&b.buf, "%d 0 obj\n<</Type/XRef/Size %d/W[1 4 2]/Root 1 0 R/Filter/FlateDecode/Length %d>>\nstream\n", xref, xref+1, len(data))
+	b.buf.Write(data)
+	fmt.Fprintf(&b.buf, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", at)
+	return b.buf.Bytes()
+}
+
+// DeepArrays puts depth nested arrays in the page's dictionary.
+func DeepArrays(depth int) []byte {
+	b := newBuilder()
+	b.obj(1, "<</Type/Catalog/Pages 2 0 R>>")
+	b.obj(2, "<</Type/Pages/Kids[3 0 R]/Count 1>>")
+	b.obj(3, "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/X "+strings.Repeat("[", depth)+strings.Repeat("]", depth)+">>")
+	return b.table("")
+}
+
+// CyclicPageTree is a page tree whose node lists itself and its parent
+// among its kids.
+func CyclicPageTree() []byte {
+	b := newBuilder()
+	b.obj(1, "<</Type/Catalog/Pages 2 0 R>>")
+	b.obj(2, "<</Type/Pages/Kids[4 0 R 3 0 R]/Count 3>>")
+	b.obj(3, "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>")
+	b.obj(4, "<</Type/Pages/Parent 2 0 R/Kids[4 0 R 2 0 R]/Count 2>>")
+	return b.table("")
+}
+
+// CyclicPrev is a file whose cross-reference sections point at each
+// other through /Prev.
+func CyclicPrev() []byte {
+	b := newBuilder()
+	b.pages()
+	first := b.buf.Len()
+	out := b.table("/Prev 0000000000")
+	// The only section's /Prev points at itself.
+	return bytes.Replace(out, []byte("/Prev 0000000000"), fmt.Appendf(nil, "/Prev %010d", first), 1)
+}
+
+// FlateBomb is a page whose content stream inflates to n bytes, deflated
+// twice so that the file stays small.
+func FlateBomb(n int) []byte {
+	b := newBuilder()
+	b.obj(1, "<</Type/Catalog/Pages 2 0 R>>")
+	b.obj(2, "<</Type/Pages/Kids[3 0 R]/Count 1>>")
+	b.obj(3, "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R>>")
+	b.stream(4, "/Filter[/FlateDecode/FlateDecode]", deflate(deflateZeros(n)))
+	return b.table("")
+}
+
+// ObjStmBomb is an object stream holding the page tree's root, listed
+// by a cross-reference stream, that inflates to 256 MiB of whitespace
+// after its one object: every parser must inflate it to read the page
+// tree.
+func ObjStmBomb() []byte {
+	b := newBuilder()
+	b.obj(1, "<</Type/Catalog/Pages 2 0 R>>")
+	b.obj(3, "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>")
+	var raw bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&raw, zlib.BestCompression)
+	head := "2 0 "
+	w.Write([]byte(head + "<</Type/Pages/Kids[3 0 R]/Count 1>>"))
+	sp := bytes.Repeat([]byte(" "), 1<<20)
+	for range 256 {
+		w.Write(sp)
+	}
+	w.Close()
+	b.stream(4, fmt.Sprintf("/Type/ObjStm/N 1/First %d/Filter[/FlateDecode/FlateDecode]", len(head)), deflate(raw.Bytes()))
+	at := b.buf.Len()
+	row := func(typ, f2, f3 int) []byte {
+		return []byte{byte(typ), byte(f2 >> 24), byte(f2 >> 16), byte(f2 >> 8), byte(f2), byte(f3 >> 8), byte(f3)}
+	}
+	var rows []byte
+	rows = append(rows, row(0, 0, 65535)...)
+	rows = append(rows, row(1, b.offsets[1], 0)...)
+	rows = append(rows, row(2, 4, 0)...)
+	rows = append(rows, row(1, b.offsets[3], 0)...)
+	rows = append(rows, row(1, b.offsets[4], 0)...)
+	rows = append(rows, row(1, at, 0)...)
+	data := deflate(rows)
+	fmt.Fprintf(&b.buf, "5 0 obj\n<</Type/XRef/Size 6/W[1 4 2]/Root 1 0 R/Filter/FlateDecode/Length %d>>\nstream\n", len(data))
+	b.buf.Write(data)
+	fmt.Fprintf(&b.buf, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", at)
+	return b.buf.Bytes()
+}
+
+// DeepPageTree is a page tree depth levels deep with one page at the
+// bottom.
+func DeepPageTree(depth int) []byte {
+	b := newBuilder()
+	b.obj(1, "<</Type/Catalog/Pages 2 0 R>>")
+	for i := 0; i < depth; i++ {
+		n := 2 + i
+		parent := ""
+		if i > 0 {
+			parent = fmt.Sprintf("/Parent %d 0 R", n-1)
+		}
+		b.obj(n, fmt.Sprintf("<</Type/Pages%s/Kids[%d 0 R]/Count 1>>", parent, n+1))
+	}
+	last := 2 + depth
+	b.obj(last, fmt.Sprintf("<</Type/Page/Parent %d 0 R/MediaBox[0 0 595 842]>>", last-1))
+	return b.table("")
+}

@@ -1,0 +1,145 @@
+package pades
+
+import (
+	"bytes"
+	"compress/zlib"
+	"io"
+	"regexp"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// maxSections bounds the chain of cross-reference sections a document may
+// have (one per incremental update).
+const maxSections = 256
+
+// maxDictBytes bounds how much is read to find a cross-reference stream's
+// dictionary.
+const maxDictBytes = 16 << 10
+
+var objHeaderRE = regexp.MustCompile(`^\s*\d+\s+\d+\s+obj`)
+
+// precheckXRefStreams walks the chain of cross-reference streams from the
+// last one back through /Prev before pdfcpu sees the file, and refuses a
+// chain that loops or is too long, a stream whose declared entries exceed
+// what a file of its size can hold, and one whose data inflates to more
+// than its declared entries: pdfcpu would inflate it whole, without its
+// limits, before checking anything (a 68 KB file can declare 70 MB of
+// entries). Classic cross-reference tables are left to pdfcpu.
+func precheckXRefStreams(r io.ReaderAt, size, at int64, lim model.ResourceLimits) error {
+	seen := map[int64]bool{}
+	for n := 0; at > 0; n++ {
+		if n >= maxSections || seen[at] {
+			return invalid("the PDF's cross-reference sections loop or are too many (%d): the file is damaged or built to exhaust the agent; export the PDF again", n)
+		}
+		seen[at] = true
+		head := make([]byte, min(maxDictBytes, size-at))
+		k, err := r.ReadAt(head, at)
+		if err != nil && err != io.EOF {
+			return err
+		}
+		head = head[:k]
+		if !objHeaderRE.Match(head) {
+			return nil // a classic table: pdfcpu reads it within its limits
+		}
+		stm := bytes.Index(head, []byte("stream"))
+		obj := bytes.Index(head, []byte("obj"))
+		if stm < 0 || obj < 0 || stm < obj {
+			return invalid("the PDF's cross-reference stream at offset %d has no readable dictionary: the file is damaged; export the PDF again", at)
+		}
+		line := string(head[obj+3 : stm])
+		o, err := model.ParseObject(&line)
+		d, ok := o.(types.Dict)
+		if err != nil || !ok {
+			return invalid("the PDF's cross-reference stream at offset %d has no readable dictionary: the file is damaged; export the PDF again", at)
+		}
+		rows, width, err := xrefShape(d, lim)
+		if err != nil {
+			return err
+		}
+		data := at + int64(stm) + int64(len("stream"))
+		if err := checkInflated(r, size, data, d, rows*(width+1)+1024); err != nil {
+			return err
+		}
+		prev := d.IntEntry("Prev")
+		if prev == nil {
+			return nil
+		}
+		at = int64(*prev)
+		if at <= 0 || at >= size {
+			return invalid("the PDF's /Prev points outside the file: it is damaged; export the PDF again")
+		}
+	}
+	return nil
+}
+
+// xrefShape returns how many entries a cross-reference stream declares
+// (from /Index, else /Size) and the width of one, refusing more entries
+// than lim allows.
+func xrefShape(d types.Dict, lim model.ResourceLimits) (rows, width int64, err error) {
+	tooMany := func(n int64) error {
+		return invalid("the PDF's cross-reference stream declares %d objects, more than a file of this size can hold (%d): it is damaged or built to exhaust the agent; export the PDF again", n, lim.MaxXRefEntries)
+	}
+	if s := d.IntEntry("Size"); s != nil {
+		if *s < 0 || *s > lim.MaxObjectCount {
+			return 0, 0, tooMany(int64(*s))
+		}
+		rows = int64(*s)
+	}
+	if idx := d.ArrayEntry("Index"); idx != nil {
+		rows = 0
+		for i := 1; i < len(idx); i += 2 {
+			c, ok := idx[i].(types.Integer)
+			if !ok || c < 0 {
+				return 0, 0, invalid("the PDF's cross-reference stream has a bad /Index: the file is damaged; export the PDF again")
+			}
+			rows += int64(c)
+			if rows > int64(lim.MaxXRefEntries) {
+				return 0, 0, tooMany(rows)
+			}
+		}
+	}
+	for _, w := range d.ArrayEntry("W") {
+		if v, ok := w.(types.Integer); ok && v >= 0 && v <= 8 {
+			width += int64(v)
+		} else {
+			return 0, 0, invalid("the PDF's cross-reference stream has a bad /W: the file is damaged; export the PDF again")
+		}
+	}
+	return rows, width, nil
+}
+
+// checkInflated inflates a FlateDecode stream's data at off up to limit
+// bytes and refuses it if it holds more. Other filters are left to
+// pdfcpu's limits.
+func checkInflated(r io.ReaderAt, size, off int64, d types.Dict, limit int64) error {
+	if f := d.NameEntry("Filter"); f == nil || *f != "FlateDecode" {
+		return nil
+	}
+	length := d.IntEntry("Length")
+	if length == nil || *length < 0 || off+int64(*length) > size+2 {
+		return nil // pdfcpu finds the end and applies its limits
+	}
+	src := io.NewSectionReader(r, off, min(int64(*length)+2, size-off))
+	// Skip the EOL after "stream".
+	var b [2]byte
+	n, _ := src.ReadAt(b[:], 0)
+	skip := int64(0)
+	switch {
+	case n >= 2 && b[0] == '\r' && b[1] == '\n':
+		skip = 2
+	case n >= 1 && (b[0] == '\n' || b[0] == '\r'):
+		skip = 1
+	}
+	zr, err := zlib.NewReader(io.NewSectionReader(r, off+skip, int64(*length)))
+	if err != nil {
+		return nil // pdfcpu reports the damage
+	}
+	defer zr.Close()
+	got, _ := io.Copy(io.Discard, io.LimitReader(zr, limit+1))
+	if got > limit {
+		return invalid("the PDF's cross-reference stream inflates to more than its declared entries (a decompression bomb): the file is damaged or built to exhaust the agent; export the PDF again")
+	}
+	return nil
+}
