@@ -129,12 +129,13 @@ func (a *Agent) Metrics() *metrics.Metrics { return a.metrics }
 func (a *Agent) Limits() protocol.Limits {
 	l := a.conf().Limits
 	return protocol.Limits{
-		TextFrameBytes:   l.TextFrameBytes,
-		BinaryFrameBytes: l.BinaryFrameBytes,
-		DocumentBytes:    l.DocumentBytes,
-		Items:            l.Items,
-		Uploads:          l.Uploads,
-		Connections:      l.Connections,
+		TextFrameBytes:    l.TextFrameBytes,
+		BinaryFrameBytes:  l.BinaryFrameBytes,
+		DocumentBytes:     l.DocumentBytes,
+		Items:             l.Items,
+		Uploads:           l.Uploads,
+		Connections:       l.Connections,
+		OriginConnections: l.OriginConnections,
 	}
 }
 

@@ -78,9 +78,10 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	a.metrics = metrics.New(Version, func() int { return srv.Connections() })
 	a.record(audit.Record{Event: audit.EventStart, Detail: "tte-agent " + Version})
 	srv = wsserver.New(wsserver.Config{
-		Limits: a.Limits(),
-		UID:    UID(),
-		Log:    log,
+		Limits:      a.Limits(),
+		UID:         UID(),
+		Log:         log,
+		IdleTimeout: time.Duration(cfg.Limits.ConnectionIdle),
 		Refused: func(origin, host, why string) {
 			a.metrics.Rejected("forbidden")
 			a.record(audit.Record{Event: audit.EventRefused, Origin: origin, Outcome: "forbidden", Detail: why + " (Host " + host + ")"})
@@ -162,8 +163,12 @@ func (d *Daemon) Close(ctx context.Context) error {
 	if c, ok := d.Agent.prompt.(interface{ Close() }); ok {
 		c.Close()
 	}
+	// Every connection is closed, so its documents are gone; anything
+	// left (a request that outlived the deadline) goes too.
+	cerr := d.Agent.store.Clear()
+	d.Agent.record(audit.Record{Event: audit.EventStop, Detail: "tte-agent " + Version})
 	if d.Agent.audit != nil {
 		d.Agent.audit.Close()
 	}
-	return errors.Join(serr, d.tokens.Close())
+	return errors.Join(serr, cerr, d.tokens.Close())
 }

@@ -76,6 +76,17 @@ type Limits struct {
 	Items            int   `json:"items"`
 	Uploads          int   `json:"uploads"`
 	Connections      int   `json:"connections"`
+	// OriginConnections is how many of Connections one origin may hold.
+	OriginConnections int `json:"originConnections,omitempty"`
+}
+
+// PerOrigin returns OriginConnections, or three quarters of Connections
+// (at least one) when it is not set.
+func (l Limits) PerOrigin() int {
+	if l.OriginConnections > 0 {
+		return l.OriginConnections
+	}
+	return max(1, l.Connections*3/4)
 }
 
 // AgentInfo is the result of agent.info.

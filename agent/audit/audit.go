@@ -27,6 +27,7 @@ const (
 	EventDecision = "decision"      // the user consented, cancelled or let it time out
 	EventResult   = "result"        // a sign request ended
 	EventStart    = "agent_started" // the agent started
+	EventStop     = "agent_stopped" // the agent stopped cleanly
 )
 
 // Item is a signed item as audited: its name and digest, never content.

@@ -144,6 +144,12 @@ type Limits struct {
 	// takes precedence when set): the garbage collector works harder near
 	// it, keeping the resident size small during large batches.
 	HeapBytes int64 `toml:"heap_bytes"`
+	// OriginConnections is how many of Connections one origin may hold;
+	// default three quarters.
+	OriginConnections int `toml:"origin_connections"`
+	// ConnectionIdle closes a connection without messages or running
+	// requests for this long; default 10m.
+	ConnectionIdle Duration `toml:"connection_idle"`
 	// Parses is how many PDFs are parsed at once across all requests.
 	Parses int `toml:"parses"`
 	// ParseTime is the CPU time one PDF's parse may take.
@@ -358,6 +364,8 @@ func (l *Limits) complete() error {
 		def(&l.Connections, DefaultConnections, 1000, "connections"),
 		def(&l.DialogQueue, DefaultDialogQueue, 100, "dialog_queue"),
 		def64(&l.HeapBytes, DefaultHeap, 16<<30, "heap_bytes"),
+		def(&l.OriginConnections, max(1, l.Connections*3/4), l.Connections, "origin_connections"),
+		def64((*int64)(&l.ConnectionIdle), int64(10*time.Minute), int64(24*time.Hour), "connection_idle"),
 		def(&l.Parses, DefaultParses(), 64, "parses"),
 		def64((*int64)(&l.ParseTime), int64(DefaultParseTime), int64(time.Minute), "parse_time"),
 		def64(&l.ParseMemoryBytes, DefaultParseMemory, 4<<30, "parse_memory_bytes"),

@@ -53,20 +53,29 @@ func Open(dir string, memMax, memBudget int64) (*Store, error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to make the upload directory private: %w", err)
 	}
-	entries, err := os.ReadDir(dir)
+	s := &Store{dir: dir, memMax: memMax}
+	if err := s.Clear(); err != nil {
+		return nil, err
+	}
+	s.budget.Store(memBudget)
+	return s, nil
+}
+
+// Clear removes every spool file of the store's directory: at start what
+// a crashed run left, at stop what a request still held.
+func (s *Store) Clear() error {
+	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read the upload directory: %w", err)
+		return fmt.Errorf("failed to read the upload directory: %w", err)
 	}
 	for _, e := range entries {
 		if !e.IsDir() && len(e.Name()) > len(filePrefix) && e.Name()[:len(filePrefix)] == filePrefix {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				return nil, fmt.Errorf("failed to remove a leftover upload: %w", err)
+			if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("failed to remove a spooled upload: %w", err)
 			}
 		}
 	}
-	s := &Store{dir: dir, memMax: memMax}
-	s.budget.Store(memBudget)
-	return s, nil
+	return nil
 }
 
 // Dir returns the spool directory.

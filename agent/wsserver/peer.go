@@ -43,6 +43,8 @@ type Peer struct {
 
 	inMessage atomic.Bool
 	chunk     []byte // read buffer for binary frames, allocated on first use
+	// active is when the page last sent a message (unix nanoseconds).
+	active atomic.Int64
 }
 
 func (s *Server) newPeer(ws *websocket.Conn, origin string) *Peer {
@@ -118,6 +120,7 @@ func (p *Peer) serve() {
 		}
 		// The whole message must arrive within PongWait.
 		p.inMessage.Store(true)
+		p.active.Store(time.Now().UnixNano())
 		_ = p.ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
 		if mt == websocket.BinaryMessage {
 			err = p.streamBinary(r, binLimit)
@@ -202,14 +205,39 @@ func (p *Peer) streamBinary(r io.Reader, limit int64) error {
 	}
 }
 
+// idle reports whether the connection has been without messages and
+// without running requests for longer than the server's IdleTimeout.
+func (p *Peer) idle() bool {
+	if p.s.cfg.IdleTimeout <= 0 || p.inMessage.Load() {
+		return false
+	}
+	p.mu.Lock()
+	running := len(p.inflight)
+	p.mu.Unlock()
+	return running == 0 && time.Since(time.Unix(0, p.active.Load())) > p.s.cfg.IdleTimeout
+}
+
 func (p *Peer) ping() {
-	t := time.NewTicker(p.s.cfg.PingInterval)
+	t := time.NewTicker(min(p.s.cfg.PingInterval, max(p.s.cfg.IdleTimeout/4, 10*time.Millisecond)))
 	defer t.Stop()
+	lastPing := time.Now()
 	for {
 		select {
 		case <-p.ctx.Done():
 			return
 		case <-t.C:
+			if p.idle() {
+				// A connection nobody uses must not hold one of the
+				// agent's few slots: the page reconnects when it needs
+				// the agent again.
+				p.log.Debug("closing an idle connection", "idle", p.s.cfg.IdleTimeout)
+				p.close(websocket.CloseGoingAway, "idle: no request for a while; reconnect when needed")
+				return
+			}
+			if time.Since(lastPing) < p.s.cfg.PingInterval {
+				continue
+			}
+			lastPing = time.Now()
 			p.wmu.Lock()
 			err := p.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
 			p.wmu.Unlock()

@@ -58,7 +58,10 @@ type Config struct {
 	PongWait     time.Duration
 	// HandshakeTimeout bounds the HTTP request and upgrade.
 	HandshakeTimeout time.Duration
-	Log              *slog.Logger
+	// IdleTimeout closes a connection that has sent nothing and has no
+	// request running for this long; zero keeps idle connections.
+	IdleTimeout time.Duration
+	Log         *slog.Logger
 	// Refused, when set, hears of every refused connection (for the
 	// audit trail): the page's Origin header, the Host and why.
 	Refused func(origin, host, why string)
@@ -74,7 +77,8 @@ type Server struct {
 	conns    atomic.Int32
 	mu       sync.Mutex
 	peers    map[*Peer]struct{}
-	closing  bool // guarded by mu
+	byOrigin map[string]int // open connections per origin, guarded by mu
+	closing  bool           // guarded by mu
 	wg       sync.WaitGroup
 	nextID   atomic.Uint64
 	limits   atomic.Pointer[protocol.Limits] // cfg.Limits, then SetLimits
@@ -94,7 +98,7 @@ func New(cfg Config, h Handler) *Server {
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 16
 	}
-	s := &Server{cfg: cfg, h: h, peers: map[*Peer]struct{}{}}
+	s := &Server{cfg: cfg, h: h, peers: map[*Peer]struct{}{}, byOrigin: map[string]int{}}
 	s.SetLimits(cfg.Limits)
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.HandshakeTimeout,
@@ -224,6 +228,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.close(websocket.CloseGoingAway, "the agent is stopping")
 		return
 	}
+	if s.byOrigin[origin] >= limits.PerOrigin() {
+		// One origin (many tabs, or a page that opens connections in a
+		// loop) must not take every slot from the others.
+		s.mu.Unlock()
+		s.conns.Add(-1)
+		s.cfg.Log.Warn("refused a connection over the per-origin limit", "origin", origin, "limit", limits.PerOrigin())
+		if s.cfg.Refused != nil {
+			s.cfg.Refused(origin, r.Host, "too many connections from this origin")
+		}
+		p.close(websocket.CloseTryAgainLater, "too many connections from this site; close other tabs and try again")
+		return
+	}
+	s.byOrigin[origin]++
 	s.peers[p] = struct{}{}
 	// Added under mu, so Shutdown's Wait never races an Add.
 	s.wg.Add(1)
@@ -231,9 +248,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer s.wg.Done()
 		defer s.conns.Add(-1)
+		p.active.Store(time.Now().UnixNano())
 		p.serve()
 		s.mu.Lock()
 		delete(s.peers, p)
+		if s.byOrigin[origin]--; s.byOrigin[origin] <= 0 {
+			delete(s.byOrigin, origin)
+		}
 		s.mu.Unlock()
 		s.h.Closed(p)
 	}()

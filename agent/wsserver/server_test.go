@@ -34,24 +34,23 @@ func (echo) Serve(ctx context.Context, p *Peer, req protocol.Request) (any, erro
 func (echo) Upload(*Peer, uint64, []byte) error { return nil }
 func (echo) Closed(*Peer)                       {}
 
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 func start(t *testing.T, cfg Config) string {
 	t.Helper()
-	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if cfg.Limits.Connections == 0 {
 		cfg.Limits = protocol.Limits{TextFrameBytes: 1 << 20, BinaryFrameBytes: 4 << 20, Connections: 16}
 	}
-	s := New(cfg, echo{})
+	return startWith(t, cfg, echo{})
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go s.Serve(l)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Shutdown(ctx)
-	})
-	return "ws://" + l.Addr().String() + Path
+	return l
 }
 
 func dial(url string) (*websocket.Conn, *http.Response, error) {

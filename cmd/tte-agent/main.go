@@ -128,6 +128,11 @@ func orNone(s string) string {
 }
 
 func cmdRun(args []string, stderr io.Writer) (rerr error) {
+	// The handler is in place before anything opens: a stop that arrives
+	// while the agent starts becomes a clean shutdown once it has started,
+	// never a kill half-way.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (TOML); default: the user's config.toml if it exists")
@@ -179,12 +184,14 @@ func cmdRun(args []string, stderr io.Writer) (rerr error) {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	logLoaded(log, cfg, userPath)
+	if ctx.Err() != nil {
+		log.Info("stopped before starting")
+		return nil
+	}
 	d, err := agent.Start(cfg, agent.NewPrompter(cfg, log), log)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	go watchConfig(ctx, []string{userPath, *policy}, func() {
 		next, err := load()
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/token/softhsm"
 )
 
@@ -128,6 +129,57 @@ func TestRunStopsCleanly(t *testing.T) {
 	}
 }
 
+// TestStopAtAnyMoment stops the agent at moments from its first
+// millisecond to well after it listens. Each stop is clean: the process
+// exits 0 (or, before Go's runtime has run main, dies of the signal with
+// nothing written), a trail that says the agent started also says it
+// stopped and verifies, and the spool is empty.
+func TestStopAtAnyMoment(t *testing.T) {
+	for _, delay := range []time.Duration{0, time.Millisecond, 3 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond, 50 * time.Millisecond, 60 * time.Millisecond, 80 * time.Millisecond, 120 * time.Millisecond, 250 * time.Millisecond} {
+		addr := freePort(t)
+		cfg, _ := setup(t, addr)
+		dir := filepath.Dir(cfg)
+		os.MkdirAll(filepath.Join(dir, "spool"), 0o700)
+		os.WriteFile(filepath.Join(dir, "spool", "upload-left-by-a-crash"), []byte("x"), 0o600)
+		cmd := exec.Command(os.Args[0], "run", "--config", cfg)
+		cmd.Env = append(os.Environ(), "TTE_AGENT_AS_MAIN=1")
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(testscale.D(20 * time.Second)):
+			cmd.Process.Kill()
+			t.Fatalf("after %v: the agent did not stop:\n%s", delay, errb.String())
+		}
+		trail, _ := os.ReadFile(filepath.Join(dir, "audit.log"))
+		started := bytes.Contains(trail, []byte(`"agent_started"`))
+		if err != nil && (started || !strings.Contains(err.Error(), "signal: terminated")) {
+			t.Errorf("after %v: exit %v\n%s", delay, err, errb.String())
+		}
+		if started != bytes.Contains(trail, []byte(`"agent_stopped"`)) {
+			t.Errorf("after %v: the trail says started without stopped:\n%s", delay, trail)
+		}
+		if started {
+			var out, verr bytes.Buffer
+			if code := run([]string{"audit", "verify", "--config", cfg}, &out, &verr); code != 0 {
+				t.Errorf("after %v: audit verify: %s%s", delay, out.String(), verr.String())
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "spool", "upload-*")); len(left) != 0 {
+				t.Errorf("after %v: spool not empty: %v", delay, left)
+			}
+		}
+		t.Logf("stop after %v: exit %v, started %v", delay, err, started)
+	}
+}
+
 // TestPortTaken: the agent exits non-zero and says the port is in use; it
 // never moves to another port.
 func TestPortTaken(t *testing.T) {
@@ -170,7 +222,7 @@ func TestAuditVerifyCommand(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 	var out, errb bytes.Buffer
-	if code := run([]string{"audit", "verify", "--config", cfg}, &out, &errb); code != 0 || !strings.Contains(out.String(), "audit trail intact: 1 records") {
+	if code := run([]string{"audit", "verify", "--config", cfg}, &out, &errb); code != 0 || !strings.Contains(out.String(), "audit trail intact: 2 records") {
 		t.Fatalf("verify: code %d, out %q, err %q", code, out.String(), errb.String())
 	}
 	today := time.Now().Format("2006-01-02")
