@@ -13,6 +13,7 @@ import (
 
 	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent/listen"
 	"github.com/tte-agent/tte-agent/agent/metrics"
 	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
@@ -100,8 +101,12 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		}
 		log.Info("metrics listening", "addr", d.metrics.Addr().String(), "tls", cfg.Metrics.WebConfig != "")
 	}
+	// Pages hold at most Limits.Connections; the rest of the cap is room
+	// for handshakes in progress. Beyond it connections are closed at
+	// once, so that no flood exhausts the process's file descriptors.
+	capped := listen.Cap(l, 2*cfg.Limits.Connections+16, func() { a.metrics.Rejected("connections") })
 	go func() {
-		err := srv.Serve(l)
+		err := srv.Serve(capped)
 		if err != nil {
 			d.failed.Store(&err)
 		}

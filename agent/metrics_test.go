@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/tte-agent/tte-agent/agent/metrics"
 	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
 	"github.com/tte-agent/tte-agent/protocol"
 )
@@ -57,27 +58,24 @@ func TestMetricsAfterSigning(t *testing.T) {
 		t.Fatalf("handshake from another origin: %d", code)
 	}
 
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP tte_agent_signatures_total Items signed (result=ok) and sign requests that failed (result=the error reason), by format (raw, cms, pades).
-# TYPE tte_agent_signatures_total counter
-tte_agent_signatures_total{format="raw",result="ok"} 3
-tte_agent_signatures_total{format="raw",result="user_cancelled"} 1
-# HELP tte_agent_dialogs_total Consent and PIN dialogs by outcome: consented, user_cancelled, timeout, cancelled, internal.
-# TYPE tte_agent_dialogs_total counter
-tte_agent_dialogs_total{outcome="consented"} 1
-tte_agent_dialogs_total{outcome="user_cancelled"} 1
-# HELP tte_agent_requests_rejected_total Requests answered with an error, and refused handshakes (reason=forbidden), by reason.
-# TYPE tte_agent_requests_rejected_total counter
-tte_agent_requests_rejected_total{reason="forbidden"} 1
-tte_agent_requests_rejected_total{reason="user_cancelled"} 1
+	// Every known series exists, at 0 unless something happened.
+	want := zeroSeries(map[string]float64{
+		`tte_agent_signatures_total{format="raw",result="ok"}`:             3,
+		`tte_agent_signatures_total{format="raw",result="user_cancelled"}`: 1,
+		`tte_agent_dialogs_total{outcome="consented"}`:                     1,
+		`tte_agent_dialogs_total{outcome="user_cancelled"}`:                1,
+		`tte_agent_requests_rejected_total{reason="forbidden"}`:            1,
+		`tte_agent_requests_rejected_total{reason="user_cancelled"}`:       1,
+	})
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want+`
 # HELP tte_agent_connections_open Open WebSocket connections from pages.
 # TYPE tte_agent_connections_open gauge
 tte_agent_connections_open 1
 `), "tte_agent_signatures_total", "tte_agent_dialogs_total", "tte_agent_requests_rejected_total", "tte_agent_connections_open"); err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(reg, "tte_agent_sign_duration_seconds"); n != 1 {
-		t.Errorf("sign duration series: %d, want 1 (raw)", n)
+	if n := testutil.CollectAndCount(reg, "tte_agent_sign_duration_seconds"); n != len(metrics.Formats) {
+		t.Errorf("sign duration series: %d, want %d (one per format, from the start)", n, len(metrics.Formats))
 	}
 
 	body := scrape(t, h)
@@ -194,4 +192,32 @@ func serverCert(t *testing.T, dir string) (*x509.CertPool, string, string) {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 	return pool, certFile, keyFile
+}
+
+// zeroSeries is the exposition of the labelled counters with every known
+// label value at 0, but for set.
+func zeroSeries(set map[string]float64) string {
+	var b strings.Builder
+	line := func(series string) {
+		fmt.Fprintf(&b, "%s %v\n", series, set[series])
+		delete(set, series)
+	}
+	b.WriteString("# HELP tte_agent_signatures_total Items signed (result=ok) and sign requests that failed (result=the error reason), by format (raw, cms, pades).\n# TYPE tte_agent_signatures_total counter\n")
+	for _, f := range metrics.Formats {
+		line(fmt.Sprintf(`tte_agent_signatures_total{format=%q,result="ok"}`, f))
+	}
+	for series := range set {
+		if strings.HasPrefix(series, "tte_agent_signatures_total") {
+			line(series)
+		}
+	}
+	b.WriteString("# HELP tte_agent_dialogs_total Consent and PIN dialogs by outcome: consented, user_cancelled, timeout, cancelled, internal.\n# TYPE tte_agent_dialogs_total counter\n")
+	for _, o := range metrics.DialogOutcomes {
+		line(fmt.Sprintf(`tte_agent_dialogs_total{outcome=%q}`, o))
+	}
+	b.WriteString("# HELP tte_agent_requests_rejected_total Requests answered with an error, and refused handshakes (reason=forbidden), by reason.\n# TYPE tte_agent_requests_rejected_total counter\n")
+	for _, r := range metrics.Reasons {
+		line(fmt.Sprintf(`tte_agent_requests_rejected_total{reason=%q}`, r))
+	}
+	return b.String()
 }

@@ -81,12 +81,14 @@ func (p *Provider) Tokens() ([]Info, error) {
 	for _, m := range p.modules {
 		m.use.RLock()
 		slots, err := m.ctx.GetSlotList(true)
-		if err != nil && errors.Is(classify(err), ErrRemoved) {
+		if err != nil && (errors.Is(classify(err), ErrRemoved) || generalError(err)) {
 			// The module itself lost its device: p11-kit's client after its
 			// server went away answers every call so until it is
 			// initialised again, and a USB reader pulled with the card
-			// can do the same. Start it afresh once; whatever used the
-			// old state failed already.
+			// can do the same. SoftHSM that failed to open its files (the
+			// process out of descriptors) answers CKR_GENERAL_ERROR until
+			// it is initialised again. Start it afresh once; whatever used
+			// the old state failed already.
 			if rerr := m.reinit(); rerr == nil {
 				slots, err = m.ctx.GetSlotList(true)
 			}
@@ -149,4 +151,11 @@ func (p *Provider) Token(serial string) (Info, error) {
 type slotRef struct {
 	mod  *module
 	slot uint
+}
+
+// generalError reports CKR_GENERAL_ERROR, which a module that lost its
+// internal state keeps answering until it is initialised again.
+func generalError(err error) bool {
+	var rv pkcs11.Error
+	return errors.As(err, &rv) && rv == pkcs11.CKR_GENERAL_ERROR
 }

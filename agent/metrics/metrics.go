@@ -19,6 +19,20 @@ const ns = "tte_agent"
 // PINStatuses are the values of the pin status state set.
 var PINStatuses = []string{"ok", "count_low", "final_try", "locked"}
 
+// Formats are the format label's values.
+var Formats = []string{"raw", "cms", "pades"}
+
+// Reasons are the reason label's values of requests_rejected_total that
+// exist from the start: the protocol's reasons, refused handshakes
+// (forbidden) and connections dropped by the WebSocket and the metrics
+// listeners' caps.
+var Reasons = []string{"forbidden", "connections", "metrics_connections", "parse_error", "invalid_request", "method_not_found", "bad_request",
+	"internal", "not_permitted", "user_cancelled", "pin_incorrect", "pin_locked", "token_removed", "certificate_not_found",
+	"certificate_invalid", "too_large", "busy", "cancelled", "timeout", "upstream_failed"}
+
+// DialogOutcomes are the outcome label's values of dialogs_total.
+var DialogOutcomes = []string{"consented", "user_cancelled", "timeout", "cancelled", "internal"}
+
 // Token is one token as the slot watcher last saw it.
 type Token struct {
 	Serial, Label, Model, PINStatus string
@@ -71,6 +85,18 @@ func New(version string, connections func() int) *Metrics {
 	build.Set(1)
 	conns := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "connections_open",
 		Help: "Open WebSocket connections from pages."}, func() float64 { return float64(connections()) })
+	// Series with known label values exist from the start, at 0, so that
+	// rate() and increase() see a fresh agent's first event.
+	for _, f := range Formats {
+		m.signatures.WithLabelValues(f, "ok")
+		m.signTime.WithLabelValues(f)
+	}
+	for _, r := range Reasons {
+		m.rejected.WithLabelValues(r)
+	}
+	for _, o := range DialogOutcomes {
+		m.dialogs.WithLabelValues(o)
+	}
 	m.Registry.MustRegister(m.signatures, m.signTime, m.reqTime, m.rejected, m.dialogs, m.hashed, build, conns,
 		tokenCollector{m}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/prometheus/exporter-toolkit/web"
+	agentlisten "github.com/tte-agent/tte-agent/agent/listen"
 	"go.yaml.in/yaml/v2"
 )
 
@@ -70,6 +72,9 @@ func (m *Metrics) Serve(listen, webConfig string, healthy func() error, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("failed to listen for metrics on %s: %w (set [metrics] listen, or \"\" to turn metrics off)", listen, err)
 	}
+	// A scraper needs a connection or two; a flood of idle ones must not
+	// take the process's file descriptors from the WebSocket listener.
+	l = agentlisten.Cap(l, maxConns, func() { m.rejected.WithLabelValues("metrics_connections").Inc() })
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -79,11 +84,46 @@ func (m *Metrics) Serve(listen, webConfig string, healthy func() error, log *slo
 		}
 		w.Write([]byte("ok\n"))
 	})
-	s := &Server{http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, addr: l.Addr(), done: make(chan error, 1)}
+	var h http.Handler = mux
+	if webConfig == "" {
+		// On loopback without TLS a DNS-rebinding page could otherwise
+		// read subject names and token serials: the Host must be the
+		// listener's own address, as on the WebSocket. A LAN listener
+		// with TLS and basic auth is reached by name and needs no check.
+		h = hostOnly(l.Addr().(*net.TCPAddr).Port, mux)
+	}
+	s := &Server{http: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}, addr: l.Addr(), done: make(chan error, 1)}
 	go func() {
 		s.done <- web.Serve(l, s.http, &web.FlagConfig{WebConfigFile: &webConfig}, log.With("component", "metrics"))
 	}()
 	return s, nil
+}
+
+// maxConns bounds the metrics listener's open connections.
+const maxConns = 16
+
+// hostOnly answers 421 to a request whose Host is not a loopback name of
+// port, exactly.
+func hostOnly(port int, next http.Handler) http.Handler {
+	allowed := map[string]bool{}
+	for _, h := range []string{"127.0.0.1", "localhost", "[::1]"} {
+		allowed[fmt.Sprintf("%s:%d", h, port)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowed[r.Host] {
+			http.Error(w, "wrong Host: scrape the agent at 127.0.0.1 and its port", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Addr is the bound address.

@@ -55,6 +55,11 @@ type rpcAnswer struct {
 	} `json:"error"`
 }
 
+// websocketDial opens a WebSocket from the allowed origin.
+func websocketDial(addr string) (*websocket.Conn, *http.Response, error) {
+	return websocket.DefaultDialer.Dial("ws://"+addr+"/v1", http.Header{"Origin": {"https://a.go.id"}})
+}
+
 func dialAgent(t *testing.T, addr string) *rpc {
 	t.Helper()
 	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/v1", http.Header{"Origin": {"https://a.go.id"}})
