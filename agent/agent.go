@@ -65,10 +65,12 @@ type Agent struct {
 	metrics *metrics.Metrics // nil records nothing
 	tsa     *tsa.Client      // nil without [tsa] url
 	audit   *audit.Log       // nil in unit tests without a trail
-	store   *upload.Store
-	parses  *budget.Gate // bounds PDF parsing across all requests
-	umu     sync.Mutex
-	uploads map[uint64]*upload.Set // by connection
+	// refusals rate-limits refusal records (nil: written one by one).
+	refusals *audit.Refusals
+	store    *upload.Store
+	parses   *budget.Gate // bounds PDF parsing across all requests
+	umu      sync.Mutex
+	uploads  map[uint64]*upload.Set // by connection
 }
 
 var _ wsserver.Handler = (*Agent)(nil)
@@ -166,7 +168,7 @@ func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 		ctx = withAuditMark(ctx)
 		result, err := a.serve(ctx, p, req)
 		if err != nil && !wasAudited(ctx) {
-			a.record(audit.Record{Event: audit.EventRefused, Origin: p.Origin, Method: req.Method, Outcome: outcome(err), Detail: errDetail(err)})
+			a.refused(audit.Record{Origin: p.Origin, Method: req.Method, Outcome: outcome(err), Detail: errDetail(err)}, "")
 		}
 		return result, err
 	}
@@ -270,12 +272,28 @@ func UID() int {
 }
 
 // record appends to the audit trail. A trail that cannot be written is
-// logged loudly; the request goes on (see docs/security.md).
-func (a *Agent) record(r audit.Record) {
+// logged loudly and counted.
+func (a *Agent) record(r audit.Record) error {
 	if a.audit == nil {
-		return
+		return nil
 	}
 	if err := a.audit.Append(r); err != nil {
 		a.log.Error("failed to write the audit trail", "err", err)
+		a.metrics.AuditFailed()
+		return err
 	}
+	return nil
+}
+
+// recordRequired appends a record a sign request depends on: with
+// audit.required (the default) a record that cannot be written fails the
+// request, so nothing is signed that the trail does not show.
+func (a *Agent) recordRequired(r audit.Record) error {
+	err := a.record(r)
+	if err == nil || !a.conf().Audit.IsRequired() {
+		return nil
+	}
+	e := protocol.NewError(protocol.ReasonInternal, "The agent cannot write its audit trail, so it signs nothing; the disk may be full. Ask your administrator to free space (docs/security.md).")
+	e.Data.Detail = "audit trail: " + truncate(err.Error(), 200)
+	return e
 }

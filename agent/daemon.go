@@ -34,8 +34,11 @@ type Daemon struct {
 	done     chan error
 	stop     context.CancelFunc // ends the slot watcher
 	watching chan struct{}
-	metrics  *metrics.Server // nil when [metrics] listen is ""
-	failed   atomic.Pointer[error]
+	// anchoring is closed when the anchoring loop has ended (nil without
+	// a TSA).
+	anchoring chan struct{}
+	metrics   *metrics.Server // nil when [metrics] listen is ""
+	failed    atomic.Pointer[error]
 }
 
 // Start loads the configured modules, binds the listen address and serves
@@ -67,7 +70,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		tokens.Close()
 		return nil, err
 	}
-	trail, err := audit.Open(cfg.Audit.Path, cfg.Audit.MaxBytes)
+	trail, err := audit.Open(cfg.Audit.Path, audit.Options{MaxBytes: cfg.Audit.MaxBytes, MaxTotalBytes: cfg.Audit.MaxTotalBytes, Log: log})
 	if err != nil {
 		l.Close()
 		tokens.Close()
@@ -77,7 +80,9 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	a.audit = trail
 	var srv *wsserver.Server
 	a.metrics = metrics.New(Version, func() int { return srv.Connections() })
-	a.record(audit.Record{Event: audit.EventStart, Detail: "tte-agent " + Version})
+	a.metrics.AuditRecords(func() float64 { seq, _ := trail.Head(); return float64(seq) })
+	a.refusals = audit.NewRefusals(refusalInterval, func(r audit.Record) { _ = a.record(r) })
+	_ = a.record(audit.Record{Event: audit.EventStart, Detail: "tte-agent " + Version})
 	srv = wsserver.New(wsserver.Config{
 		Limits:      a.Limits(),
 		UID:         UID(),
@@ -85,7 +90,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		IdleTimeout: time.Duration(cfg.Limits.ConnectionIdle),
 		Refused: func(origin, host, why string) {
 			a.metrics.Rejected("forbidden")
-			a.record(audit.Record{Event: audit.EventRefused, Origin: origin, Outcome: "forbidden", Detail: why + " (Host " + host + ")"})
+			a.refused(audit.Record{Origin: origin, Outcome: "forbidden", Detail: why}, host)
 		},
 	}, a)
 	ctx, stop := context.WithCancel(context.Background())
@@ -112,6 +117,13 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		}
 		d.done <- err
 	}()
+	if a.tsa != nil {
+		d.anchoring = make(chan struct{})
+		go func() {
+			defer close(d.anchoring)
+			a.anchorTrail(ctx, time.Duration(cfg.Audit.AnchorInterval))
+		}()
+	}
 	go func() {
 		defer close(d.watching)
 		a.watchTokens(ctx, time.Duration(cfg.PKCS11.Poll), time.Duration(cfg.PKCS11.Rescan), func(toks []protocol.Token) {
@@ -161,6 +173,9 @@ func (d *Daemon) Done() <-chan error { return d.done }
 func (d *Daemon) Close(ctx context.Context) error {
 	d.stop()
 	<-d.watching
+	if d.anchoring != nil {
+		<-d.anchoring
+	}
 	if d.metrics != nil {
 		d.metrics.Close()
 	}
@@ -171,7 +186,8 @@ func (d *Daemon) Close(ctx context.Context) error {
 	// Every connection is closed, so its documents are gone; anything
 	// left (a request that outlived the deadline) goes too.
 	cerr := d.Agent.store.Clear()
-	d.Agent.record(audit.Record{Event: audit.EventStop, Detail: "tte-agent " + Version})
+	d.Agent.refusals.Close()
+	_ = d.Agent.record(audit.Record{Event: audit.EventStop, Detail: "tte-agent " + Version})
 	if d.Agent.audit != nil {
 		d.Agent.audit.Close()
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 // TestConnectionFlood: 500 connections at once are capped (the rest closed
-// with 1013), the accepted ones flooding sign requests see one dialog at a
+// with 1013, or before their handshake by the listener's cap), the accepted ones flooding sign requests see one dialog at a
 // time with a bounded queue (the rest busy), and a page connected before
 // the flood is still served.
 func TestConnectionFlood(t *testing.T) {
@@ -23,7 +23,7 @@ func TestConnectionFlood(t *testing.T) {
 
 	var mu sync.Mutex
 	var accepted []*websocket.Conn
-	refused := 0
+	refused, dropped := 0, 0
 	var wg sync.WaitGroup
 	for range 500 {
 		wg.Add(1)
@@ -31,6 +31,9 @@ func TestConnectionFlood(t *testing.T) {
 			defer wg.Done()
 			ws, _, err := websocket.DefaultDialer.Dial(h.d.URL(), http.Header{"Origin": {testOrigin}})
 			if err != nil {
+				mu.Lock()
+				dropped++ // closed by the listener's cap
+				mu.Unlock()
 				return
 			}
 			// An accepted connection answers agent.info; a refused one
@@ -48,13 +51,18 @@ func TestConnectionFlood(t *testing.T) {
 			case err == nil:
 				accepted = append(accepted, ws)
 			default:
+				// Closed by the listener's cap before any handshake.
+				dropped++
 				ws.Close()
 			}
 		}()
 	}
 	wg.Wait()
-	if len(accepted) != 15 || refused != 485 {
-		t.Fatalf("%d accepted and %d closed with 1013, want 15 and 485 (limit 16, one taken)", len(accepted), refused)
+	// One origin holds at most three quarters of the 16 slots, one of
+	// which the first page has; the rest are closed with 1013 or, beyond
+	// the listener's cap, before their handshake.
+	if len(accepted) != 11 || refused == 0 || refused+dropped != 489 {
+		t.Fatalf("%d accepted, %d closed with 1013, %d dropped; want 11 and 489 refused (12 per origin, one taken)", len(accepted), refused, dropped)
 	}
 	// Every accepted connection asks for a signature at once.
 	reasons := make(chan protocol.Reason, len(accepted))

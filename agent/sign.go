@@ -120,7 +120,11 @@ func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) (err error
 		if r.audited != nil {
 			res.Items = r.audited()
 		}
-		a.record(res)
+		if rerr := a.recordRequired(res); rerr != nil && err == nil {
+			// Fail closed: signatures whose record is not in the trail are
+			// not handed out.
+			err = rerr
+		}
 	}()
 
 	info, err := a.tokens.Token(r.cert.Token)
@@ -140,8 +144,10 @@ func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) (err error
 	prog.stage(protocol.StageAwaitingUser)
 	shown := entry
 	shown.Event = audit.EventDialog
-	a.record(shown)
-	pin, err := a.ask(ctx, r.consent, info.ProtectedAuthPath)
+	// dialog_shown is written once the dialog is really shown (not for a
+	// request answered busy), and a request whose record cannot be
+	// written never reaches the user (audit.required).
+	pin, err := a.ask(ctx, r.consent, info.ProtectedAuthPath, func() error { return a.recordRequired(shown) })
 	defer clear(pin)
 	decision := entry
 	decision.Event, decision.Outcome = audit.EventDecision, "consented"
@@ -197,7 +203,7 @@ func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) (err error
 
 // ask shows the dialog, one at a time across all connections, and returns
 // the PIN (nil for a PIN pad token).
-func (a *Agent) ask(ctx context.Context, req consent.Request, pinPad bool) ([]byte, error) {
+func (a *Agent) ask(ctx context.Context, req consent.Request, pinPad bool, shown func() error) ([]byte, error) {
 	select {
 	case a.waiting <- struct{}{}:
 	default:
@@ -211,6 +217,9 @@ func (a *Agent) ask(ctx context.Context, req consent.Request, pinPad bool) ([]by
 		return nil, a.contextError(ctx, ctx.Err(), 0)
 	}
 	defer func() { <-a.dialog }()
+	if err := shown(); err != nil {
+		return nil, err
+	}
 
 	d := consent.Dialog(a.conf().Pinentry.Language, req)
 	var pin []byte

@@ -7,13 +7,14 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -28,6 +29,15 @@ const (
 	EventResult   = "result"        // a sign request ended
 	EventStart    = "agent_started" // the agent started
 	EventStop     = "agent_stopped" // the agent stopped cleanly
+	EventIncident = "incident"      // something an administrator must follow up (Outcome says what)
+	EventPruned   = "pruned"        // the oldest file was summarised (Pruned) and deleted
+)
+
+// Incident outcomes the trail itself records.
+const (
+	// IncidentTorn: the trail ended in a damaged record (a crash or a
+	// full disk cut a write); it was kept aside and the chain goes on.
+	IncidentTorn = "audit_damaged"
 )
 
 // Item is a signed item as audited: its name and digest, never content.
@@ -49,6 +59,7 @@ type Record struct {
 	Count       int       `json:"count,omitempty"`
 	Outcome     string    `json:"outcome,omitempty"` // "ok" or a protocol reason
 	Detail      string    `json:"detail,omitempty"`
+	Pruned      *Summary  `json:"pruned,omitempty"`
 	Prev        string    `json:"prev"`
 	Hash        string    `json:"hash"`
 }
@@ -61,25 +72,48 @@ func (r Record) hash() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// Options tune a Log.
+type Options struct {
+	// MaxBytes rotates the file when it grows past this size.
+	MaxBytes int64
+	// MaxTotalBytes bounds all the trail's files together: the oldest
+	// rotated files are summarised into the trail and deleted. Zero keeps
+	// everything.
+	MaxTotalBytes int64
+	// Log hears of what Open repaired; nil discards it.
+	Log *slog.Logger
+}
+
 // Log appends records to the trail. Its methods are safe for concurrent
 // use.
 type Log struct {
-	mu       sync.Mutex
-	path     string
-	maxBytes int64
-	f        *os.File
-	size     int64
-	seq      uint64
-	prev     string
+	mu   sync.Mutex
+	path string
+	o    Options
+	f    *os.File
+	size int64
+	seq  uint64
+	prev string
 }
 
-// Open opens (creating 0600, in a 0700 directory) the trail at path and
-// continues its chain. A file over maxBytes is rotated first.
-func Open(path string, maxBytes int64) (*Log, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("failed to create the audit directory: %w", err)
+// Open opens (creating 0600, in a 0700 directory, never through a
+// symbolic link) the trail at path and continues its chain. A file that
+// ends in a damaged record — a write cut by a crash or a full disk — is
+// repaired: the damaged bytes are kept aside in path.damaged-TIME, the
+// file is cut back to its last whole record, and an incident record says
+// so. A file over MaxBytes is rotated first.
+func Open(path string, o Options) (*Log, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	l := &Log{path: path, maxBytes: maxBytes}
+	if err := checkDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	l := &Log{path: path, o: o}
+	torn, err := l.repairTail()
+	if err != nil {
+		return nil, err
+	}
 	last, err := lastRecord(path)
 	if err != nil {
 		return nil, err
@@ -101,11 +135,65 @@ func Open(path string, maxBytes int64) (*Log, error) {
 	if err := l.openFile(); err != nil {
 		return nil, err
 	}
+	if torn != "" {
+		if err := l.Append(Record{Event: EventIncident, Outcome: IncidentTorn, Detail: "the trail ended in a damaged record (a crash or a full disk cut a write); its bytes were kept aside in " + filepath.Base(torn)}); err != nil {
+			l.Close()
+			return nil, err
+		}
+	}
 	return l, nil
 }
 
+// repairTail cuts a damaged last record off the current file, keeping its
+// bytes in a file of their own, whose path it returns ("" when the file
+// was whole).
+func (l *Log) repairTail() (string, error) {
+	f, err := openNoFollow(l.path, os.O_RDWR)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("failed to open the audit trail: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	// Only the last line can be torn: read back to the newline before it.
+	size := fi.Size()
+	tail := make([]byte, min(size, maxLine+1))
+	if _, err := f.ReadAt(tail, size-int64(len(tail))); err != nil && err != io.EOF {
+		return "", err
+	}
+	end := len(tail) // the end of the whole records in tail
+	if end > 0 && tail[end-1] == '\n' {
+		start := bytes.LastIndexByte(tail[:end-1], '\n') + 1
+		if _, err := parseLine(tail[start : end-1]); err == nil {
+			return "", nil
+		}
+		// A whole line that is not a record: not a torn write, but an
+		// edit; verify reports it, and the agent refuses to chain onto it.
+		return "", fmt.Errorf("the audit trail %s ends with a line that is not a record; run tte-agent audit verify", l.path)
+	}
+	end = bytes.LastIndexByte(tail, '\n') + 1
+	if end == 0 && int64(len(tail)) < size {
+		return "", fmt.Errorf("the audit trail %s ends with a line longer than any record; run tte-agent audit verify", l.path)
+	}
+	cut := size - int64(len(tail)-end)
+	aside := l.path + ".damaged-" + time.Now().UTC().Format("20060102T150405.000000000")
+	if err := os.WriteFile(aside, tail[end:], 0o600); err != nil {
+		return "", fmt.Errorf("failed to keep the damaged end of the audit trail aside: %w", err)
+	}
+	if err := f.Truncate(cut); err != nil {
+		return "", fmt.Errorf("failed to cut the damaged end off the audit trail: %w", err)
+	}
+	l.o.Log.Warn("the audit trail ended in a damaged record; it was kept aside and the trail goes on", "kept", aside, "bytes", size-cut)
+	return aside, nil
+}
+
 func (l *Log) openFile() error {
-	f, err := os.OpenFile(l.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := openNoFollow(l.path, os.O_CREATE|os.O_APPEND|os.O_WRONLY)
 	if err != nil {
 		return fmt.Errorf("failed to open the audit trail: %w", err)
 	}
@@ -122,36 +210,60 @@ func (l *Log) openFile() error {
 	return nil
 }
 
-// lastRecord reads the last line of a trail file, or nil if it is empty.
+// lastRecord reads the last record of a trail file, or nil if it is
+// empty.
 func lastRecord(path string) (*Record, error) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+	f, err := openNoFollow(path, os.O_RDONLY)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the audit trail: %w", err)
 	}
-	data = bytes.TrimRight(data, "\n")
-	if len(data) == 0 {
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	tail := make([]byte, min(fi.Size(), maxLine+1))
+	if _, err := f.ReadAt(tail, fi.Size()-int64(len(tail))); err != nil && err != io.EOF {
+		return nil, err
+	}
+	tail = bytes.TrimRight(tail, "\n")
+	if len(tail) == 0 {
 		return nil, nil
 	}
-	line := data[bytes.LastIndexByte(data, '\n')+1:]
-	var r Record
-	if err := json.Unmarshal(line, &r); err != nil {
+	r, err := parseLine(tail[bytes.LastIndexByte(tail, '\n')+1:])
+	if err != nil {
 		return nil, fmt.Errorf("the audit trail %s ends with a damaged record: %w (run tte-agent audit verify)", path, err)
 	}
 	return &r, nil
 }
 
+// Head returns the last record's number and hash.
+func (l *Log) Head() (uint64, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seq, l.prev
+}
+
+// Path returns the trail's current file.
+func (l *Log) Path() string { return l.path }
+
 // Append writes r as the next record, filling in its sequence number,
-// time, and chain hashes.
+// time, and chain hashes. The record is written whole or not at all: a
+// short write (a full disk) is cut off again and reported.
 func (l *Log) Append(r Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.appendLocked(r)
+}
+
+func (l *Log) appendLocked(r Record) error {
 	if l.f == nil {
 		return errors.New("audit trail closed")
 	}
-	if l.maxBytes > 0 && l.size >= l.maxBytes {
+	if l.o.MaxBytes > 0 && l.size >= l.o.MaxBytes {
 		if err := l.rotate(); err != nil {
 			return err
 		}
@@ -167,25 +279,37 @@ func (l *Log) Append(r Record) error {
 		return err
 	}
 	n, err := l.f.Write(append(data, '\n'))
-	l.size += int64(n)
 	if err != nil {
+		if n > 0 {
+			// Take the partial record back, so that the next one starts
+			// on a line of its own.
+			if terr := l.f.Truncate(l.size); terr != nil {
+				return fmt.Errorf("failed to write the audit trail: %w (and to cut the partial record off: %v)", err, terr)
+			}
+		}
 		return fmt.Errorf("failed to write the audit trail: %w", err)
 	}
+	l.size += int64(n)
 	l.seq, l.prev = r.Seq, r.Hash
 	return nil
 }
 
-// rotate renames the current file with its first-record time and starts a
-// new one; the chain continues across files.
+// rotate renames the current file with its time and starts a new one; the
+// chain continues across files. Then the oldest files go while the trail
+// is over MaxTotalBytes, each summarised into the new file first.
 func (l *Log) rotate() error {
 	if err := l.f.Close(); err != nil {
 		return err
 	}
-	rotated := fmt.Sprintf("%s.%s", l.path, time.Now().UTC().Format("20060102T150405.000000000"))
+	l.f = nil
+	rotated := rotatedName(l.path, time.Now().UTC().Format("20060102T150405.000000000"))
 	if err := os.Rename(l.path, rotated); err != nil {
 		return fmt.Errorf("failed to rotate the audit trail: %w", err)
 	}
-	return l.openFile()
+	if err := l.openFile(); err != nil {
+		return err
+	}
+	return l.prune()
 }
 
 // Close closes the trail.
@@ -198,83 +322,4 @@ func (l *Log) Close() error {
 	err := l.f.Close()
 	l.f = nil
 	return err
-}
-
-// Files returns the trail's files, oldest first: rotated files (named
-// path.TIME) then path itself.
-func Files(path string) ([]string, error) {
-	rotated, err := filepath.Glob(path + ".*")
-	if err != nil {
-		return nil, err
-	}
-	out := append([]string{}, rotated...) // Glob sorts; TIME sorts by time
-	if _, err := os.Stat(path); err == nil {
-		out = append(out, path)
-	}
-	return out, nil
-}
-
-// Problem is the first inconsistency Verify found.
-type Problem struct {
-	File string
-	Line int
-	Seq  uint64
-	Why  string
-}
-
-func (p *Problem) Error() string {
-	return fmt.Sprintf("%s line %d (record %d): %s", p.File, p.Line, p.Seq, p.Why)
-}
-
-// Verify checks the whole chain of the trail at path and returns how many
-// records it holds, or the first problem: a record edited (its hash does
-// not match), deleted or inserted (a gap or repeat in the sequence, or a
-// broken link), or reordered.
-func Verify(path string) (int, error) {
-	files, err := Files(path)
-	if err != nil {
-		return 0, err
-	}
-	var prev string
-	var seq uint64
-	n := 0
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			return n, err
-		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-		line := 0
-		for sc.Scan() {
-			line++
-			var r Record
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				fh.Close()
-				return n, &Problem{File: f, Line: line, Seq: seq + 1, Why: "not a record (damaged line)"}
-			}
-			switch {
-			case r.Hash != r.hash():
-				fh.Close()
-				return n, &Problem{File: f, Line: line, Seq: r.Seq, Why: "the record was edited: its hash does not match its content"}
-			case r.Seq != seq+1 && r.Seq > seq+1:
-				fh.Close()
-				return n, &Problem{File: f, Line: line, Seq: r.Seq, Why: fmt.Sprintf("records %d to %d are missing (deleted)", seq+1, r.Seq-1)}
-			case r.Seq != seq+1:
-				fh.Close()
-				return n, &Problem{File: f, Line: line, Seq: r.Seq, Why: fmt.Sprintf("record %d comes after record %d (inserted or reordered)", r.Seq, seq)}
-			case r.Prev != prev:
-				fh.Close()
-				return n, &Problem{File: f, Line: line, Seq: r.Seq, Why: "the link to the previous record is broken (a record was replaced, inserted or reordered)"}
-			}
-			prev, seq = r.Hash, r.Seq
-			n++
-		}
-		err = sc.Err()
-		fh.Close()
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }

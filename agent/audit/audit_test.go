@@ -12,7 +12,7 @@ import (
 func writeTrail(t *testing.T, n int, maxBytes int64) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit", "audit.log")
-	l, err := Open(path, maxBytes)
+	l, err := Open(path, Options{MaxBytes: maxBytes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestRotationKeepsTheChain(t *testing.T) {
 		t.Fatalf("Verify across rotated files = %d, %v", n, err)
 	}
 	// Reopening continues the sequence and the chain.
-	l, err := Open(path, 2000)
+	l, err := Open(path, Options{MaxBytes: 2000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestRotationKeepsTheChain(t *testing.T) {
 
 func TestReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l, err := Open(path, 0)
+	l, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,11 @@
 package audit
 
 import (
-	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -47,66 +46,121 @@ type Incident struct {
 	Certificate string    `json:"certificate,omitempty"`
 }
 
-var incidentKinds = map[string]bool{"pin_locked": true, "token_removed": true, "certificate_invalid": true}
+var incidentKinds = map[string]bool{"pin_locked": true, "token_removed": true, "certificate_invalid": true, IncidentTorn: true}
+
+// Summary is what a pruned file held, kept in the trail when the file is
+// deleted: its chain's end, and the counts a report needs.
+type Summary struct {
+	File     string    `json:"file"`
+	FirstSeq uint64    `json:"firstSeq"`
+	LastSeq  uint64    `json:"lastSeq"`
+	LastHash string    `json:"lastHash"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	// Signatures, Failures and Incidents are as in a Report of the file.
+	Signatures []SignatureCount `json:"signatures,omitempty"`
+	Failures   map[string]int   `json:"failures,omitempty"`
+	Incidents  []Incident       `json:"incidents,omitempty"`
+}
+
+// tally accumulates records into report tables.
+type tally struct {
+	counts    map[[3]string]*SignatureCount
+	failures  map[string]int
+	incidents []Incident
+}
+
+func newTally() *tally {
+	return &tally{counts: map[[3]string]*SignatureCount{}, failures: map[string]int{}}
+}
+
+func (t *tally) add(rec Record) {
+	cert := rec.Subject
+	if len(rec.Certificate) >= 16 {
+		cert += " (" + rec.Certificate[:16] + ")"
+	}
+	switch {
+	case rec.Event == EventResult && rec.Outcome == "ok":
+		t.addSignatures(SignatureCount{Month: rec.Time.UTC().Format("2006-01"), Origin: rec.Origin, Certificate: cert, Requests: 1, Items: rec.Count})
+	case rec.Event == EventResult:
+		t.failures[rec.Outcome]++
+	case rec.Event == EventRefused:
+		t.failures[rec.Outcome] += max(1, rec.Count)
+	}
+	if incidentKinds[rec.Outcome] && rec.Event != EventDecision {
+		t.incidents = append(t.incidents, Incident{Time: rec.Time, Kind: rec.Outcome, Origin: rec.Origin, Certificate: cert})
+	}
+}
+
+func (t *tally) addSignatures(s SignatureCount) {
+	key := [3]string{s.Month, s.Origin, s.Certificate}
+	c := t.counts[key]
+	if c == nil {
+		c = &SignatureCount{Month: s.Month, Origin: s.Origin, Certificate: s.Certificate}
+		t.counts[key] = c
+	}
+	c.Requests += s.Requests
+	c.Items += s.Items
+}
+
+// addSummary adds what a pruned file held within [from, to): signatures
+// by month, incidents by time, failures when the file's span overlaps.
+func (t *tally) addSummary(s *Summary, from, to time.Time) {
+	for _, c := range s.Signatures {
+		m, err := time.Parse("2006-01", c.Month)
+		if err == nil && m.Before(to) && !m.AddDate(0, 1, 0).Before(from) {
+			t.addSignatures(c)
+		}
+	}
+	if s.From.Before(to) && !s.To.Before(from) {
+		for k, n := range s.Failures {
+			t.failures[k] += n
+		}
+	}
+	for _, in := range s.Incidents {
+		if !in.Time.Before(from) && in.Time.Before(to) {
+			t.incidents = append(t.incidents, in)
+		}
+	}
+}
+
+func (t *tally) signatures() []SignatureCount {
+	out := make([]SignatureCount, 0, len(t.counts))
+	for _, c := range t.counts {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.Month+a.Origin+a.Certificate < b.Month+b.Origin+b.Certificate
+	})
+	return out
+}
 
 // Summarize reads the trail at path and reports on records from from
-// (inclusive) to to (exclusive).
+// (inclusive) to to (exclusive), with what pruned files held. Only
+// records exactly as the agent writes them are counted; a trail that does
+// not verify is reported as not intact.
 func Summarize(path string, from, to time.Time) (*Report, error) {
-	r := &Report{From: from, To: to, Intact: true, Failures: map[string]int{}}
+	r := &Report{From: from, To: to, Intact: true}
 	if _, err := Verify(path); err != nil {
 		r.Intact, r.Problem = false, err.Error()
 	}
-	files, err := Files(path)
-	if err != nil {
+	t := newTally()
+	_, err := scanTrail(path, func(rec Record, _ string, _ int) error {
+		if rec.Pruned != nil {
+			t.addSummary(rec.Pruned, from, to)
+		}
+		if !rec.Time.Before(from) && rec.Time.Before(to) {
+			t.add(rec)
+		}
+		return nil
+	})
+	var p *Problem
+	if err != nil && !errors.As(err, &p) {
 		return nil, err
 	}
-	counts := map[[3]string]*SignatureCount{}
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			return nil, err
-		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-		for sc.Scan() {
-			var rec Record
-			if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Time.Before(from) || !rec.Time.Before(to) {
-				continue
-			}
-			cert := rec.Subject
-			if len(rec.Certificate) >= 16 {
-				cert += " (" + rec.Certificate[:16] + ")"
-			}
-			switch {
-			case rec.Event == EventResult && rec.Outcome == "ok":
-				key := [3]string{rec.Time.UTC().Format("2006-01"), rec.Origin, cert}
-				c := counts[key]
-				if c == nil {
-					c = &SignatureCount{Month: key[0], Origin: key[1], Certificate: key[2]}
-					counts[key] = c
-				}
-				c.Requests++
-				c.Items += rec.Count
-			case rec.Event == EventResult || rec.Event == EventRefused:
-				r.Failures[rec.Outcome]++
-			}
-			if incidentKinds[rec.Outcome] && rec.Event != EventDecision {
-				r.Incidents = append(r.Incidents, Incident{Time: rec.Time, Kind: rec.Outcome, Origin: rec.Origin, Certificate: cert})
-			}
-		}
-		err = sc.Err()
-		fh.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	for _, c := range counts {
-		r.Signatures = append(r.Signatures, *c)
-	}
-	sort.Slice(r.Signatures, func(i, j int) bool {
-		a, b := r.Signatures[i], r.Signatures[j]
-		return a.Month+a.Origin+a.Certificate < b.Month+b.Origin+b.Certificate
-	})
+	r.Signatures, r.Failures, r.Incidents = t.signatures(), t.failures, t.incidents
+	sort.Slice(r.Incidents, func(i, j int) bool { return r.Incidents[i].Time.Before(r.Incidents[j].Time) })
 	return r, nil
 }
 

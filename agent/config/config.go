@@ -116,7 +116,19 @@ type Audit struct {
 	Path string `toml:"path"`
 	// MaxBytes rotates the file when it grows past this size.
 	MaxBytes int64 `toml:"max_bytes"`
+	// MaxTotalBytes bounds the trail's files together: the oldest are
+	// summarised into the trail, then deleted. Default 100 MiB.
+	MaxTotalBytes int64 `toml:"max_total_bytes"`
+	// Required (default true) fails a sign request whose audit record
+	// cannot be written.
+	Required *bool `toml:"required"`
+	// AnchorInterval is how often the chain's head is time-stamped when a
+	// TSA is configured (also at start); default 24h.
+	AnchorInterval Duration `toml:"anchor_interval"`
 }
+
+// IsRequired reports audit.required, true unless set false.
+func (a Audit) IsRequired() bool { return a.Required == nil || *a.Required }
 
 // Metrics configures the Prometheus listener.
 type Metrics struct {
@@ -326,6 +338,18 @@ func (c *Config) complete() error {
 	}
 	if c.Audit.MaxBytes < 4096 {
 		return fmt.Errorf("audit.max_bytes %d: must be at least 4096", c.Audit.MaxBytes)
+	}
+	if c.Audit.MaxTotalBytes == 0 {
+		c.Audit.MaxTotalBytes = max(100<<20, 4*c.Audit.MaxBytes)
+	}
+	if c.Audit.MaxTotalBytes < 2*c.Audit.MaxBytes {
+		return fmt.Errorf("audit.max_total_bytes %d: must be at least twice audit.max_bytes (%d)", c.Audit.MaxTotalBytes, c.Audit.MaxBytes)
+	}
+	if c.Audit.AnchorInterval == 0 {
+		c.Audit.AnchorInterval = Duration(24 * time.Hour)
+	}
+	if t := time.Duration(c.Audit.AnchorInterval); t < time.Minute || t > 30*24*time.Hour {
+		return fmt.Errorf("audit.anchor_interval %v: must be between 1m and 720h", t)
 	}
 	if c.Uploads.IdleTimeout == 0 {
 		c.Uploads.IdleTimeout = Duration(30 * time.Second)

@@ -31,7 +31,7 @@ var Reasons = []string{"forbidden", "connections", "metrics_connections", "parse
 	"certificate_invalid", "too_large", "busy", "cancelled", "timeout", "upstream_failed"}
 
 // DialogOutcomes are the outcome label's values of dialogs_total.
-var DialogOutcomes = []string{"consented", "user_cancelled", "timeout", "cancelled", "internal"}
+var DialogOutcomes = []string{"consented", "user_cancelled", "timeout", "cancelled", "connection_closed", "internal"}
 
 // Token is one token as the slot watcher last saw it.
 type Token struct {
@@ -54,6 +54,7 @@ type Metrics struct {
 	rejected   *prometheus.CounterVec
 	dialogs    *prometheus.CounterVec
 	hashed     prometheus.Counter
+	auditFail  prometheus.Counter
 
 	mu     sync.Mutex
 	tokens []Token
@@ -80,6 +81,8 @@ func New(version string, connections func() int) *Metrics {
 		Help: "Consent and PIN dialogs by outcome: consented, user_cancelled, timeout, cancelled, internal."}, []string{"outcome"})
 	m.hashed = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "hashed_bytes_total",
 		Help: "Bytes of uploaded documents the agent hashed."})
+	m.auditFail = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "audit_failures_total",
+		Help: "Audit records that could not be written, and failed time-stamps of the trail's head."})
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "build_info",
 		Help: "The agent's version and Go version; always 1.", ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()}})
 	build.Set(1)
@@ -97,7 +100,7 @@ func New(version string, connections func() int) *Metrics {
 	for _, o := range DialogOutcomes {
 		m.dialogs.WithLabelValues(o)
 	}
-	m.Registry.MustRegister(m.signatures, m.signTime, m.reqTime, m.rejected, m.dialogs, m.hashed, build, conns,
+	m.Registry.MustRegister(m.auditFail, m.signatures, m.signTime, m.reqTime, m.rejected, m.dialogs, m.hashed, build, conns,
 		tokenCollector{m}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -146,6 +149,23 @@ func (m *Metrics) Dialog(outcome string) {
 	if m != nil {
 		m.dialogs.WithLabelValues(outcome).Inc()
 	}
+}
+
+// AuditFailed counts an audit record that could not be written.
+func (m *Metrics) AuditFailed() {
+	if m != nil {
+		m.auditFail.Inc()
+	}
+}
+
+// AuditRecords exposes the audit trail's record count (its last record's
+// number): a fleet's Prometheus sees it go down when a trail is cut.
+func (m *Metrics) AuditRecords(records func() float64) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "audit_records",
+		Help: "Records in the audit trail (the last record's number); it only grows unless the trail was cut."}, records))
 }
 
 // Hashed records n document bytes hashed.

@@ -146,12 +146,28 @@ func TestHostilePDFs(t *testing.T) {
 	cfg, _ := setup(t, addr)
 	data, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, bytes.Replace(data, []byte(`allow = ["digest"]`), []byte(`allow = ["digest", "documents"]`), 1), 0o600)
-	agent := startAgent(t, exec.Command(buildAgent(t), "run", "--config", cfg), addr)
+	// The documents are made first: deflating a bomb takes long under
+	// the race detector, and the connection must not idle meanwhile.
+	cases := hostile.Cases()
+	docs := make([][]byte, len(cases))
+	for i, hc := range cases {
+		docs[i] = hc.Build()
+	}
+	cmd := exec.Command(buildAgent(t), "run", "--config", cfg)
+	logFile, _ := os.Create(filepath.Join(t.TempDir(), "agent.log"))
+	cmd.Stderr = logFile
+	agent := startAgent(t, cmd, addr)
+	defer func() {
+		if t.Failed() {
+			data, _ := os.ReadFile(logFile.Name())
+			t.Logf("agent log:\n%s", data)
+		}
+	}()
 
 	c := dialAgent(t, addr)
 	cert := c.certificateID()
-	for _, hc := range hostile.Cases() {
-		doc := hc.Build()
+	for i, hc := range cases {
+		doc := docs[i]
 		id := c.upload(hc.Name+".pdf", doc)
 		start := time.Now()
 		a := c.answer(c.send("sign.pdf", map[string]any{"certificateId": cert, "items": []map[string]any{{"uploadId": id}}}), testscale.D(30*time.Second))

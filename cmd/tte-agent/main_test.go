@@ -64,7 +64,7 @@ func setup(t *testing.T, listen string) (cfgPath, serial string) {
 		t.Fatal(err)
 	}
 	cfgPath = filepath.Join(dir, "config.toml")
-	conf := fmt.Sprintf("listen = %q\n[pkcs11]\nmodules = [%q]\n[[origins]]\norigin = \"https://a.go.id\"\nallow = [\"digest\"]\n[audit]\npath = %q\n[uploads]\ndir = %q\n[metrics]\nlisten = \"\"\n",
+	conf := fmt.Sprintf("listen = %q\n[pkcs11]\nmodules = [%q]\n[[origins]]\norigin = \"https://a.go.id\"\nallow = [\"digest\"]\n[audit]\npath = %q\n[uploads]\ndir = %q\n[metrics]\nlisten = \"\"\n[pinentry]\nprogram = \"/bin/false\"\n",
 		listen, store.Module, filepath.Join(dir, "audit.log"), filepath.Join(dir, "spool"))
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

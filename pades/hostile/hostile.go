@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"fmt"
+	"hash/adler32"
 	"strings"
 )
 
@@ -82,24 +83,73 @@ func (b *builder) table(trailer string) []byte {
 
 func deflate(data []byte) []byte {
 	var out bytes.Buffer
-	w, _ := zlib.NewWriterLevel(&out, zlib.BestCompression)
+	w := zlib.NewWriter(&out)
 	w.Write(data)
 	w.Close()
 	return out.Bytes()
 }
 
-// deflateZeros compresses n zero bytes without holding them.
-func deflateZeros(n int) []byte {
+// deflateZeros returns a zlib stream of n zero bytes.
+func deflateZeros(n int) []byte { return deflateFill(nil, 0, n) }
+
+// deflateFill returns a zlib stream of prefix followed by n fill bytes
+// without compressing them all when n is a multiple of 1 MiB of at least
+// 2 MiB: after two sync-flushed megabytes every further megabyte
+// compresses to the same block, which is repeated; then a final empty
+// block and the Adler-32, combined block by block.
+func deflateFill(prefix []byte, fill byte, n int) []byte {
+	const mb = 1 << 20
 	var out bytes.Buffer
 	w, _ := zlib.NewWriterLevel(&out, zlib.BestCompression)
-	chunk := make([]byte, 1<<20)
-	for n > 0 {
-		k := min(n, len(chunk))
-		w.Write(chunk[:k])
-		n -= k
+	if n%mb != 0 || n < 2*mb {
+		w.Write(prefix)
+		w.Write(bytes.Repeat([]byte{fill}, n))
+		w.Close()
+		return out.Bytes()
 	}
-	w.Close()
+	chunk := bytes.Repeat([]byte{fill}, mb)
+	w.Write(prefix)
+	w.Write(chunk)
+	w.Flush()
+	a := out.Len()
+	w.Write(chunk)
+	w.Flush()
+	steady := append([]byte{}, out.Bytes()[a:]...)
+	for range n/mb - 2 {
+		out.Write(steady)
+	}
+	out.Write([]byte{0x03, 0x00}) // a final, empty fixed-Huffman block
+	sum := adler32.Checksum(prefix)
+	one := adler32.Checksum(chunk)
+	for range n / mb {
+		sum = adlerCombine(sum, one, mb)
+	}
+	out.Write([]byte{byte(sum >> 24), byte(sum >> 16), byte(sum >> 8), byte(sum)})
 	return out.Bytes()
+}
+
+// adlerCombine is zlib's adler32_combine: the checksum of A‖B from those
+// of A and B and B's length.
+func adlerCombine(a1, a2 uint32, len2 int64) uint32 {
+	const base = 65521
+	rem := uint32(len2 % base)
+	sum1 := a1 & 0xffff
+	sum2 := (rem * sum1) % base
+	sum1 += (a2 & 0xffff) + base - 1
+	sum2 += (a1 >> 16) + (a2 >> 16) + base - rem
+	if sum1 >= base {
+		sum1 -= base
+	}
+	if sum1 >= base {
+		sum1 -= base
+	}
+	if sum2 >= base<<1 {
+		sum2 -= base << 1
+	}
+	if sum2 >= base {
+		sum2 -= base
+	}
+	return sum2<<16 | sum1
 }
 
 // pages writes a catalog (1), a page tree (2) and one page (3).
@@ -116,7 +166,7 @@ func HugeXRefStream() []byte {
 	b.pages()
 	const n = 10_000_000
 	at := b.buf.Len()
-	data := deflateZeros(n * 7)
+	data := deflateZeros((n*7 + 1<<20 - 1) / (1 << 20) * (1 << 20)) // at least n rows of 7 bytes
 	fmt.Fprintf(&b.buf, "4 0 obj\n<</Type/XRef/Size %d/W[1 4 2]/Root 1 0 R/Filter/FlateDecode/Length %d>>\nstream\n", n, len(data))
 	b.buf.Write(data)
 	fmt.Fprintf(&b.buf, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", at)
@@ -129,7 +179,7 @@ func HugeXRefIndex() []byte {
 	b := newBuilder()
 	b.pages()
 	at := b.buf.Len()
-	data := deflateZeros(10_000_000 * 7)
+	data := deflateZeros(67 << 20) // at least ten million rows of 7 bytes
 	fmt.Fprintf(&b.buf, "4 0 obj\n<</Type/XRef/Size 5/Index[0 5000000 5000000 5000000]/W[1 4 2]/Root 1 0 R/Filter/FlateDecode/Length %d>>\nstream\n", len(data))
 	b.buf.Write(data)
 	fmt.Fprintf(&b.buf, "\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n", at)
@@ -239,16 +289,9 @@ func ObjStmBomb() []byte {
 	b := newBuilder()
 	b.obj(1, "<</Type/Catalog/Pages 2 0 R>>")
 	b.obj(3, "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>")
-	var raw bytes.Buffer
-	w, _ := zlib.NewWriterLevel(&raw, zlib.BestCompression)
 	head := "2 0 "
-	w.Write([]byte(head + "<</Type/Pages/Kids[3 0 R]/Count 1>>"))
-	sp := bytes.Repeat([]byte(" "), 1<<20)
-	for range 256 {
-		w.Write(sp)
-	}
-	w.Close()
-	b.stream(4, fmt.Sprintf("/Type/ObjStm/N 1/First %d/Filter[/FlateDecode/FlateDecode]", len(head)), deflate(raw.Bytes()))
+	raw := deflateFill([]byte(head+"<</Type/Pages/Kids[3 0 R]/Count 1>>"), ' ', 256<<20)
+	b.stream(4, fmt.Sprintf("/Type/ObjStm/N 1/First %d/Filter[/FlateDecode/FlateDecode]", len(head)), deflate(raw))
 	at := b.buf.Len()
 	row := func(typ, f2, f3 int) []byte {
 		return []byte{byte(typ), byte(f2 >> 24), byte(f2 >> 16), byte(f2 >> 8), byte(f2), byte(f3 >> 8), byte(f3)}
