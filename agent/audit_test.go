@@ -2,10 +2,13 @@ package agent_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"encoding/json"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
@@ -66,4 +69,69 @@ func TestAuditTrail(t *testing.T) {
 	if n, err := audit.Verify(h.auditPath()); err != nil || n != len(recs) {
 		t.Errorf("Verify = %d, %v", n, err)
 	}
+}
+
+// TestRefusalsAggregated: a flood of refused handshakes with huge,
+// attacker-chosen Origin headers, and from hundreds of origins, leaves a
+// few small records with counts, not one record each.
+func TestRefusalsAggregated(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	before, _ := os.Stat(h.auditPath())
+	huge := "https://evil.example/" + strings.Repeat("a", 15000)
+	for range 300 {
+		h.handshake("", []string{huge}, "/v1")
+	}
+	for i := range 200 {
+		h.handshake(fmt.Sprintf("host-%d.example", i), []string{fmt.Sprintf("https://e%d.example", i)}, "/v1")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h.d.Close(ctx) // writes the counts held for the interval
+	after, _ := os.Stat(h.auditPath())
+	grown := after.Size() - before.Size()
+	t.Logf("500 refusals grew the trail by %d bytes", grown)
+	if grown > 64<<10 {
+		t.Errorf("500 refusals grew the trail by %d bytes", grown)
+	}
+	total := 0
+	for _, r := range auditRecords(t, h) {
+		if r.Event != audit.EventRefused {
+			continue
+		}
+		total += r.Count
+		if len(r.Origin) > 140 || len(r.Detail) > 600 {
+			t.Errorf("an attacker-chosen string was kept whole: %d, %d bytes", len(r.Origin), len(r.Detail))
+		}
+	}
+	if total != 500 {
+		t.Errorf("the records count %d refusals, want 500", total)
+	}
+	if n, err := audit.Verify(h.auditPath()); err != nil {
+		t.Errorf("Verify = %d, %v", n, err)
+	}
+}
+
+// TestAuditRequired: with audit.required (the default) a sign request
+// whose record cannot be written fails before any dialog; with it off the
+// request goes on.
+func TestAuditRequired(t *testing.T) {
+	t.Run("required", func(t *testing.T) {
+		h := newHarness(t, harnessOpts{})
+		c := h.dial(testOrigin)
+		h.d.BreakAudit()
+		_, perr := c.call("sign.digest", digestParams(h, rsaID, "surat"))
+		wantError(t, perr, protocol.ReasonInternal)
+		if !strings.Contains(perr.Message, "audit trail") {
+			t.Errorf("message %q does not say why", perr.Message)
+		}
+		if n := len(h.fake.Shown(t)); n != 0 {
+			t.Errorf("%d dialogs shown with no audit trail", n)
+		}
+	})
+	t.Run("not required", func(t *testing.T) {
+		h := newHarness(t, harnessOpts{audit: "required = false"})
+		c := h.dial(testOrigin)
+		h.d.BreakAudit()
+		mustCall[protocol.SignDigestResult](c, "sign.digest", digestParams(h, rsaID, "surat"))
+	})
 }

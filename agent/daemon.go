@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,9 @@ type Daemon struct {
 	anchoring chan struct{}
 	metrics   *metrics.Server // nil when [metrics] listen is ""
 	failed    atomic.Pointer[error]
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start loads the configured modules, binds the listen address and serves
@@ -170,7 +174,13 @@ func (d *Daemon) Addr() net.Addr { return d.listener.Addr() }
 func (d *Daemon) Done() <-chan error { return d.done }
 
 // Close stops serving, closes every connection and unloads the modules.
+// Later calls return the first's result.
 func (d *Daemon) Close(ctx context.Context) error {
+	d.closeOnce.Do(func() { d.closeErr = d.close(ctx) })
+	return d.closeErr
+}
+
+func (d *Daemon) close(ctx context.Context) error {
 	d.stop()
 	<-d.watching
 	if d.anchoring != nil {

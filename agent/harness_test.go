@@ -142,6 +142,8 @@ type harnessOpts struct {
 	// metrics is the [metrics] section's body; default a loopback
 	// listener on a free port.
 	metrics string
+	// audit is extra [audit] keys.
+	audit string
 }
 
 var (
@@ -238,6 +240,7 @@ allow = ["digest"]
 url = %q
 [audit]
 path = %q
+%s
 [uploads]
 dir = %q
 memory_bytes = 2048
@@ -246,7 +249,7 @@ idle_timeout = "1s"
 %s
 [limits]
 %s
-`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, otherOrigin, o.tsaURL, h.auditPath(), h.spool(), o.metrics, o.limits)
+`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, otherOrigin, o.tsaURL, h.auditPath(), o.audit, h.spool(), o.metrics, o.limits)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
