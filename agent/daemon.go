@@ -74,6 +74,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		tokens.Close()
 		return nil, err
 	}
+	store.SetQuota(cfg.Uploads.QuotaBytes)
 	trail, err := audit.Open(cfg.Audit.Path, audit.Options{MaxBytes: cfg.Audit.MaxBytes, MaxTotalBytes: cfg.Audit.MaxTotalBytes, Log: log})
 	if err != nil {
 		l.Close()

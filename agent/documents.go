@@ -48,6 +48,9 @@ func (a *Agent) documentUpload(p *wsserver.Peer, req protocol.Request) (any, err
 	if errors.Is(err, upload.ErrTooMany) {
 		return nil, tooLarge(fmt.Sprintf("at most %d uploads may be receiving at once and %d held on one connection; finish sending, sign or discard some first", a.conf().Limits.Uploads, a.conf().Limits.Items))
 	}
+	if errors.Is(err, upload.ErrSpoolFull) {
+		return nil, tooLarge(fmt.Sprintf("the agent's document spool cannot take %d more bytes (its quota, uploads.quota_bytes, or the disk's free space is used up); sign or discard the documents already sent, or ask the administrator to free disk space", *params.Size))
+	}
 	if err != nil {
 		return nil, err
 	}

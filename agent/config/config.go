@@ -64,6 +64,10 @@ type Uploads struct {
 	// IdleTimeout is how long a sign request waits for more bytes of an
 	// incomplete upload before it refuses it as a size mismatch.
 	IdleTimeout Duration `toml:"idle_timeout"`
+	// QuotaBytes bounds what all spooled documents together may declare;
+	// 0 (the default) takes a quarter of the spool disk's free space at
+	// start. 64 MiB of the disk are always left free.
+	QuotaBytes int64 `toml:"quota_bytes"`
 }
 
 // PKCS11 lists the modules to load.
@@ -356,6 +360,9 @@ func (c *Config) complete() error {
 	}
 	if t := time.Duration(c.Uploads.IdleTimeout); t < 100*time.Millisecond || t > 10*time.Minute {
 		return fmt.Errorf("uploads.idle_timeout %v: must be between 100ms and 10m", t)
+	}
+	if c.Uploads.QuotaBytes < 0 {
+		return fmt.Errorf("uploads.quota_bytes %d: must be 0 (a quarter of the free disk) or more", c.Uploads.QuotaBytes)
 	}
 	if c.Uploads.MemoryBytes < 0 || c.Uploads.MemoryBytes > 1<<30 {
 		return fmt.Errorf("uploads.memory_bytes %d: must be between 1 and %d", c.Uploads.MemoryBytes, 1<<30)

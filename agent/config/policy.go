@@ -47,6 +47,9 @@ func LoadWithPolicy(path, policyPath string) (*Config, error) {
 		if err := decode(path, &c); err != nil {
 			return nil, err
 		}
+		if w := configWritable(path); w != "" {
+			c.Notes = append(c.Notes, w)
+		}
 	}
 	if policyPath != "" {
 		var pol Config

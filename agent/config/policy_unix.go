@@ -21,3 +21,18 @@ func policyWritable(path string) string {
 	}
 	return ""
 }
+
+// configWritable warns when the user's configuration — which names the
+// pinentry program and the PKCS#11 modules the agent loads — could be
+// changed by another user.
+func configWritable(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if fi.Mode().Perm()&0o022 != 0 || (ok && int(st.Uid) != os.Getuid()) {
+		return fmt.Sprintf("the configuration %s is writable by others or not yours (%v): whoever can edit it chooses the PIN dialog and the token drivers the agent loads; chmod 600 it", path, fi.Mode().Perm())
+	}
+	return ""
+}

@@ -29,6 +29,9 @@ var (
 	ErrTooMany = errors.New("too many open uploads")
 	// ErrDiscarded means the upload was discarded before it completed.
 	ErrDiscarded = errors.New("upload discarded")
+	// ErrSpoolFull means the spool's quota, or the disk's free space
+	// beyond its reserve, cannot take the document.
+	ErrSpoolFull = errors.New("the document spool is full")
 )
 
 // filePrefix marks the store's files, so cleanup removes only ours.
@@ -41,6 +44,24 @@ type Store struct {
 	memMax int64
 	// budget is how many bytes all in-memory documents may take together.
 	budget atomic.Int64
+	// spoolLeft is how many more bytes the spool may hold (its quota
+	// less what spooled documents have declared).
+	spoolLeft atomic.Int64
+	// diskReserve is free space on the spool's disk that documents never
+	// take, so that the audit trail and the system keep room.
+	diskReserve int64
+}
+
+// DiskReserve is the free space the spool always leaves on its disk.
+const DiskReserve = 64 << 20
+
+// SetQuota bounds what all spooled documents together may declare; zero
+// or less takes a quarter of the disk's free space now.
+func (s *Store) SetQuota(quota int64) {
+	if quota <= 0 {
+		quota = max(0, freeSpace(s.dir)-s.diskReserve) / 4
+	}
+	s.spoolLeft.Store(quota)
 }
 
 // Open prepares dir as a private spool directory (0700) and removes
@@ -53,10 +74,11 @@ func Open(dir string, memMax, memBudget int64) (*Store, error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("failed to make the upload directory private: %w", err)
 	}
-	s := &Store{dir: dir, memMax: memMax}
+	s := &Store{dir: dir, memMax: memMax, diskReserve: DiskReserve}
 	if err := s.Clear(); err != nil {
 		return nil, err
 	}
+	s.SetQuota(0)
 	s.budget.Store(memBudget)
 	return s, nil
 }
@@ -127,11 +149,19 @@ func (s *Set) Begin(name string, size int64, mediaType string) (*Upload, error) 
 		if size <= s.store.memMax {
 			s.store.budget.Add(size) // the reservation failed
 		}
+		// The whole declared size is reserved on disk before the first
+		// byte: a full disk is refused up front, not found mid-upload
+		// (where it would cost the audit trail its room).
+		if s.store.spoolLeft.Add(-size) < 0 || freeSpace(s.store.dir)-size < s.store.diskReserve {
+			s.store.spoolLeft.Add(size)
+			return nil, ErrSpoolFull
+		}
 		f, err := os.CreateTemp(s.store.dir, filePrefix+"*")
 		if err != nil {
+			s.store.spoolLeft.Add(size)
 			return nil, fmt.Errorf("failed to create a spool file: %w", err)
 		}
-		u.file = f
+		u.file, u.spooled = f, size
 	}
 	if size == 0 {
 		u.finish(nil)
@@ -233,11 +263,13 @@ type Upload struct {
 	sum      []byte
 	mem      []byte
 	reserved int64
-	file     *os.File
-	removed  bool
-	done     chan struct{}
-	err      error
-	once     sync.Once
+	// spooled is the declared size taken from the spool's quota.
+	spooled int64
+	file    *os.File
+	removed bool
+	done    chan struct{}
+	err     error
+	once    sync.Once
 }
 
 func (u *Upload) write(p []byte) error {
@@ -372,6 +404,10 @@ func (u *Upload) Remove() {
 	if u.reserved > 0 {
 		u.store.budget.Add(u.reserved)
 		u.reserved = 0
+	}
+	if u.spooled > 0 {
+		u.store.spoolLeft.Add(u.spooled)
+		u.spooled = 0
 	}
 	u.mem = nil
 	u.finishLocked(ErrDiscarded)

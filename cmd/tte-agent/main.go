@@ -174,6 +174,13 @@ func cmdRun(args []string, stderr io.Writer) (rerr error) {
 			}
 		}()
 	}
+	named := false
+	fs.Visit(func(f *flag.Flag) { named = named || f.Name == "policy" })
+	if _, err := os.Stat(*policy); named && err != nil {
+		// A policy named on the command line that is not there must not
+		// mean "no policy".
+		return fmt.Errorf("--policy %s: %w (give the path of an existing policy file)", *policy, err)
+	}
 	load := func() (*config.Config, error) { return config.LoadWithPolicy(userPath, *policy) }
 	cfg, err := load()
 	if err != nil {
@@ -199,8 +206,14 @@ func cmdRun(args []string, stderr io.Writer) (rerr error) {
 			log.Error("configuration not reloaded: the old one stays in force", "err", err)
 			return
 		}
+		if cfg.PolicyPath != "" && next.PolicyPath == "" {
+			// Deleting the policy must not lift it from a running agent.
+			log.Error("the policy file is gone: the last good policy stays in force; restore it (or restart the agent to run without one)", "policy", cfg.PolicyPath)
+			return
+		}
 		logLoaded(log, next, userPath)
 		d.Reload(next)
+		cfg = next
 	})
 	// Started by the Windows service manager: it says when to stop.
 	go func() {

@@ -129,6 +129,63 @@ func TestPolicyReload(t *testing.T) {
 	if got := allow(a); got != "digest" {
 		t.Errorf("after a broken policy: %q, want the old policy in force", got)
 	}
+
+	// Deleting the policy keeps it in force: a.go.id, which only the
+	// user's configuration allows, stays refused.
+	time.Sleep(1100 * time.Millisecond)
+	writePolicy("https://b.go.id")
+	waitLog(3)
+	if _, code := dial("https://a.go.id"); code != 403 {
+		t.Fatalf("a.go.id under a policy without it: %d", code)
+	}
+	os.Remove(policy)
+	agent.Process.Signal(syscall.SIGHUP)
+	deadline = time.Now().Add(15 * time.Second)
+	for !strings.Contains(readFile(logPath), "the policy file is gone") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a deleted policy was not reported:\n%s", readFile(logPath))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if ws, code := dial("https://a.go.id"); code != 403 {
+		t.Errorf("after the policy was deleted a.go.id got %d, want 403: the last good policy stays", code)
+		if ws != nil {
+			ws.Close()
+		}
+	}
+}
+
+// A policy named with --policy that does not exist is an error, never
+// "no policy".
+func TestPolicyFlagMissing(t *testing.T) {
+	cfg, _ := setup(t, freePort(t))
+	var out, errb bytes.Buffer
+	if code := run([]string{"run", "--config", cfg, "--policy", filepath.Join(t.TempDir(), "nonexistent.toml")}, &out, &errb); code == 0 || !strings.Contains(errb.String(), "--policy") {
+		t.Errorf("code %d, stderr %q", code, errb.String())
+	}
+}
+
+// A user configuration that others may write is warned about by run and
+// doctor: it names the PIN dialog and the token drivers the agent loads.
+func TestWritableConfigWarned(t *testing.T) {
+	addr := freePort(t)
+	cfg, _ := setup(t, addr)
+	os.Chmod(cfg, 0o666)
+	var out, errb bytes.Buffer
+	run([]string{"doctor", "--config", cfg, "--policy", ""}, &out, &errb)
+	if !strings.Contains(out.String()+errb.String(), "writable by others") {
+		t.Errorf("doctor does not warn:\n%s%s", out.String(), errb.String())
+	}
+	logPath := filepath.Join(t.TempDir(), "agent.log")
+	logf, _ := os.Create(logPath)
+	defer logf.Close()
+	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), "TTE_AGENT_AS_MAIN=1")
+	cmd.Stderr = logf
+	startAgent(t, cmd, addr)
+	if !strings.Contains(readFile(logPath), "writable by others") {
+		t.Errorf("run does not warn:\n%s", readFile(logPath))
+	}
 }
 
 func readFile(p string) string {
