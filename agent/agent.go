@@ -262,13 +262,24 @@ func Listen(addr string) (net.Listener, error) {
 }
 
 // UID returns the uid whose sockets may connect, or -1 when the check is
-// off: it is on for an ordinary user on Linux (contract §1), off for root
-// (a kiosk service) and on other platforms.
+// off: it is on for an ordinary user on Linux (contract §1); for root see
+// AllowUser; off on other platforms.
 func UID() int {
 	if runtime.GOOS != "linux" || os.Getuid() == 0 {
 		return -1
 	}
 	return os.Getuid()
+}
+
+// AllowUser is the user check of an agent run as root on Linux (a kiosk
+// or system service): only the users the configuration's allow_users
+// names (in the policy, as the administrator decides) may connect, and
+// with none named nobody may. It is nil otherwise.
+func (a *Agent) AllowUser() func(uid int) bool {
+	if runtime.GOOS != "linux" || os.Getuid() != 0 {
+		return nil
+	}
+	return func(uid int) bool { return slices.Contains(a.conf().AllowUIDs, uid) }
 }
 
 // record appends to the audit trail. A trail that cannot be written is

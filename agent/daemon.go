@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -82,6 +83,9 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		return nil, err
 	}
 	a := New(cfg, tokens, store, prompt, log)
+	if os.Getuid() == 0 && runtime.GOOS == "linux" && len(cfg.AllowUIDs) == 0 {
+		log.Warn("running as root with no allow_users: every page is refused; name the kiosk user in the policy (allow_users = [\"kiosk\"])")
+	}
 	a.audit = trail
 	var srv *wsserver.Server
 	a.metrics = metrics.New(Version, func() int { return srv.Connections() })
@@ -91,6 +95,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	srv = wsserver.New(wsserver.Config{
 		Limits:      a.Limits(),
 		UID:         UID(),
+		AllowUser:   a.AllowUser(),
 		Log:         log,
 		IdleTimeout: time.Duration(cfg.Limits.ConnectionIdle),
 		Refused: func(origin, host, why string) {

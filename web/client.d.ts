@@ -52,6 +52,8 @@ export interface AgentInfo {
     items: number;
     uploads: number;
     connections: number;
+    /** How many of `connections` one origin may hold (absent from older agents). */
+    originConnections?: number;
   };
 }
 

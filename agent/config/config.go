@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -36,6 +37,13 @@ type Config struct {
 	// Certificates holds issuer certificates to include in signatures
 	// when the token does not carry them.
 	Certificates Certificates `toml:"certificates"`
+
+	// AllowUsers names the users (login names or numeric uids) whose pages
+	// an agent run as root may serve (a kiosk); others are refused. An
+	// agent run by an ordinary user serves that user alone and ignores it.
+	AllowUsers []string `toml:"allow_users"`
+	// AllowUIDs holds AllowUsers resolved after Load.
+	AllowUIDs []int `toml:"-"`
 
 	// PolicyPath is the administrator's policy applied by LoadWithPolicy,
 	// "" when there was none.
@@ -288,6 +296,14 @@ func (c *Config) complete() error {
 	default:
 		return fmt.Errorf("pinentry.language %q: use \"id\" or \"en\"", c.Pinentry.Language)
 	}
+	c.AllowUIDs = nil
+	for _, name := range c.AllowUsers {
+		uid, err := lookupUID(name)
+		if err != nil {
+			return fmt.Errorf("allow_users: %w", err)
+		}
+		c.AllowUIDs = append(c.AllowUIDs, uid)
+	}
 	seen := map[string]bool{}
 	for i, o := range c.Origins {
 		if err := CheckOrigin(o.Origin); err != nil {
@@ -501,4 +517,16 @@ func readPEMCertificates(path string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("%s: no PEM certificate in the file", path)
 	}
 	return out, nil
+}
+
+// lookupUID resolves a login name or a numeric uid.
+func lookupUID(name string) (int, error) {
+	if n, err := strconv.Atoi(name); err == nil && n >= 0 {
+		return n, nil
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, fmt.Errorf("no user %q on this machine", name)
+	}
+	return strconv.Atoi(u.Uid)
 }

@@ -52,6 +52,10 @@ type Config struct {
 	MaxInFlight int
 	// UID, when not negative, is the only user whose sockets may connect.
 	UID int
+	// AllowUser, when set, decides instead of UID which users' sockets
+	// may connect (an agent run as root serves the users its policy
+	// lists).
+	AllowUser func(uid int) bool
 	// PingInterval and PongWait keep idle connections honest; zero values
 	// take 30 s and 60 s (contract §1).
 	PingInterval time.Duration
@@ -271,14 +275,18 @@ func (s *Server) check(r *http.Request) (string, refusal) {
 	if why != "" {
 		return "", why
 	}
-	if s.cfg.UID >= 0 {
+	if s.cfg.UID >= 0 || s.cfg.AllowUser != nil {
 		remote, err1 := net.ResolveTCPAddr("tcp", r.RemoteAddr)
 		local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr)
 		if err1 != nil || !ok {
 			return "", refuseUser
 		}
 		uid, err := PeerUID(remote, local)
-		if err != nil || uid != s.cfg.UID {
+		allowed := uid == s.cfg.UID
+		if s.cfg.AllowUser != nil {
+			allowed = s.cfg.AllowUser(uid)
+		}
+		if err != nil || !allowed {
 			s.cfg.Log.Debug("peer uid check failed", "uid", uid, "err", err)
 			return "", refuseUser
 		}
