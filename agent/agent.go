@@ -272,14 +272,14 @@ func UID() int {
 }
 
 // AllowUser is the user check of an agent run as root on Linux (a kiosk
-// or system service): only the users the configuration's allow_users
-// names (in the policy, as the administrator decides) may connect, and
-// with none named nobody may. It is nil otherwise.
+// or system service): root itself and the users the configuration's
+// allow_users names (in the policy, as the administrator decides) may
+// connect; every other local user is refused. It is nil otherwise.
 func (a *Agent) AllowUser() func(uid int) bool {
 	if runtime.GOOS != "linux" || os.Getuid() != 0 {
 		return nil
 	}
-	return func(uid int) bool { return slices.Contains(a.conf().AllowUIDs, uid) }
+	return func(uid int) bool { return uid == 0 || slices.Contains(a.conf().AllowUIDs, uid) }
 }
 
 // record appends to the audit trail. A trail that cannot be written is

@@ -43,6 +43,17 @@ func (d *documents) hasUploads() bool {
 	return false
 }
 
+// digestItems counts the items the page sent as digests.
+func (d *documents) digestItems() int {
+	n := 0
+	for _, u := range d.uploads {
+		if u == nil {
+			n++
+		}
+	}
+	return n
+}
+
 // takeDocuments resolves items, checking the origin's capabilities.
 func (a *Agent) takeDocuments(p *wsserver.Peer, items []protocol.SignItem) (*documents, error) {
 	d := &documents{}
@@ -105,7 +116,7 @@ func (a *Agent) signCMS(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 		return nil, err
 	}
 	signed, err := a.signDocuments(ctx, p, req, ds,
-		consent.Request{Items: ds.docs.names, TotalBytes: ds.docs.total, Digests: !ds.docs.hasUploads(), HashAlgorithm: string(params.HashAlgorithm)},
+		consent.Request{Items: ds.docs.names, TotalBytes: ds.docs.total, Digests: !ds.docs.hasUploads(), DigestItems: ds.docs.digestItems(), HashAlgorithm: string(params.HashAlgorithm)},
 		time.Now())
 	if err != nil {
 		return nil, err

@@ -84,7 +84,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	}
 	a := New(cfg, tokens, store, prompt, log)
 	if os.Getuid() == 0 && runtime.GOOS == "linux" && len(cfg.AllowUIDs) == 0 {
-		log.Warn("running as root with no allow_users: every page is refused; name the kiosk user in the policy (allow_users = [\"kiosk\"])")
+		log.Warn("running as root with no allow_users: only root's own pages are served; name the kiosk user in the policy (allow_users = [\"kiosk\"])")
 	}
 	a.audit = trail
 	var srv *wsserver.Server

@@ -81,7 +81,16 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	}
 
 	// PAdES: no signing-time attribute; the time is in /M.
-	signed, err := a.signDocuments(ctx, p, req, ds, consent.Request{Items: docs.names, TotalBytes: docs.total}, time.Time{})
+	// The dialog shows everything the signature dictionary and its
+	// appearance will say.
+	c := consent.Request{Items: docs.names, TotalBytes: docs.total, Reason: params.Reason, Location: params.Location, ContactInfo: params.ContactInfo}
+	if params.Appearance != nil {
+		c.AppearanceText = params.Appearance.Text
+	}
+	if !consent.Fits(a.conf().Pinentry.Language, c) {
+		return nil, protocol.BadRequest("params: the reason, location, contact and appearance text cannot all be shown in the signing dialog as they would be signed (each at most %d characters, no control or invisible characters, and together short enough); shorten them", 60)
+	}
+	signed, err := a.signDocuments(ctx, p, req, ds, c, time.Time{})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/internal/testscale"
+	"github.com/tte-agent/tte-agent/pades/hostile"
 	"github.com/tte-agent/tte-agent/pades/padestest"
 	"github.com/tte-agent/tte-agent/protocol"
 	"github.com/tte-agent/tte-agent/tsa/tsatest"
@@ -80,6 +81,11 @@ func TestSignPDF(t *testing.T) {
 				"certificateId": h.certID(p256ID), "items": []any{map[string]any{"uploadId": id}},
 				"appearance": map[string]any{"page": 2, "rect": []float64{300, 100, 550, 170}, "text": []string{"Siti Rahayu", "Mengetahui"}},
 			})
+			// The dialog showed the appearance text that was signed.
+			shown := h.fake.Shown(t)
+			if d := shown[len(shown)-1].Desc; !strings.Contains(d, "| Siti Rahayu\n  | Mengetahui") {
+				t.Errorf("the dialog does not show the appearance text:\n%s", d)
+			}
 			path2, _ := writeSigned(t, signed, res2.Items[0])
 			r := padestest.Check(t, path2, h.caFile)
 			if len(r.PdfsigValid) != 2 || !r.PdfsigValid[0] || !r.PdfsigValid[1] || !r.PdfsigTotal || r.PAdES[0] != "B-B" || r.PAdES[1] != "B-B" {
@@ -218,5 +224,26 @@ func TestUploadsOverlapSigning(t *testing.T) {
 	}
 	if f := h.waitFiles(0); len(f) != 0 {
 		t.Errorf("spool holds %v", f)
+	}
+}
+
+// A reason the dialog cannot show exactly as it is signed is refused
+// before the dialog; a certified document that allows no changes too.
+func TestSignPDFShowsWhatIsSigned(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c := h.dial(testOrigin)
+	id := c.upload("surat.pdf", corpusFile(t, "go-minimal.pdf"), 1000)
+	_, perr := c.call("sign.pdf", map[string]any{"certificateId": h.certID(rsaID), "items": []any{map[string]any{"uploadId": id}},
+		"reason": "Menyetujui" + strings.Repeat(" ", 300) + "dan membatalkan"})
+	wantError(t, perr, protocol.ReasonBadRequest)
+	certified := hostile.Certified(1)
+	id = c.upload("tersertifikasi.pdf", certified, 1000)
+	_, perr = c.call("sign.pdf", map[string]any{"certificateId": h.certID(rsaID), "items": []any{map[string]any{"uploadId": id}}})
+	wantError(t, perr, protocol.ReasonBadRequest)
+	if !strings.Contains(perr.Data.Detail, "DocMDP") {
+		t.Errorf("detail %q", perr.Data.Detail)
+	}
+	if n := len(h.fake.Shown(t)); n != 0 {
+		t.Errorf("%d dialogs shown", n)
 	}
 }

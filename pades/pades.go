@@ -94,6 +94,9 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 	if err != nil {
 		return nil, invalid("cannot read the catalog (%v)", err)
 	}
+	if err := checkCertification(ctx, catalog); err != nil {
+		return nil, err
+	}
 
 	sigNum, fieldNum := alloc(), alloc()
 	fieldRef := *types.NewIndirectRef(fieldNum, 0)

@@ -1,6 +1,7 @@
 package pades_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/tte-agent/tte-agent/cms"
 	"github.com/tte-agent/tte-agent/pades"
+	"github.com/tte-agent/tte-agent/pades/hostile"
 	"github.com/tte-agent/tte-agent/pades/padestest"
 )
 
@@ -160,6 +162,21 @@ func TestBadInput(t *testing.T) {
 		_, err := sign(t, s, filepath.Join("testdata", tt.file), pades.Options{})
 		if !errors.Is(err, pades.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want ErrInvalid mentioning %q", tt.file, err, tt.want)
+		}
+	}
+}
+
+// A document certified with no changes allowed is refused; one that
+// allows signatures is signed.
+func TestCertifiedDocuments(t *testing.T) {
+	for p, wantErr := range map[int]bool{1: true, 2: false, 3: false} {
+		data := hostile.Certified(p)
+		_, err := pades.Prepare(context.Background(), bytes.NewReader(data), int64(len(data)), pades.Options{ContentsSize: 2048})
+		if got := err != nil; got != wantErr {
+			t.Errorf("P=%d: err %v", p, err)
+		}
+		if wantErr && (!errors.Is(err, pades.ErrInvalid) || !strings.Contains(err.Error(), "DocMDP P=1")) {
+			t.Errorf("P=%d: %v", p, err)
 		}
 	}
 }

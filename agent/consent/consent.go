@@ -28,6 +28,15 @@ type Request struct {
 	TotalBytes int64
 	// Digests is true when the page sends digests, not documents.
 	Digests bool
+	// DigestItems is how many of a document batch's Items are digests the
+	// page computed (sign.cms may mix them with uploads): shown apart, so
+	// that one small upload cannot hide a thousand digests.
+	DigestItems int
+	// Reason, Location and ContactInfo go into a PDF signature and are
+	// shown as they will be signed.
+	Reason, Location, ContactInfo string
+	// AppearanceText is the visible signature's text, line by line.
+	AppearanceText []string
 	// HashAlgorithm names the digests' hash, e.g. "SHA-256".
 	HashAlgorithm string
 	// PINStatus is the token's PIN status: ok, count_low, final_try.
@@ -75,16 +84,49 @@ func Dialog(lang string, r Request) pinentry.Dialog {
 	return d
 }
 
+// Fits reports whether the dialog can show r's signed texts (reason,
+// location, contact, appearance lines) exactly as they will be signed:
+// each short enough and free of characters Clean would change, and all of
+// them within one dialog. A request that does not fit must be refused:
+// what is signed is what the dialog shows.
+func Fits(lang string, r Request) bool {
+	t := texts[lang]
+	if t == nil {
+		t = texts["id"]
+	}
+	for _, f := range append([]string{r.Reason, r.Location, r.ContactInfo}, r.AppearanceText...) {
+		if Clean(f, maxNameRunes) != f {
+			return false
+		}
+	}
+	return pinentry.EscapedLen(describe(t, r, 0)) <= descBudget
+}
+
 func describe(t *text, r Request, shown int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n  %s\n\n", t.asks, Clean(r.Origin, 80))
 	fmt.Fprintf(&b, "%s: %s\n", t.cert, Clean(r.Subject, maxNameRunes))
 	fmt.Fprintf(&b, "%s: %s\n", t.issuer, Clean(r.Issuer, maxNameRunes))
 	fmt.Fprintf(&b, "%s: %s\n\n", t.validUntil, t.date(r.NotAfter))
-	if r.Digests {
+	switch {
+	case r.Digests:
 		fmt.Fprintf(&b, t.digests+"\n", len(r.Items), r.HashAlgorithm)
-	} else {
+	case r.DigestItems > 0:
+		fmt.Fprintf(&b, t.documents+"\n", len(r.Items)-r.DigestItems, t.size(r.TotalBytes))
+		fmt.Fprintf(&b, t.digests+"\n", r.DigestItems, r.HashAlgorithm)
+	default:
 		fmt.Fprintf(&b, t.documents+"\n", len(r.Items), t.size(r.TotalBytes))
+	}
+	for _, kv := range [][2]string{{t.reason, r.Reason}, {t.location, r.Location}, {t.contact, r.ContactInfo}} {
+		if kv[1] != "" {
+			fmt.Fprintf(&b, "%s: %s\n", kv[0], Clean(kv[1], maxNameRunes))
+		}
+	}
+	if len(r.AppearanceText) > 0 {
+		fmt.Fprintf(&b, "%s:\n", t.appearance)
+		for _, line := range r.AppearanceText {
+			fmt.Fprintf(&b, "  | %s\n", Clean(line, maxNameRunes))
+		}
 	}
 	for _, name := range r.Items[:shown] {
 		fmt.Fprintf(&b, "  - %s\n", Clean(name, maxNameRunes))
@@ -102,11 +144,15 @@ func describe(t *text, r Request, shown int) string {
 }
 
 // Clean makes text from a page or a certificate safe to show: control,
-// format (bidi overrides, zero-width) and invalid characters become "?",
-// and the result is at most n runes, marked with "…" when shortened.
+// format (bidi overrides, zero-width) and invalid characters become "?";
+// blank fillers (Hangul and braille blanks) and runs of spaces become one
+// space; combining marks beyond two on one letter are dropped (a tower of
+// marks would paint over the lines around it); and the result is at most
+// n runes, marked with "…" when shortened.
 func Clean(s string, n int) string {
 	var b strings.Builder
-	count := 0
+	count, marks := 0, 0
+	space := false
 	for i, r := range s {
 		if count == n {
 			// Leave room for the ellipsis.
@@ -115,14 +161,36 @@ func Clean(s string, n int) string {
 			}
 			break
 		}
-		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) ||
-			unicode.In(r, unicode.Zl, unicode.Zp) {
+		switch {
+		case r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp):
 			r = '?'
+		case unicode.IsSpace(r) || unicode.Is(unicode.Zs, r) || isFiller(r):
+			if space {
+				continue
+			}
+			r = ' '
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r):
+			if marks++; marks > 2 {
+				continue
+			}
+			b.WriteRune(r)
+			continue // a mark takes no place of its own
 		}
+		space, marks = r == ' ', 0
 		b.WriteRune(r)
 		count++
 	}
 	return b.String()
+}
+
+// isFiller reports characters that render blank without being spaces:
+// Hangul fillers and the braille blank, used to fake empty names.
+func isFiller(r rune) bool {
+	switch r {
+	case 0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800:
+		return true
+	}
+	return false
 }
 
 func trimLast(s string) string {

@@ -58,6 +58,33 @@ func TestDialog(t *testing.T) {
 			notWant: []string{"\nGETPIN", "\u202E", strings.Repeat("x", 61)},
 		},
 		{
+			name: "one upload and 999 digests",
+			mod: func(r *Request) {
+				r.Items = names(1000, func(i int) string { return "d" })
+				r.TotalBytes, r.DigestItems = 13, 999
+			},
+			want: []string{"Dokumen yang ditandatangani: 1 (total 13 B)", "Nilai hash yang ditandatangani: 999 (SHA-256)"},
+		},
+		{
+			name: "PDF reason, location and appearance",
+			mod: func(r *Request) {
+				r.Items = []string{"surat.pdf"}
+				r.Reason, r.Location, r.ContactInfo = "Menyetujui", "Denpasar", "budi@denpasarkota.go.id"
+				r.AppearanceText = []string{"Ditandatangani oleh", "Ni Luh Putu Ayu Wijayanti, S.E., M.Ak."}
+			},
+			want: []string{"Alasan: Menyetujui", "Lokasi: Denpasar", "Kontak: budi@denpasarkota.go.id",
+				"Teks tanda tangan yang tampil:\n  | Ditandatangani oleh\n  | Ni Luh Putu Ayu Wijayanti, S.E., M.Ak."},
+		},
+		{
+			name: "fillers, space runs and stacked marks",
+			mod: func(r *Request) {
+				r.Digests = true
+				r.Items = []string{"ㅤㅤㅤsurat", "a" + strings.Repeat(" ", 200) + "b", "e" + strings.Repeat("́", 40) + "x", "⠀⠀"}
+			},
+			want:    []string{"  -  surat\n", "  - a b\n", "  - é́x\n", "  -  \n"},
+			notWant: []string{"ㅤ", "  b", "́́́", "⠀"},
+		},
+		{
 			name: "final try",
 			mod:  func(r *Request) { r.Digests = true; r.Items = []string{"a"}; r.PINStatus = "final_try" },
 			err:  "TERAKHIR",
@@ -117,5 +144,30 @@ func TestDialogFitsWithLongNames(t *testing.T) {
 	}
 	if !strings.Contains(d.Description, "lainnya") {
 		t.Errorf("the remaining count is missing:\n%s", d.Description)
+	}
+}
+
+// Signed texts are shown whole or the request is refused.
+func TestFits(t *testing.T) {
+	base := Request{Origin: "https://a.go.id", Subject: "Budi", Issuer: "CA", Items: []string{"surat.pdf"}}
+	tests := []struct {
+		name string
+		mod  func(r *Request)
+		fits bool
+	}{
+		{"plain", func(r *Request) { r.Reason = "Menyetujui"; r.AppearanceText = []string{"Budi Santoso"} }, true},
+		{"long reason", func(r *Request) { r.Reason = strings.Repeat("a", 61) }, false},
+		{"hidden characters", func(r *Request) { r.Location = "Denpasar\u202E" }, false},
+		{"space run", func(r *Request) { r.AppearanceText = []string{"a    b"} }, false},
+		{"too much together", func(r *Request) {
+			r.AppearanceText = names(40, func(int) string { return strings.Repeat("x", 60) })
+		}, false},
+	}
+	for _, tt := range tests {
+		r := base
+		tt.mod(&r)
+		if got := Fits("id", r); got != tt.fits {
+			t.Errorf("%s: Fits = %v, want %v", tt.name, got, tt.fits)
+		}
 	}
 }

@@ -11,6 +11,8 @@ type text struct {
 	title, prompt, ok, cancel      string
 	asks, cert, issuer, validUntil string
 	documents, digests, more       string
+	reason, location, contact      string
+	appearance                     string
 	pinHint, padHint               string
 	countLow, finalTry             string
 	months                         [12]string
@@ -29,6 +31,10 @@ var texts = map[string]*text{
 		validUntil: "Berlaku sampai",
 		documents:  "Dokumen yang ditandatangani: %d (total %s)",
 		digests:    "Nilai hash yang ditandatangani: %d (%s)",
+		reason:     "Alasan",
+		location:   "Lokasi",
+		contact:    "Kontak",
+		appearance: "Teks tanda tangan yang tampil",
 		more:       "dan %d lainnya",
 		pinHint:    "Masukkan PIN token untuk menandatangani, atau pilih Batal untuk menolak.",
 		padHint:    "Pilih Tanda tangani, lalu masukkan PIN pada PIN pad token. Pilih Batal untuk menolak.",
@@ -48,6 +54,10 @@ var texts = map[string]*text{
 		validUntil: "Valid until",
 		documents:  "Documents to sign: %d (total %s)",
 		digests:    "Hash values to sign: %d (%s)",
+		reason:     "Reason",
+		location:   "Location",
+		contact:    "Contact",
+		appearance: "Visible signature text",
 		more:       "and %d more",
 		pinHint:    "Enter the token PIN to sign, or choose Cancel to refuse.",
 		padHint:    "Choose Sign, then enter the PIN on the token's PIN pad. Choose Cancel to refuse.",

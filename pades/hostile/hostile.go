@@ -327,3 +327,17 @@ func DeepPageTree(depth int) []byte {
 	b.obj(last, fmt.Sprintf("<</Type/Page/Parent %d 0 R/MediaBox[0 0 595 842]>>", last-1))
 	return b.table("")
 }
+
+// Certified is a one-page document whose certification signature allows
+// changes of level p (1: none; 2: form filling and signatures; 3: also
+// annotations). Its /Contents is a placeholder: only the structure
+// matters to a signer deciding whether it may sign.
+func Certified(p int) []byte {
+	b := newBuilder()
+	b.obj(1, "<</Type/Catalog/Pages 2 0 R/Perms<</DocMDP 4 0 R>>/AcroForm<</Fields[5 0 R]/SigFlags 3>>>>")
+	b.obj(2, "<</Type/Pages/Kids[3 0 R]/Count 1>>")
+	b.obj(3, "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Annots[5 0 R]>>")
+	b.obj(4, fmt.Sprintf("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached/ByteRange[0 0 0 0]/Contents<00>/Reference[<</Type/SigRef/TransformMethod/DocMDP/TransformParams<</Type/TransformParams/P %d/V/1.2>>>>]>>", p))
+	b.obj(5, "<</Type/Annot/Subtype/Widget/FT/Sig/T(Certification)/V 4 0 R/F 132/P 3 0 R/Rect[0 0 0 0]>>")
+	return b.table("")
+}
