@@ -110,7 +110,7 @@ func TestSignCMS(t *testing.T) {
 		t.Errorf("%d dialogs for %d requests", n, len(tests))
 	}
 	d := h.fake.Shown(t)[0].Desc
-	for _, w := range []string{"Dokumen yang ditandatangani: 3", "undangan.pdf", "nota-dinas.pdf", "lampiran.xlsx"} {
+	for _, w := range []string{"Dokumen yang ditandatangani: 2", "Nilai hash yang ditandatangani: 1 (SHA-256)", "undangan.pdf", "nota-dinas.pdf", "lampiran.xlsx"} {
 		if !strings.Contains(d, w) {
 			t.Errorf("dialog lacks %q:\n%s", w, d)
 		}

@@ -209,34 +209,44 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// its connection open is already counted.
 	limits := s.limits.Load()
 	over := int(s.conns.Add(1)) > limits.Connections
+	// The origin's slot, like the global one, is taken before the upgrade
+	// completes, so a page that sees its connection open is counted.
+	s.mu.Lock()
+	overOrigin := !over && s.byOrigin[origin] >= limits.PerOrigin()
+	if !over && !overOrigin {
+		s.byOrigin[origin]++
+	}
+	s.mu.Unlock()
+	release := func() {
+		s.conns.Add(-1)
+		if !over && !overOrigin {
+			s.mu.Lock()
+			if s.byOrigin[origin]--; s.byOrigin[origin] <= 0 {
+				delete(s.byOrigin, origin)
+			}
+			s.mu.Unlock()
+		}
+	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
-		s.conns.Add(-1)
+		release()
 		s.cfg.Log.Debug("upgrade failed", "err", err)
 		return
 	}
 	p := s.newPeer(ws, origin)
-	if over {
-		s.conns.Add(-1)
+	switch {
+	case over:
+		release()
 		s.cfg.Log.Warn("refused a connection over the limit", "origin", origin, "limit", limits.Connections)
 		if s.cfg.Refused != nil {
 			s.cfg.Refused(origin, r.Host, "too many connections")
 		}
 		p.close(websocket.CloseTryAgainLater, "too many connections to the agent; close other tabs and try again")
 		return
-	}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		s.conns.Add(-1)
-		p.close(websocket.CloseGoingAway, "the agent is stopping")
-		return
-	}
-	if s.byOrigin[origin] >= limits.PerOrigin() {
+	case overOrigin:
 		// One origin (many tabs, or a page that opens connections in a
 		// loop) must not take every slot from the others.
-		s.mu.Unlock()
-		s.conns.Add(-1)
+		release()
 		s.cfg.Log.Warn("refused a connection over the per-origin limit", "origin", origin, "limit", limits.PerOrigin())
 		if s.cfg.Refused != nil {
 			s.cfg.Refused(origin, r.Host, "too many connections from this origin")
@@ -244,22 +254,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.close(websocket.CloseTryAgainLater, "too many connections from this site; close other tabs and try again")
 		return
 	}
-	s.byOrigin[origin]++
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		release()
+		p.close(websocket.CloseGoingAway, "the agent is stopping")
+		return
+	}
 	s.peers[p] = struct{}{}
 	// Added under mu, so Shutdown's Wait never races an Add.
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
-		defer s.conns.Add(-1)
 		p.active.Store(time.Now().UnixNano())
 		p.serve()
 		s.mu.Lock()
 		delete(s.peers, p)
-		if s.byOrigin[origin]--; s.byOrigin[origin] <= 0 {
-			delete(s.byOrigin, origin)
-		}
 		s.mu.Unlock()
+		release()
 		s.h.Closed(p)
 	}()
 }

@@ -137,7 +137,7 @@ func cmdRun(args []string, stderr io.Writer) (rerr error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (TOML); default: the user's config.toml if it exists")
-	policy := fs.String("policy", config.PolicyPath(), "the administrator's policy (TOML); a missing file means none")
+	policy := fs.String("policy", config.PolicyPath(), "the administrator's policy (TOML); \"\" for none; a file named here must exist (at the default path a missing file means none)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	bg := fs.Bool("background", false, "Windows: detach from the console and log to agent.log in the state directory (the logon start uses it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to FILE until the agent stops (for docs/performance.md)")
@@ -176,7 +176,7 @@ func cmdRun(args []string, stderr io.Writer) (rerr error) {
 	}
 	named := false
 	fs.Visit(func(f *flag.Flag) { named = named || f.Name == "policy" })
-	if _, err := os.Stat(*policy); named && err != nil {
+	if _, err := os.Stat(*policy); named && *policy != "" && err != nil {
 		// A policy named on the command line that is not there must not
 		// mean "no policy".
 		return fmt.Errorf("--policy %s: %w (give the path of an existing policy file)", *policy, err)

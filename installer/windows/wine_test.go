@@ -145,7 +145,7 @@ dir = %q
 listen = ""
 `, addr, winPath(filepath.Join(dir, "audit.log")), winPath(filepath.Join(dir, "spool")))), 0o600)
 	var log bytes.Buffer
-	run := exec.Command(wine64(), exe, "run", "--config", winPath(cfg), "--policy", winPath(filepath.Join(dir, "no-policy.toml")))
+	run := exec.Command(wine64(), exe, "run", "--config", winPath(cfg), "--policy", "")
 	run.Stdout, run.Stderr = &log, &log
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -355,7 +355,7 @@ func TestBackgroundUnderWine(t *testing.T) {
 	}
 	logFile := filepath.Join(state[0], "tte-agent", "agent.log")
 	os.Remove(logFile)
-	run := exec.Command(wine64(), exe, "run", "--background", "--config", winPath(cfg), "--policy", winPath(filepath.Join(dir, "none.toml")))
+	run := exec.Command(wine64(), exe, "run", "--background", "--config", winPath(cfg), "--policy", "")
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
