@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/tte-agent/tte-agent/agent.Version=$(VERSION)
 FUZZTIME ?= 15s
 
-.PHONY: all build test lint unit js fuzz demo bench deps-test deps-demo deps-package windows msi deb clean
+.PHONY: all build test test-loaded lint unit js fuzz demo bench deps-test deps-demo deps-package windows msi deb clean
 
 all: build
 
@@ -48,6 +48,13 @@ deb: deps-package
 ## tests in chromium, web/e2e), the JS client's tests and typecheck,
 ## bounded fuzzing.
 test: deps-test lint unit js fuzz
+
+## test-loaded: make test while stress-ng saturates the machine (four
+## CPU hogs on two cores); waits scale with the load (internal/testscale).
+test-loaded: deps-test
+	@stress-ng --cpu 4 --timeout 60m --quiet & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null' EXIT; sleep 20; \
+	$(MAKE) test
 
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/protocol"
 )
 
@@ -84,7 +85,7 @@ func TestRefusalsAggregated(t *testing.T) {
 	for i := range 200 {
 		h.handshake(fmt.Sprintf("host-%d.example", i), []string{fmt.Sprintf("https://e%d.example", i)}, "/v1")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testscale.D(5*time.Second))
 	defer cancel()
 	h.d.Close(ctx) // writes the counts held for the interval
 	after, _ := os.Stat(h.auditPath())

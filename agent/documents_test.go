@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/protocol"
 )
 
@@ -35,7 +36,7 @@ func (c *client) upload(name string, data []byte, chunk int) uint64 {
 // waitFiles waits until the spool holds n files.
 func (h *harness) waitFiles(n int) []string {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testscale.D(5 * time.Second))
 	for {
 		f := h.spoolFiles()
 		if len(f) == n || time.Now().After(deadline) {

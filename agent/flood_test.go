@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/protocol"
 )
 
@@ -39,7 +40,7 @@ func TestConnectionFlood(t *testing.T) {
 			// An accepted connection answers agent.info; a refused one
 			// reads the 1013 close frame instead.
 			ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 0, "method": "agent.info"})
-			ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+			ws.SetReadDeadline(time.Now().Add(testscale.D(20 * time.Second)))
 			_, _, err = ws.ReadMessage()
 			ws.SetReadDeadline(time.Time{})
 			mu.Lock()

@@ -24,6 +24,7 @@ import (
 	"github.com/tte-agent/tte-agent/agent"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/pades/padestest"
 	"github.com/tte-agent/tte-agent/protocol"
 	"github.com/tte-agent/tte-agent/token/softhsm"
@@ -83,7 +84,7 @@ func startSlotDaemon(t *testing.T) {
 	if out, err := exec.Command("/usr/sbin/pkcsslotd").CombinedOutput(); err != nil {
 		t.Fatalf("failed to start pkcsslotd: %v\n%s", err, out)
 	}
-	for deadline := time.Now().Add(5 * time.Second); exec.Command("pgrep", "-x", "-r", "S,R,D", "pkcsslotd").Run() != nil; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(testscale.D(5 * time.Second)); exec.Command("pgrep", "-x", "-r", "S,R,D", "pkcsslotd").Run() != nil; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("pkcsslotd did not start")
 		}
@@ -107,7 +108,7 @@ func (h *harness) startP11Kit() {
 	}
 	h.server = cmd
 	h.t.Cleanup(func() { h.stopP11Kit() })
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(testscale.D(5 * time.Second)); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(h.socket); err == nil {
 			return
 		}
@@ -268,7 +269,7 @@ idle_timeout = "1s"
 	}
 	h.port = h.d.Addr().(*net.TCPAddr).Port
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testscale.D(5*time.Second))
 		defer cancel()
 		if err := h.d.Close(ctx); err != nil {
 			t.Errorf("closing the agent: %v", err)
@@ -396,7 +397,7 @@ func (c *client) await(id string) (json.RawMessage, *protocol.Error) {
 
 func (c *client) read() rpcResponse {
 	c.t.Helper()
-	_ = c.ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_ = c.ws.SetReadDeadline(time.Now().Add(testscale.D(20 * time.Second)))
 	_, data, err := c.ws.ReadMessage()
 	if err != nil {
 		c.t.Fatalf("read: %v", err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/protocol"
 )
 
@@ -37,7 +38,7 @@ func TestTokenPulledMidBatch(t *testing.T) {
 	}
 	// Back in: the agent finds it again and signs after a new dialog.
 	h.startP11Kit()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testscale.D(10 * time.Second))
 	for {
 		toks := mustCall[protocol.TokensList](c, "tokens.list", nil).Tokens
 		if len(toks) == 1 {

@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/pades"
 	"github.com/tte-agent/tte-agent/pades/padestest"
 )
@@ -108,7 +110,15 @@ func FuzzPrepare(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		u, err := pades.Prepare(context.Background(), strings.NewReader(string(data)), int64(len(data)), pades.Options{ContentsSize: 2048})
+		// The agent gives a parse one second of CPU and then cancels it:
+		// a parse must stop soon after its context ends.
+		ctx, cancel := context.WithTimeout(context.Background(), testscale.D(time.Second))
+		defer cancel()
+		var u *pades.Update
+		var err error
+		testscale.Within(t, 2*time.Second, "preparing the document", func() {
+			u, err = pades.Prepare(ctx, strings.NewReader(string(data)), int64(len(data)), pades.Options{ContentsSize: 2048})
+		})
 		if err != nil {
 			return
 		}

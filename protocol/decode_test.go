@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tte-agent/tte-agent/internal/testscale"
 )
 
 func TestParseRequest(t *testing.T) {
@@ -131,8 +134,12 @@ func FuzzParseRequest(f *testing.F) {
 		// DecodeParams must survive raw input too, not only params that
 		// ParseRequest validated.
 		var raw SignCMSParams
-		_ = DecodeParams(data, &raw)
-		req, err := ParseRequest(data)
+		var req Request
+		var err error
+		testscale.Within(t, 100*time.Millisecond, "decoding the input", func() {
+			_ = DecodeParams(data, &raw)
+			req, err = ParseRequest(data)
+		})
 		if err != nil {
 			return
 		}

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/tte-agent/tte-agent/internal/testscale"
 )
 
 // spin burns CPU until ctx ends.
@@ -61,7 +63,7 @@ func TestAbandonedJobHoldsItsSlot(t *testing.T) {
 	start := time.Now()
 	err := g.Run(context.Background(), 0, func(context.Context) error {
 		// Burns CPU without looking at its context.
-		deadline := time.Now().Add(50 * time.Millisecond)
+		deadline := time.Now().Add(testscale.D(50 * time.Millisecond))
 		for time.Now().Before(deadline) {
 		}
 		<-release

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tte-agent/tte-agent/internal/testscale"
 )
 
 // Connections beyond the cap are closed at once; a freed slot is taken
@@ -39,7 +41,7 @@ func TestCap(t *testing.T) {
 	first, second := <-accepted, <-accepted
 	// The two over the cap are closed by the listener: a read ends.
 	for _, c := range clients[2:] {
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.SetReadDeadline(time.Now().Add(testscale.D(5 * time.Second)))
 		if _, err := c.Read(make([]byte, 1)); err == nil {
 			t.Error("a connection over the cap was kept")
 		}
@@ -57,7 +59,7 @@ func TestCap(t *testing.T) {
 	select {
 	case got := <-accepted:
 		got.Close()
-	case <-time.After(5 * time.Second):
+	case <-time.After(testscale.D(5 * time.Second)):
 		t.Fatal("a freed slot was not taken again")
 	}
 	second.Close()

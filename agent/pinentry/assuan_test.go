@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/tte-agent/tte-agent/internal/testscale"
 )
 
 func TestEscape(t *testing.T) {
@@ -96,7 +99,9 @@ func FuzzResponses(f *testing.F) {
 	f.Add([]byte("INQUIRE PIN\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := &conn{w: &bytes.Buffer{}, r: &lineReader{r: bytes.NewReader(data)}}
-		pin, err := c.getPIN()
+		var pin []byte
+		var err error
+		testscale.Within(t, 100*time.Millisecond, "reading the answer", func() { pin, err = c.getPIN() })
 		if err == nil && len(pin) > 256 {
 			t.Errorf("PIN of %d bytes accepted", len(pin))
 		}

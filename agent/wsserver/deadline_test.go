@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/protocol"
 )
 
@@ -17,7 +18,7 @@ import (
 // little slack for the runtime's own).
 func waitGoroutines(t *testing.T, base int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(testscale.D(5 * time.Second))
 	for runtime.NumGoroutine() > base+2 {
 		if time.Now().After(deadline) {
 			t.Errorf("goroutines %d, baseline %d", runtime.NumGoroutine(), base)
@@ -45,7 +46,7 @@ func TestSlowlorisHandshake(t *testing.T) {
 	for _, c := range conns {
 		// The server answers 408 or just closes; either way the read ends
 		// long before our own 3 s deadline.
-		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		c.SetReadDeadline(time.Now().Add(testscale.D(3 * time.Second)))
 		_, err := io.ReadAll(bufio.NewReader(c))
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
 			t.Fatal("a half-sent handshake was kept open past the handshake deadline")
@@ -72,7 +73,7 @@ func TestPartialFrameIsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+	raw.SetReadDeadline(time.Now().Add(testscale.D(5 * time.Second)))
 	buf := make([]byte, 1024)
 	for {
 		if _, err := raw.Read(buf); err != nil {
@@ -99,7 +100,7 @@ func TestFloodGetsBusy(t *testing.T) {
 	busy := 0
 	for range 50 {
 		var resp struct{ Error *protocol.Error }
-		flood.SetReadDeadline(time.Now().Add(5 * time.Second))
+		flood.SetReadDeadline(time.Now().Add(testscale.D(5 * time.Second)))
 		if err := flood.ReadJSON(&resp); err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +118,7 @@ func TestFloodGetsBusy(t *testing.T) {
 	defer other.Close()
 	other.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "agent.info"})
 	var resp struct{ Result map[string]string }
-	other.SetReadDeadline(time.Now().Add(5 * time.Second))
+	other.SetReadDeadline(time.Now().Add(testscale.D(5 * time.Second)))
 	if err := other.ReadJSON(&resp); err != nil || resp.Result["method"] != "agent.info" {
 		t.Errorf("another page during the flood: %+v, %v", resp, err)
 	}

@@ -111,7 +111,7 @@ func startWith(t *testing.T, cfg Config, h Handler) string {
 	l := listen(t)
 	go s.Serve(l)
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testscale.D(5*time.Second))
 		defer cancel()
 		s.Shutdown(ctx)
 	})

@@ -8,7 +8,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/protocol"
 )
 
@@ -55,7 +57,8 @@ func FuzzBinaryFrame(f *testing.F) {
 		s := New(Config{UID: -1, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Limits: protocol.Limits{TextFrameBytes: 1 << 20, BinaryFrameBytes: 1 << 20, Connections: 1}}, h)
 		p := &Peer{s: s, log: s.cfg.Log, limits: s.cfg.Limits}
-		err := p.streamBinary(bytes.NewReader(frame), 1<<20)
+		var err error
+		testscale.Within(t, 200*time.Millisecond, "streaming the frame", func() { err = p.streamBinary(bytes.NewReader(frame), 1<<20) })
 		switch {
 		case len(frame) > 1<<20:
 			if err != errTooBig {

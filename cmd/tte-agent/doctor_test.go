@@ -12,6 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/token/softhsm"
 )
 
@@ -56,7 +57,7 @@ func TestDoctor(t *testing.T) {
 			},
 			// waitport ADDR: wait until something listens on ADDR.
 			"waitport": func(ts *testscript.TestScript, neg bool, args []string) {
-				for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				for deadline := time.Now().Add(testscale.D(20 * time.Second)); ; time.Sleep(50 * time.Millisecond) {
 					if c, err := net.Dial("tcp", args[0]); err == nil {
 						c.Close()
 						return

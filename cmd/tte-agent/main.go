@@ -192,6 +192,9 @@ func cmdRun(args []string, stderr io.Writer) (rerr error) {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	logLoaded(log, cfg, userPath)
+	if err := harden(); err != nil {
+		log.Warn("could not keep the agent's memory out of core dumps", "err", err)
+	}
 	if ctx.Err() != nil {
 		log.Info("stopped before starting")
 		return nil

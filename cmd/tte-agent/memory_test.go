@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tte-agent/tte-agent/internal/testscale"
 )
 
 // TestMemoryFlatUnderOversizedFrames runs the agent as a process and throws
@@ -70,7 +72,7 @@ func TestMemoryFlatUnderOversizedFrames(t *testing.T) {
 		var res struct {
 			Result json.RawMessage `json:"result"`
 		}
-		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		ws.SetReadDeadline(time.Now().Add(testscale.D(10 * time.Second)))
 		if err := ws.ReadJSON(&res); err != nil || len(res.Result) == 0 {
 			t.Fatalf("agent.info: %v %s", err, res.Result)
 		}
@@ -108,7 +110,7 @@ func TestMemoryFlatUnderOversizedFrames(t *testing.T) {
 					// The write may fail once the agent closes; the close
 					// frame is read either way.
 					_ = a.send(ws)
-					ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+					ws.SetReadDeadline(time.Now().Add(testscale.D(10 * time.Second)))
 					_, msg, err := ws.ReadMessage()
 					if a.dropped {
 						if err != nil || !strings.Contains(string(msg), `"document.error"`) {
@@ -157,7 +159,7 @@ func upload48(t *testing.T, ws *websocket.Conn, payload []byte) {
 	t.Helper()
 	defer ws.Close()
 	const size = 48 << 20
-	ws.SetReadDeadline(time.Now().Add(60 * time.Second))
+	ws.SetReadDeadline(time.Now().Add(testscale.D(60 * time.Second)))
 	if err := ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "document.upload", "params": map[string]any{"name": "besar.bin", "size": size}}); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +205,7 @@ func rawFrame(c net.Conn, opcode byte, length, send int64, payload []byte) error
 	h[0] = 0x80 | opcode
 	h[1] = 0x80 | 127
 	binary.BigEndian.PutUint64(h[2:10], uint64(length))
-	c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	c.SetWriteDeadline(time.Now().Add(testscale.D(30 * time.Second)))
 	if _, err := c.Write(h[:]); err != nil {
 		return err
 	}
@@ -255,7 +257,7 @@ func startAgent(t *testing.T, cmd *exec.Cmd, addr string) *exec.Cmd {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	})
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testscale.D(10 * time.Second))
 	for {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {

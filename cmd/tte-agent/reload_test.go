@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tte-agent/tte-agent/internal/testscale"
 )
 
 // TestPolicyReload runs the agent under a policy, then changes the policy:
@@ -53,7 +55,7 @@ func TestPolicyReload(t *testing.T) {
 	}
 	allow := func(ws *websocket.Conn) string {
 		t.Helper()
-		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		ws.SetReadDeadline(time.Now().Add(testscale.D(10 * time.Second)))
 		if err := ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "agent.info"}); err != nil {
 			t.Fatalf("the connection was dropped: %v", err)
 		}
@@ -69,7 +71,7 @@ func TestPolicyReload(t *testing.T) {
 	}
 	waitLog := func(n int) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
+		deadline := time.Now().Add(testscale.D(15 * time.Second))
 		for strings.Count(readFile(logPath), "configuration reloaded") < n {
 			if time.Now().After(deadline) {
 				t.Fatalf("no reload %d in the log:\n%s", n, readFile(logPath))
@@ -119,7 +121,7 @@ func TestPolicyReload(t *testing.T) {
 
 	// A broken policy keeps the old one in force.
 	os.WriteFile(policy, []byte("listen = "), 0o644)
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(testscale.D(15 * time.Second))
 	for !strings.Contains(readFile(logPath), "configuration not reloaded") {
 		if time.Now().After(deadline) {
 			t.Fatalf("a broken policy was not reported:\n%s", readFile(logPath))
@@ -140,7 +142,7 @@ func TestPolicyReload(t *testing.T) {
 	}
 	os.Remove(policy)
 	agent.Process.Signal(syscall.SIGHUP)
-	deadline = time.Now().Add(15 * time.Second)
+	deadline = time.Now().Add(testscale.D(15 * time.Second))
 	for !strings.Contains(readFile(logPath), "the policy file is gone") {
 		if time.Now().After(deadline) {
 			t.Fatalf("a deleted policy was not reported:\n%s", readFile(logPath))

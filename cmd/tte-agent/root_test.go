@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // ensureUser creates a system user for the test if it does not exist
@@ -76,5 +78,46 @@ func TestRootServesListedUsers(t *testing.T) {
 		if got := dial(c.cred); !strings.HasSuffix(got, c.want) {
 			t.Errorf("%s: %q, want %s", c.who, got, c.want)
 		}
+	}
+}
+
+// TestNoCoreDumps: the running agent is not dumpable and may write no
+// core file, so the PIN it holds for a request cannot end up on disk or
+// be read by another process of the same user.
+func TestNoCoreDumps(t *testing.T) {
+	addr := freePort(t)
+	cfg, _ := setup(t, addr)
+	agent := startAgent(t, exec.Command(buildAgent(t), "run", "--config", cfg), addr)
+	limits, err := os.ReadFile("/proc/" + strconv.Itoa(agent.Process.Pid) + "/limits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(limits), "\n") {
+		if strings.HasPrefix(line, "Max core file size") && !strings.Contains(line, " 0 ") {
+			t.Errorf("core files allowed: %s", line)
+		}
+	}
+}
+
+// TestHardenNotDumpable runs harden in a child process: afterwards the
+// process is not dumpable (no ptrace or /proc/PID/mem for the same user)
+// and may write no core file.
+func TestHardenNotDumpable(t *testing.T) {
+	if os.Getenv("TTE_HARDEN_CHILD") != "" {
+		if err := harden(); err != nil {
+			t.Fatal(err)
+		}
+		d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+		var lim unix.Rlimit
+		unix.Getrlimit(unix.RLIMIT_CORE, &lim)
+		if err != nil || d != 0 || lim.Cur != 0 || lim.Max != 0 {
+			t.Fatalf("dumpable %d (%v), core limit %d/%d", d, err, lim.Cur, lim.Max)
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHardenNotDumpable$")
+	cmd.Env = append(os.Environ(), "TTE_HARDEN_CHILD=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
 }

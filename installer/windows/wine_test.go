@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tte-agent/tte-agent/internal/testscale"
 )
 
 var (
@@ -153,7 +155,7 @@ listen = ""
 	defer func() { run.Process.Kill(); run.Wait() }()
 
 	var ws *websocket.Conn
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(testscale.D(60 * time.Second))
 	for {
 		ws, _, err = websocket.DefaultDialer.Dial("ws://"+addr+"/v1", http.Header{"Origin": {"https://eoffice.kota.go.id"}})
 		if err == nil {
@@ -167,7 +169,7 @@ listen = ""
 	defer ws.Close()
 	call := func(method string) json.RawMessage {
 		t.Helper()
-		ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+		ws.SetReadDeadline(time.Now().Add(testscale.D(20 * time.Second)))
 		if err := ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method}); err != nil {
 			t.Fatal(err)
 		}
@@ -287,7 +289,7 @@ func TestNativeDialogUnderWine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), testscale.D(90*time.Second))
 			defer cancel()
 			cmd := exec.CommandContext(ctx, wine64(), append([]string{exe}, tt.args...)...)
 			cmd.Env = append(os.Environ(), "DISPLAY="+display)
@@ -360,7 +362,7 @@ func TestBackgroundUnderWine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { run.Process.Kill(); run.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(testscale.D(60 * time.Second))
 	for {
 		ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/v1", http.Header{"Origin": {"https://eoffice.kota.go.id"}})
 		if err == nil {

@@ -27,6 +27,10 @@ const OUT = env("TTE_OUT");
 const KEEP = env("TTE_KEEP");
 const PDFS = ["go-minimal.pdf", "cairo.pdf", "qpdf-objstm.pdf"].map((f) => join(FIXTURES, f));
 const PIN = "246810";
+// One scale factor for every wait (TTE_TEST_SCALE, as in the Go tests), so
+// that the scenarios hold on a loaded machine.
+const SCALE = Math.max(1, Number(process.env.TTE_TEST_SCALE) || 1);
+const ms = (n) => Math.round(n * SCALE);
 
 let browser;
 
@@ -52,6 +56,7 @@ const dialogs = async () => (await control("GET", "/dialogs")).count;
 
 async function openPage(url = PAGE) {
   const context = await browser.newContext({ acceptDownloads: true, locale: "id-ID" });
+  context.setDefaultTimeout(ms(30000));
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -104,7 +109,7 @@ test("a page from an origin not in the policy is told so, and no dialog appears"
 
 test("no agent on the port: the page says the agent is not running", async () => {
   const { page, context } = await openPage(`${env("TTE_PAGE_URL")}?agent=${encodeURIComponent("ws://127.0.0.1:9/v1")}`);
-  await page.locator("#agent-status", { hasText: "tte-agent tidak berjalan di komputer ini" }).waitFor({ timeout: 15000 });
+  await page.locator("#agent-status", { hasText: "tte-agent tidak berjalan di komputer ini" }).waitFor({ timeout: ms(15000) });
   await context.close();
 });
 
@@ -137,7 +142,7 @@ test("cancel while time-stamping: the page says how many were finished, nothing 
   await page.setInputFiles("#files", PDFS);
   await page.selectOption("#level", "B-T");
   await page.click("#sign");
-  await page.locator("#sign-status", { hasText: "Meminta cap waktu… (1 dari 3)" }).waitFor({ timeout: 20000 });
+  await page.locator("#sign-status", { hasText: "Meminta cap waktu… (1 dari 3)" }).waitFor({ timeout: ms(20000) });
   await page.click("#cancel");
   await page.locator("#sign-status", { hasText: "Penandatanganan dibatalkan." }).waitFor();
   assert.match(await page.locator("#sign-status").innerText(), /1 dokumen sudah ditandatangani sebelum berhenti; tidak ada yang disimpan/);
@@ -162,8 +167,8 @@ test("the token list refreshes by itself when a token is added", async () => {
   await connected(page);
   assert.equal(await page.locator("#tokens li").count(), 1);
   await control("POST", "/token?label=Kartu%20Kedua");
-  await page.locator("#tokens li", { hasText: "Kartu Kedua" }).waitFor({ timeout: 10000 });
-  await page.locator("#cert option", { hasText: "Agus Wijaya" }).waitFor({ state: "attached", timeout: 10000 });
+  await page.locator("#tokens li", { hasText: "Kartu Kedua" }).waitFor({ timeout: ms(10000) });
+  await page.locator("#cert option", { hasText: "Agus Wijaya" }).waitFor({ state: "attached", timeout: ms(10000) });
   assert.equal(await page.locator("#tokens li").count(), 2);
   await page.screenshot({ path: join(KEEP, "token-added.png") });
   await context.close();

@@ -23,6 +23,7 @@ import (
 	"github.com/tte-agent/tte-agent/agent"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/pinentry/pinentrytest"
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/pades/padestest"
 	"github.com/tte-agent/tte-agent/token/softhsm"
 	"github.com/tte-agent/tte-agent/tsa/tsatest"
@@ -134,7 +135,7 @@ listen = ""
 		t.Fatal(err)
 	}
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testscale.D(5*time.Second))
 		defer cancel()
 		d.Close(ctx)
 	}()
