@@ -41,7 +41,13 @@ const (
 	docsOrigin  = "https://arsip.example.go.id" // documents only, no digest
 	otherOrigin = "https://persuratan.example.go.id"
 	spyModule   = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so"
-	testTimeout = "3s"
+)
+
+// testTimeout is the dialog's timeout, and uploadIdle how long a short
+// upload may pause: both scaled for a loaded machine.
+var (
+	testTimeout = testscale.D(3 * time.Second).String()
+	uploadIdle  = testscale.D(time.Second).String()
 )
 
 // harness is a running agent on a fresh SoftHSM token with an RSA-2048, a
@@ -245,12 +251,12 @@ path = %q
 [uploads]
 dir = %q
 memory_bytes = 2048
-idle_timeout = "1s"
+idle_timeout = %q
 [metrics]
 %s
 [limits]
 %s
-`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, otherOrigin, o.tsaURL, h.auditPath(), o.audit, h.spool(), o.metrics, o.limits)
+`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, otherOrigin, o.tsaURL, h.auditPath(), o.audit, h.spool(), uploadIdle, o.metrics, o.limits)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
