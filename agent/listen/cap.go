@@ -30,10 +30,10 @@ func (c *capped) Accept() (net.Conn, error) {
 		}
 		if c.open.Add(1) > c.max {
 			c.open.Add(-1)
-			conn.Close()
 			if c.dropped != nil {
-				c.dropped()
+				c.dropped() // before the close, which the peer sees
 			}
+			conn.Close()
 			continue
 		}
 		return &cappedConn{Conn: conn, release: func() { c.open.Add(-1) }}, nil
