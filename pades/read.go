@@ -120,6 +120,9 @@ func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 	if pctx.PageCount < 1 {
 		return nil, invalid("the PDF has no pages")
 	}
+	if err := checkContentBombs(ctx, pctx); err != nil {
+		return nil, err
+	}
 	d.ctx = pctx
 	return d, nil
 }

@@ -17,25 +17,21 @@ type Case struct {
 	Name string
 	// Build returns the file's bytes.
 	Build func() []byte
-	// Harmless marks a document that is hostile to a renderer but not to
-	// a signer: nothing the agent reads needs inflating (a content stream
-	// bomb), so it may be signed; it must still cost nothing.
-	Harmless bool
 }
 
 // Cases returns every hostile document, cheapest first.
 func Cases() []Case {
 	return []Case{
-		{"xref-stream-10M-entries", HugeXRefStream, false},
-		{"xref-stream-index-10M", HugeXRefIndex, false},
-		{"tiny-objects-400k", func() []byte { return TinyObjects(400_000) }, false},
-		{"objstm-200k-objects", func() []byte { return ObjectStreamFlood(200_000) }, false},
-		{"nested-arrays-1M", func() []byte { return DeepArrays(1_000_000) }, false},
-		{"cyclic-page-tree", CyclicPageTree, false},
-		{"cyclic-prev-chain", CyclicPrev, false},
-		{"flate-bomb-content-1GiB", func() []byte { return FlateBomb(1 << 30) }, true},
-		{"flate-bomb-objstm", ObjStmBomb, false},
-		{"deep-page-tree-100k", func() []byte { return DeepPageTree(100_000) }, false},
+		{"xref-stream-10M-entries", HugeXRefStream},
+		{"xref-stream-index-10M", HugeXRefIndex},
+		{"tiny-objects-400k", func() []byte { return TinyObjects(400_000) }},
+		{"objstm-200k-objects", func() []byte { return ObjectStreamFlood(200_000) }},
+		{"nested-arrays-1M", func() []byte { return DeepArrays(1_000_000) }},
+		{"cyclic-page-tree", CyclicPageTree},
+		{"cyclic-prev-chain", CyclicPrev},
+		{"flate-bomb-content-1GiB", func() []byte { return FlateBomb(1 << 30) }},
+		{"flate-bomb-objstm", ObjStmBomb},
+		{"deep-page-tree-100k", func() []byte { return DeepPageTree(100_000) }},
 	}
 }
 
