@@ -5,18 +5,25 @@ import (
 	"time"
 
 	"github.com/tte-agent/tte-agent/agent/audit"
+	"github.com/tte-agent/tte-agent/agent/consent"
 )
 
 // refusalInterval is how long refusals of one kind are counted into one
 // record.
 const refusalInterval = time.Minute
 
+// maxRefusedField bounds a string an attacker chose (Origin, Host) in a
+// refusal record.
+const maxRefusedField = 128
+
 // refused audits a refused handshake (host is its Host header) or a sign
-// request refused before its dialog, through the rate limiter.
+// request refused before its dialog, through the rate limiter, with the
+// attacker-chosen strings cleaned and shortened.
 func (a *Agent) refused(r audit.Record, host string) {
-	if a.refusals == nil {
+	r.Origin, r.Detail = consent.Clean(r.Origin, maxRefusedField), consent.Clean(r.Detail, 4*maxRefusedField)
+	host = consent.Clean(host, maxRefusedField)
+	if a.refusals == nil { // an agent not started as a daemon (unit tests)
 		r.Event = audit.EventRefused
-		r.Origin, r.Detail = audit.Clean(r.Origin), audit.Clean(r.Detail)
 		_ = a.record(r)
 		return
 	}

@@ -14,9 +14,10 @@ import (
 )
 
 // TestConnectionFlood: 500 connections at once are capped (the rest closed
-// with 1013, or before their handshake by the listener's cap), the accepted ones flooding sign requests see one dialog at a
-// time with a bounded queue (the rest busy), and a page connected before
-// the flood is still served.
+// with 1013, or before their handshake by the listener's cap), the
+// accepted ones flooding sign requests see one dialog at a time with a
+// bounded queue (the rest busy), and a page connected before the flood is
+// still served.
 func TestConnectionFlood(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.fake.Set(t, pinentrytest.Behaviour{Action: "cancel", Delay: 300 * time.Millisecond})

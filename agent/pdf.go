@@ -88,7 +88,7 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 		c.AppearanceText = params.Appearance.Text
 	}
 	if !consent.Fits(a.conf().Pinentry.Language, c) {
-		return nil, protocol.BadRequest("params: the reason, location, contact and appearance text cannot all be shown in the signing dialog as they would be signed (each at most %d characters, no control or invisible characters, and together short enough); shorten them", 60)
+		return nil, protocol.BadRequest("params: the reason, location, contact and appearance text cannot all be shown in the signing dialog as they would be signed (each at most %d characters, no control or invisible characters, and together short enough); shorten them", consent.MaxTextRunes)
 	}
 	signed, err := a.signDocuments(ctx, p, req, ds, c, time.Time{})
 	if err != nil {

@@ -75,7 +75,7 @@ func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 	d := &document{size: size, prevXref: prev}
 	switch {
 	case bytes.HasPrefix(probe, []byte("xref")):
-	case regexp.MustCompile(`^\d+\s+\d+\s+obj`).Match(probe):
+	case objHeaderRE.Match(probe):
 		d.xrefIsStm = true
 	default:
 		return nil, invalid("startxref does not point at a cross-reference section: the file is damaged; export the PDF again")

@@ -247,9 +247,6 @@ func (l *Log) Head() (uint64, string) {
 	return l.seq, l.prev
 }
 
-// Path returns the trail's current file.
-func (l *Log) Path() string { return l.path }
-
 // Append writes r as the next record, filling in its sequence number,
 // time, and chain hashes. The record is written whole or not at all: a
 // short write (a full disk) is cut off again and reported.

@@ -5,16 +5,14 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 )
 
 // Refusals rate-limits refusal records, whose strings an attacker
 // chooses and whose number an attacker controls: the first refusal of an
 // origin, host, method and reason in an interval is written at once; the
 // rest are counted and written as one record (Count) when the interval
-// ends. Strings are cleaned and truncated. At most maxKeys kinds are
-// tracked at once; beyond them refusals are counted under their reason
-// alone.
+// ends. At most maxKeys kinds are tracked at once; beyond them refusals
+// are counted under their reason alone.
 type Refusals struct {
 	write    func(Record)
 	interval time.Duration
@@ -35,9 +33,6 @@ type refusalCount struct {
 // maxKeys bounds the kinds of refusal tracked in one interval.
 const maxKeys = 64
 
-// maxField bounds an attacker-chosen string in a record.
-const maxField = 128
-
 // NewRefusals starts a limiter that writes through write and flushes
 // every interval until Close.
 func NewRefusals(interval time.Duration, write func(Record)) *Refusals {
@@ -46,32 +41,10 @@ func NewRefusals(interval time.Duration, write func(Record)) *Refusals {
 	return r
 }
 
-// Clean makes an attacker-chosen string safe for a record: control and
-// format characters become '?', and it is cut to maxField bytes.
-func Clean(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return '?'
-		}
-		return r
-	}, s)
-	if len(s) > maxField {
-		cut := maxField
-		for cut > 0 && !utf8Start(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
-
 // Add records one refusal; host is the request's Host header ("" for a
-// refused request on an open connection).
+// refused request on an open connection). The caller cleans and shortens
+// the strings an attacker chose.
 func (r *Refusals) Add(rec Record, host string) {
-	rec.Origin, host = Clean(rec.Origin), Clean(host)
-	rec.Detail = Clean(rec.Detail)
 	if host != "" {
 		rec.Detail = strings.TrimSpace(rec.Detail + " (Host " + host + ")")
 	}

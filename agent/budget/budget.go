@@ -81,9 +81,6 @@ func New(l Limits) *Gate {
 	return &Gate{l: l, slots: make(chan struct{}, l.Parallel), jobs: map[*job]struct{}{}}
 }
 
-// Limits returns the gate's limits.
-func (g *Gate) Limits() Limits { return g.l }
-
 // Run runs work with a context that ends when ctx ends or the job goes
 // over its budget (CPU time, or its share of heap growth: Limits.Memory
 // plus extra). It returns work's error, or at once, without waiting for
@@ -96,7 +93,7 @@ func (g *Gate) Run(ctx context.Context, extra int64, work func(ctx context.Conte
 	}
 	wctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan error, 1)
-	ready := make(chan *job, 1)
+	ready := make(chan struct{})
 	go func() {
 		defer func() { <-g.slots }() // only once work has really returned
 		// The job keeps its OS thread, so that thread's CPU clock is the
@@ -106,7 +103,7 @@ func (g *Gate) Run(ctx context.Context, extra int64, work func(ctx context.Conte
 		j := &job{cancel: cancel, cpu: threadCPU(), memory: g.l.Memory + max(0, extra), heap0: heapInUse(), started: time.Now()}
 		g.add(j)
 		defer g.remove(j)
-		ready <- j
+		close(ready)
 		done <- work(wctx)
 		cancel(errFinished) // after the send: Run prefers the result
 	}()

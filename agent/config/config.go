@@ -396,6 +396,15 @@ func (l *Limits) complete() error {
 		}
 		return nil
 	}
+	defDur := func(v *Duration, d, lo, hi time.Duration, name string) error {
+		if *v == 0 {
+			*v = Duration(d)
+		}
+		if t := time.Duration(*v); t < lo || t > hi {
+			return fmt.Errorf("limits.%s %v: must be between %v and %v", name, t, lo, hi)
+		}
+		return nil
+	}
 	def := func(v *int, d, max int, name string) error {
 		x := int64(*v)
 		err := def64(&x, int64(d), int64(max), name)
@@ -412,9 +421,9 @@ func (l *Limits) complete() error {
 		def(&l.DialogQueue, DefaultDialogQueue, 100, "dialog_queue"),
 		def64(&l.HeapBytes, DefaultHeap, 16<<30, "heap_bytes"),
 		def(&l.OriginConnections, max(1, l.Connections*3/4), l.Connections, "origin_connections"),
-		def64((*int64)(&l.ConnectionIdle), int64(10*time.Minute), int64(24*time.Hour), "connection_idle"),
+		defDur(&l.ConnectionIdle, 10*time.Minute, time.Second, 24*time.Hour, "connection_idle"),
 		def(&l.Parses, DefaultParses(), 64, "parses"),
-		def64((*int64)(&l.ParseTime), int64(DefaultParseTime), int64(time.Minute), "parse_time"),
+		defDur(&l.ParseTime, DefaultParseTime, 10*time.Millisecond, time.Minute, "parse_time"),
 		def64(&l.ParseMemoryBytes, DefaultParseMemory, 4<<30, "parse_memory_bytes"),
 	)
 }

@@ -52,6 +52,10 @@ const maxItemsShown = 10
 // maxNameRunes bounds one displayed name.
 const maxNameRunes = 60
 
+// MaxTextRunes is the longest reason, location, contact or appearance
+// line the dialog shows whole (see Fits).
+const MaxTextRunes = maxNameRunes
+
 // descBudget keeps SETDESC within one Assuan line.
 const descBudget = pinentry.MaxLine - len("SETDESC ") - 8
 

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 )
 
 // ErrPortTaken reports that another program holds the port.
@@ -27,4 +28,13 @@ func TCP(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("failed to listen on %s: %w", addr, err)
 	}
 	return l, nil
+}
+
+// LoopbackHost accepts exactly the Host values of a loopback listener on
+// port (contract §1): 127.0.0.1, localhost or [::1] with the port. A DNS
+// name that resolves to 127.0.0.1 (DNS rebinding) carries its own name
+// and is refused.
+func LoopbackHost(host string, port int) bool {
+	p := ":" + strconv.Itoa(port)
+	return host == "127.0.0.1"+p || host == "localhost"+p || host == "[::1]"+p
 }

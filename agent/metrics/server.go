@@ -113,12 +113,8 @@ const maxConns = 16
 // hostOnly answers 421 to a request whose Host is not a loopback name of
 // port, exactly.
 func hostOnly(port int, next http.Handler) http.Handler {
-	allowed := map[string]bool{}
-	for _, h := range []string{"127.0.0.1", "localhost", "[::1]"} {
-		allowed[fmt.Sprintf("%s:%d", h, port)] = true
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !allowed[r.Host] {
+		if !agentlisten.LoopbackHost(r.Host, port) {
 			http.Error(w, "wrong Host: scrape the agent at 127.0.0.1 and its port", http.StatusMisdirectedRequest)
 			return
 		}

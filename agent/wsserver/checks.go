@@ -3,7 +3,6 @@ package wsserver
 import (
 	"net"
 	"net/http"
-	"strconv"
 )
 
 // refusal is why a connection is refused before the upgrade.
@@ -18,14 +17,6 @@ const (
 	refuseNotLocal  refusal = "forbidden: only connections from this computer are accepted"
 	refuseNotUpgrad refusal = "bad request: this endpoint only speaks WebSocket"
 )
-
-// checkHost accepts exactly the Host values of contract §1: a DNS name
-// that resolves to 127.0.0.1 (DNS rebinding) carries its own name and is
-// refused.
-func checkHost(host string, port int) bool {
-	p := ":" + strconv.Itoa(port)
-	return host == "127.0.0.1"+p || host == "localhost"+p || host == "[::1]"+p
-}
 
 // checkOrigin returns the single Origin header, or a refusal.
 func checkOrigin(r *http.Request, allow func(string) bool) (string, refusal) {

@@ -108,7 +108,7 @@ func startWith(t *testing.T, cfg Config, h Handler) string {
 	t.Helper()
 	cfg.Log = discard
 	s := New(cfg, h)
-	l := listen(t)
+	l := loopbackListener(t)
 	go s.Serve(l)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testscale.D(5*time.Second))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tte-agent/tte-agent/agent/listen"
 	"github.com/tte-agent/tte-agent/protocol"
 )
 
@@ -281,7 +282,7 @@ func (s *Server) check(r *http.Request) (string, refusal) {
 	if !checkLoopback(r.RemoteAddr) {
 		return "", refuseNotLocal
 	}
-	if !checkHost(r.Host, int(s.port.Load())) {
+	if !listen.LoopbackHost(r.Host, int(s.port.Load())) {
 		return "", refuseHost
 	}
 	origin, why := checkOrigin(r, s.h.AllowOrigin)

@@ -45,7 +45,7 @@ func start(t *testing.T, cfg Config) string {
 	return startWith(t, cfg, echo{})
 }
 
-func listen(t *testing.T) net.Listener {
+func loopbackListener(t *testing.T) net.Listener {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
