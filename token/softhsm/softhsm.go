@@ -322,6 +322,9 @@ type CA struct {
 	// CRLURL, when set, goes into issued certificates' CRL distribution
 	// points.
 	CRLURL string
+	// OCSPURL and IssuerURL, when set, go into issued certificates'
+	// authority information access (OCSP responder, CA issuers).
+	OCSPURL, IssuerURL string
 }
 
 // NewCA creates a self-signed P-256 CA valid for ten years.
@@ -374,6 +377,12 @@ func (ca *CA) Issue(pub crypto.PublicKey, k KeySpec) (*x509.Certificate, error) 
 	}
 	if ca.CRLURL != "" {
 		tmpl.CRLDistributionPoints = []string{ca.CRLURL}
+	}
+	if ca.OCSPURL != "" {
+		tmpl.OCSPServer = []string{ca.OCSPURL}
+	}
+	if ca.IssuerURL != "" {
+		tmpl.IssuingCertificateURL = []string{ca.IssuerURL}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
