@@ -232,4 +232,3 @@ func checkNonce(raw, nonce []byte) error {
 
 // ErrBadAnswer wraps an OCSP answer or CRL that cannot be trusted.
 var ErrBadAnswer = errors.New("unusable revocation answer")
-

@@ -12,9 +12,9 @@ import (
 )
 
 var (
-	oidNonce      = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
-	oidBasic      = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 1}
-	oidECDSA256   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
+	oidNonce    = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 2}
+	oidBasic    = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 1}
+	oidECDSA256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
 )
 
 type certID struct {
@@ -26,8 +26,8 @@ type certID struct {
 
 type request struct {
 	TBS struct {
-		Version     int            `asn1:"explicit,tag:0,default:0,optional"`
-		Requestor   asn1.RawValue  `asn1:"explicit,tag:1,optional"`
+		Version     int           `asn1:"explicit,tag:0,default:0,optional"`
+		Requestor   asn1.RawValue `asn1:"explicit,tag:1,optional"`
 		RequestList []struct {
 			CertID certID
 			Ext    []pkix.Extension `asn1:"explicit,tag:0,optional"`
@@ -133,4 +133,3 @@ func (p *PKI) answer(body []byte, unknown bool) ([]byte, error) {
 		Response []byte
 	}{oidBasic, basic}})
 }
-

@@ -56,8 +56,8 @@ type PKI struct {
 	URL string
 	// Root and Inter with their keys; RootFile and InterFile hold their
 	// PEM, AnchorFile the root's (the trust anchor).
-	Root, Inter       *x509.Certificate
-	RootKey, InterKey crypto.Signer
+	Root, Inter         *x509.Certificate
+	RootKey, InterKey   crypto.Signer
 	RootFile, InterFile string
 	// Responder is the delegated OCSP responder's certificate, or nil.
 	Responder    *x509.Certificate
@@ -273,4 +273,3 @@ func keyHash(c *x509.Certificate) []byte {
 	h := sha1.Sum(spki.Key.RightAlign())
 	return h[:]
 }
-
