@@ -81,6 +81,7 @@ type SignedData struct {
 	sd        signedData
 	signature []byte
 	hash      crypto.Hash
+	unsigned  []attribute
 }
 
 // Sign signs the content whose digest (under opts.Hash) is given, as cert's
@@ -167,8 +168,13 @@ func (s *SignedData) Signature() []byte { return s.signature }
 // AddTimestamp adds a signature-time-stamp unsigned attribute holding the
 // DER TimeStampToken.
 func (s *SignedData) AddTimestamp(token []byte) error {
-	a := attribute{Type: OIDAttrTimeStampToken, Values: asn1.RawValue{Tag: asn1.TagSet, IsCompound: true, Bytes: token}}
-	set, err := encodeSet([]attribute{a})
+	return s.addUnsigned(attribute{Type: OIDAttrTimeStampToken, Values: asn1.RawValue{Tag: asn1.TagSet, IsCompound: true, Bytes: token}})
+}
+
+// addUnsigned appends an unsigned attribute and re-encodes the set.
+func (s *SignedData) addUnsigned(a attribute) error {
+	s.unsigned = append(s.unsigned, a)
+	set, err := encodeSet(s.unsigned)
 	if err != nil {
 		return err
 	}

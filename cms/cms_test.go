@@ -24,7 +24,7 @@ type testPKI struct {
 	caFile string
 }
 
-func newPKI(t *testing.T) *testPKI {
+func newPKI(t testing.TB) *testPKI {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "CMS Test CA"},
@@ -40,7 +40,7 @@ func newPKI(t *testing.T) *testPKI {
 	return &testPKI{ca: ca, caKey: key, caFile: f}
 }
 
-func (p *testPKI) issue(t *testing.T, key crypto.Signer, cn string, eku x509.ExtKeyUsage) *x509.Certificate {
+func (p *testPKI) issue(t testing.TB, key crypto.Signer, cn string, eku x509.ExtKeyUsage) *x509.Certificate {
 	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
@@ -53,7 +53,7 @@ func (p *testPKI) issue(t *testing.T, key crypto.Signer, cn string, eku x509.Ext
 	return c
 }
 
-func openssl(t *testing.T, args ...string) (string, error) {
+func openssl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Fatal("openssl is not installed: run scripts/install-deps.sh")

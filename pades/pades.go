@@ -39,6 +39,11 @@ type Options struct {
 	Appearance *Appearance
 	// ContentsSize is how many bytes /Contents reserves for the CMS.
 	ContentsSize int
+	// DocTimeStamp makes the update a document time-stamp (PAdES B-LTA:
+	// /Type/DocTimeStamp, SubFilter ETSI.RFC3161) whose /Contents is an
+	// RFC 3161 TimeStampToken over the digest: no signer, no /M, no
+	// appearance.
+	DocTimeStamp bool
 }
 
 // Update is a prepared incremental update waiting for its CMS.
@@ -80,6 +85,9 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 	w := newWriter(d)
 
 	pageNr := 1
+	if o.DocTimeStamp {
+		o.Appearance = nil
+	}
 	if o.Appearance != nil {
 		pageNr = o.Appearance.Page
 		if pageNr < 1 || pageNr > ctx.PageCount {
@@ -94,8 +102,12 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 	if err != nil {
 		return nil, invalid("cannot read the catalog (%v)", err)
 	}
-	if err := checkCertification(ctx, catalog); err != nil {
-		return nil, err
+	// Validation data and document time-stamps are allowed whatever the
+	// certification says (ISO 32000-2 §12.8.2.2.2).
+	if !o.DocTimeStamp {
+		if err := checkCertification(ctx, catalog); err != nil {
+			return nil, err
+		}
 	}
 
 	sigNum, fieldNum := alloc(), alloc()
@@ -104,11 +116,15 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 	// The signature dictionary, with placeholders for /ByteRange and
 	// /Contents.
 	var sig strings.Builder
-	sig.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached")
-	fmt.Fprintf(&sig, "/M%s", literal([]byte(pdfDate(o.Time))))
-	for _, kv := range [][2]string{{"Name", o.Name}, {"Reason", o.Reason}, {"Location", o.Location}, {"ContactInfo", o.ContactInfo}} {
-		if kv[1] != "" {
-			fmt.Fprintf(&sig, "/%s%s", kv[0], textString(kv[1]))
+	if o.DocTimeStamp {
+		sig.WriteString("<</Type/DocTimeStamp/Filter/Adobe.PPKLite/SubFilter/ETSI.RFC3161")
+	} else {
+		sig.WriteString("<</Type/Sig/Filter/Adobe.PPKLite/SubFilter/ETSI.CAdES.detached")
+		fmt.Fprintf(&sig, "/M%s", literal([]byte(pdfDate(o.Time))))
+		for _, kv := range [][2]string{{"Name", o.Name}, {"Reason", o.Reason}, {"Location", o.Location}, {"ContactInfo", o.ContactInfo}} {
+			if kv[1] != "" {
+				fmt.Fprintf(&sig, "/%s%s", kv[0], textString(kv[1]))
+			}
 		}
 	}
 	sig.WriteString("/ByteRange" + byteRangePlaceholder + "/Contents<")
@@ -151,21 +167,11 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 		return nil, err
 	}
 
-	xrefNum := 0
-	if d.xrefIsStm {
-		xrefNum = alloc() // the stream lists itself, so it counts in /Size
-	}
-	trailer, err := trailerEntries(ctx, next, d.prevXref)
+	buf, err := finishUpdate(ctx, d, w, next)
 	if err != nil {
 		return nil, err
 	}
-	if d.xrefIsStm {
-		w.xrefStream(xrefNum, trailer)
-	} else {
-		w.xrefTable(trailer)
-	}
-
-	u := &Update{orig: r, origSize: d.size, update: w.buf.Bytes(), lt: lt, gt: gt}
+	u := &Update{orig: r, origSize: d.size, update: buf, lt: lt, gt: gt}
 	total := d.size + int64(len(u.update))
 	start, end := d.size+int64(lt), d.size+int64(gt)+1
 	br := fmt.Sprintf("[0 %d %d %d]", start, end, total-end)
