@@ -17,6 +17,10 @@ const (
 	MethodSignCMS          = "sign.cms"
 	MethodSignPDF          = "sign.pdf"
 	MethodRequestCancel    = "request.cancel"
+	// Our additions for long-term validity.
+	MethodCertificatesStatus = "certificates.status"
+	MethodPDFExtend          = "pdf.extend"
+	MethodDocumentVerify     = "document.verify"
 
 	NotifyProgress      = "progress"
 	NotifyTokensChanged = "tokens.changed"
@@ -29,6 +33,11 @@ type Capability string
 const (
 	CapDocuments Capability = "documents"
 	CapDigest    Capability = "digest"
+	// CapExtend allows pdf.extend: validation data and document
+	// time-stamps added to signed PDFs, with no key and no dialog.
+	CapExtend Capability = "extend"
+	// CapVerify allows document.verify.
+	CapVerify Capability = "verify"
 )
 
 // HashAlgorithm names a digest algorithm on the wire.
@@ -154,6 +163,10 @@ type Certificate struct {
 	KeyType      string   `json:"keyType"`
 	KeyUsage     []string `json:"keyUsage"`
 	Certificate  []byte   `json:"certificate"`
+	// Trusted says whether the certificate chains to one of the
+	// administrator's trust anchors now; TrustDetail says why not.
+	Trusted     bool   `json:"trusted"`
+	TrustDetail string `json:"trustDetail,omitempty"`
 }
 
 // CertificatesList is the result of certificates.list.

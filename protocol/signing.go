@@ -2,15 +2,32 @@ package protocol
 
 import "unicode/utf8"
 
-// Level is a signature baseline level (ETSI): B-B, B-T or B-LT.
+// Level is a signature baseline level (ETSI EN 319 142-1 and 319 122-1):
+// B-B, B-T, B-LT or B-LTA.
 type Level string
 
 // The levels of contract §3.
 const (
-	LevelBB  Level = "B-B"
-	LevelBT  Level = "B-T"
-	LevelBLT Level = "B-LT"
+	LevelBB   Level = "B-B"
+	LevelBT   Level = "B-T"
+	LevelBLT  Level = "B-LT"
+	LevelBLTA Level = "B-LTA"
 )
+
+// Rank orders levels: B-B 1 … B-LTA 4, 0 for an unknown one.
+func (l Level) Rank() int {
+	switch l {
+	case LevelBB:
+		return 1
+	case LevelBT:
+		return 2
+	case LevelBLT:
+		return 3
+	case LevelBLTA:
+		return 4
+	}
+	return 0
+}
 
 // SignItem is one item of sign.cms or sign.pdf: an uploaded document, or
 // (sign.cms only) a named digest.
@@ -39,9 +56,11 @@ func (p *SignCMSParams) Validate() *Error {
 	switch p.Level {
 	case "":
 		p.Level = LevelBB
-	case LevelBB, LevelBT:
+	case LevelBB, LevelBT, LevelBLT:
+	case LevelBLTA:
+		return BadRequest("params.level: sign.cms makes at most B-LT (archive time-stamps v3 are not made; see docs/formats.md); ask for B-LT and keep the CMS with its content in an archive that time-stamps its holdings")
 	default:
-		return BadRequest("params.level: %q; sign.cms produces B-B or B-T", truncate(string(p.Level), 16))
+		return BadRequest("params.level: %q; sign.cms produces B-B, B-T or B-LT", truncate(string(p.Level), 16))
 	}
 	if len(p.Items) == 0 {
 		return BadRequest("params.items: at least one item is required")
@@ -95,11 +114,16 @@ func validCommon(certID string, hash *HashAlgorithm, alg SignatureAlgorithm) *Er
 type CMSItem struct {
 	Name string `json:"name"`
 	CMS  []byte `json:"cms"`
+	// Level is the level the signature reached.
+	Level Level `json:"level"`
 }
 
 // SignCMSResult is the result of sign.cms.
 type SignCMSResult struct {
 	Items []CMSItem `json:"items"`
+	// Revocation is what the agent learnt of the signer's certificate
+	// before signing.
+	Revocation *RevocationInfo `json:"revocation,omitempty"`
 }
 
 // Appearance asks for a visible PDF signature.
@@ -134,11 +158,9 @@ func (p *SignPDFParams) Validate() *Error {
 	switch p.Level {
 	case "":
 		p.Level = LevelBB
-	case LevelBB, LevelBT:
-	case LevelBLT:
-		return BadRequest("params.level: B-LT is not supported yet; ask for B-B or B-T")
+	case LevelBB, LevelBT, LevelBLT, LevelBLTA:
 	default:
-		return BadRequest("params.level: %q; sign.pdf produces B-B or B-T", truncate(string(p.Level), 16))
+		return BadRequest("params.level: %q; sign.pdf produces B-B, B-T, B-LT or B-LTA", truncate(string(p.Level), 16))
 	}
 	if len(p.Items) == 0 {
 		return BadRequest("params.items: at least one item is required")
@@ -174,9 +196,14 @@ type PDFItem struct {
 	Name       string `json:"name"`
 	Update     []byte `json:"update"`
 	SignedSize int64  `json:"signedSize"`
+	// Level is the level the document reached.
+	Level Level `json:"level"`
 }
 
-// SignPDFResult is the result of sign.pdf.
+// SignPDFResult is the result of sign.pdf and pdf.extend.
 type SignPDFResult struct {
 	Items []PDFItem `json:"items"`
+	// Revocation is what the agent learnt of the signer's certificate
+	// before signing (sign.pdf only).
+	Revocation *RevocationInfo `json:"revocation,omitempty"`
 }

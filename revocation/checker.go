@@ -85,20 +85,25 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate) (*R
 	c.flight[key] = f
 	c.mu.Unlock()
 
-	// The fetch runs detached from one caller's cancellation so that
-	// others waiting on it are not failed by it; HTTP.Timeout bounds it.
-	f.res, f.err = c.fetch(context.WithoutCancel(ctx), cert, issuer)
-	c.mu.Lock()
-	delete(c.flight, key)
-	if f.err == nil {
-		c.cache[key] = f.res
-	}
-	c.mu.Unlock()
-	close(f.done)
-	if ctx.Err() != nil {
+	// The fetch runs detached from any one caller, so that a caller who
+	// gives up neither waits for it nor fails the others sharing it;
+	// HTTP.Timeout bounds it.
+	go func() {
+		f.res, f.err = c.fetch(context.WithoutCancel(ctx), cert, issuer)
+		c.mu.Lock()
+		delete(c.flight, key)
+		if f.err == nil {
+			c.cache[key] = f.res
+		}
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	select {
+	case <-f.done:
+		return f.res, f.err
+	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	return f.res, f.err
 }
 
 // Cached returns cert's status if a fresh answer is in the cache.

@@ -26,21 +26,55 @@ var ErrFailed = errors.New("time-stamp failed")
 // maxResponse bounds a TSA answer; real tokens are a few kilobytes.
 const maxResponse = 1 << 20
 
+// errTransient marks failures worth a retry: the TSA unreachable or
+// answering a server error.
+var errTransient = errors.New("transient")
+
 // Client asks one TSA.
 type Client struct {
 	URL  string
 	HTTP *http.Client
+	// Attempts is how often Stamp tries when the TSA is unreachable or
+	// answers a server error (HTTP 5xx); at least 1.
+	Attempts int
+	// Backoff is the wait before the second attempt, doubled after.
+	Backoff time.Duration
+	// OnAttempt, when set, hears of every attempt's outcome.
+	OnAttempt func(err error)
 }
 
-// New returns a client for the TSA at url with a bounded timeout.
+// New returns a client for the TSA at url with a bounded timeout and three
+// attempts.
 func New(url string) *Client {
-	return &Client{URL: url, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	return &Client{URL: url, HTTP: &http.Client{Timeout: 30 * time.Second}, Attempts: 3, Backoff: 250 * time.Millisecond}
 }
 
-// Stamp returns a DER TimeStampToken over digest, a hash under h. The
+// Stamp returns a DER TimeStampToken over digest, a hash under h, retrying
+// transient failures (see Attempts). The token's signature is verified,
+// and its message imprint and nonce must be ours.
+func (c *Client) Stamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byte, error) {
+	wait := c.Backoff
+	for attempt := 1; ; attempt++ {
+		tok, err := c.stamp(ctx, h, digest)
+		if c.OnAttempt != nil {
+			c.OnAttempt(err)
+		}
+		if err == nil || !errors.Is(err, errTransient) || attempt >= c.Attempts || ctx.Err() != nil {
+			return tok, err
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, err
+		}
+		wait *= 2
+	}
+}
+
+// stamp returns a DER TimeStampToken over digest, a hash under h. The
 // token's signature is verified, and its message imprint and nonce must be
 // ours.
-func (c *Client) Stamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byte, error) {
+func (c *Client) stamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byte, error) {
 	nonce, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
 	if err != nil {
 		return nil, err
@@ -57,9 +91,12 @@ func (c *Client) Stamp(ctx context.Context, h crypto.Hash, digest []byte) ([]byt
 	hreq.Header.Set("Content-Type", "application/timestamp-query")
 	resp, err := c.HTTP.Do(hreq)
 	if err != nil {
-		return nil, fmt.Errorf("%w: the TSA is unreachable: %w", ErrFailed, err)
+		return nil, fmt.Errorf("%w: the TSA is unreachable: %w%.0w", ErrFailed, err, errTransient)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		return nil, fmt.Errorf("%w: the TSA answered HTTP %d%.0w", ErrFailed, resp.StatusCode, errTransient)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: the TSA answered HTTP %d", ErrFailed, resp.StatusCode)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tte-agent/tte-agent/tsa"
 	"github.com/tte-agent/tte-agent/tsa/tsatest"
@@ -51,5 +52,27 @@ func TestStampRefusesBadAnswers(t *testing.T) {
 	}
 	if _, err := tsa.New("http://127.0.0.1:1/tsa").Stamp(context.Background(), crypto.SHA256, d[:]); !errors.Is(err, tsa.ErrFailed) {
 		t.Errorf("unreachable TSA: %v", err)
+	}
+}
+
+// Server errors are retried (three attempts); a wrong answer is not.
+func TestStampRetries(t *testing.T) {
+	srv := tsatest.Start(t)
+	d := sha256.Sum256([]byte("x"))
+	c := tsa.New(srv.URL)
+	c.Backoff = time.Millisecond
+	srv.SetFault(tsatest.HTTPError)
+	_, err := c.Stamp(context.Background(), crypto.SHA256, d[:])
+	if !errors.Is(err, tsa.ErrFailed) || !strings.Contains(err.Error(), "HTTP 500") || srv.Count() != 3 {
+		t.Fatalf("err %v after %d requests, want 3 attempts", err, srv.Count())
+	}
+	srv.SetFault(tsatest.WrongNonce)
+	c.Stamp(context.Background(), crypto.SHA256, d[:])
+	if srv.Count() != 4 {
+		t.Fatalf("a wrong answer was retried: %d requests", srv.Count())
+	}
+	srv.SetFault(tsatest.OK)
+	if _, err := c.Stamp(context.Background(), crypto.SHA256, d[:]); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -37,6 +37,12 @@ type Config struct {
 	// Certificates holds issuer certificates to include in signatures
 	// when the token does not carry them.
 	Certificates Certificates `toml:"certificates"`
+	// Trust names the trust anchors that signer and time-stamp chains
+	// must reach.
+	Trust Trust `toml:"trust"`
+	// Revocation says how the signer's certificate is checked before
+	// signing.
+	Revocation Revocation `toml:"revocation"`
 
 	// AllowUsers names the users (login names or numeric uids) whose pages
 	// an agent run as root may serve (a kiosk); others are refused. An
@@ -59,6 +65,46 @@ type Certificates struct {
 	Chain []string `toml:"chain"`
 	// Parsed holds the certificates of Chain after Load.
 	Parsed []*x509.Certificate `toml:"-"`
+}
+
+// Trust configures trust anchors and chain building.
+type Trust struct {
+	// Anchors are PEM (or DER) files or directories of trust anchors,
+	// e.g. BSrE's root.
+	Anchors []string `toml:"anchors"`
+	// Intermediates are files or directories of CA certificates that
+	// chains may pass through (besides [certificates] chain and what
+	// tokens and signatures carry).
+	Intermediates []string `toml:"intermediates"`
+	// AIA (default true) fetches a missing issuer from the URL in a
+	// certificate's authority information access.
+	AIA *bool `toml:"aia"`
+	// ParsedAnchors and ParsedIntermediates hold the certificates after
+	// Load.
+	ParsedAnchors       []*x509.Certificate `toml:"-"`
+	ParsedIntermediates []*x509.Certificate `toml:"-"`
+}
+
+// FetchAIA reports trust.aia, true unless set false.
+func (t Trust) FetchAIA() bool { return t.AIA == nil || *t.AIA }
+
+// Revocation modes.
+const (
+	RevocationRequire = "require"
+	RevocationPrefer  = "prefer"
+	RevocationOff     = "off"
+)
+
+// Revocation configures the status check before signing.
+type Revocation struct {
+	// Mode: "require" refuses to sign when no status can be had, "prefer"
+	// (default) signs without long-term data and says so, "off" never
+	// checks. A revoked certificate is refused unless off.
+	Mode string `toml:"mode"`
+	// Timeout bounds one OCSP or CRL fetch; default 10s.
+	Timeout Duration `toml:"timeout"`
+	// MaxCRLBytes bounds a CRL download; default 16 MiB.
+	MaxCRLBytes int64 `toml:"max_crl_bytes"`
 }
 
 // Uploads configures where received documents wait until they are signed.
@@ -221,7 +267,7 @@ const (
 func DefaultParses() int { return min(4, runtime.NumCPU()) }
 
 // Capabilities an origin may be given.
-var Capabilities = []string{"documents", "digest"}
+var Capabilities = []string{"documents", "digest", "extend", "verify"}
 
 // Load reads, completes and validates the configuration file at path.
 func Load(path string) (*Config, error) {
@@ -325,6 +371,9 @@ func (c *Config) complete() error {
 			return fmt.Errorf("certificates.chain: %w", err)
 		}
 		c.Certificates.Parsed = append(c.Certificates.Parsed, certs...)
+	}
+	if err := c.completeArchive(); err != nil {
+		return err
 	}
 	if c.TSA.URL != "" {
 		u, err := url.Parse(c.TSA.URL)

@@ -48,19 +48,25 @@ type Server struct {
 	Cert     *x509.Certificate
 
 	key   crypto.Signer
+	caKey crypto.Signer
 	mu    sync.Mutex
 	fault Fault
 	count int
 	delay time.Duration
 }
 
-// Start runs a TSA until the test ends.
+// Start runs a TSA until the test ends. Its certificate names a CRL the
+// server also serves (/tsa-ca.crl), so that long-term validation data for
+// its time-stamps can be gathered.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s := &Server{}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	base := "http://" + srv.Listener.Addr().String()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Test TSA Root"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +78,8 @@ func Start(t testing.TB) *Server {
 	eku, _ := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}})
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "Test TSA"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
-		KeyUsage:        x509.KeyUsageDigitalSignature,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		CRLDistributionPoints: []string{base + "/tsa-ca.crl"},
 		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
 	if err != nil {
@@ -80,11 +87,11 @@ func Start(t testing.TB) *Server {
 	}
 	cert, _ := x509.ParseCertificate(der)
 	dir := t.TempDir()
-	s := &Server{CA: ca, Cert: cert, key: key,
-		CAFile: filepath.Join(dir, "tsa-ca.pem"), CertFile: filepath.Join(dir, "tsa.pem")}
-	os.WriteFile(s.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600)
-	os.WriteFile(s.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	srv := httptest.NewServer(http.HandlerFunc(s.serve))
+	s.CA, s.Cert, s.key, s.caKey = ca, cert, key, caKey
+	s.CAFile, s.CertFile = filepath.Join(dir, "tsa-ca.pem"), filepath.Join(dir, "tsa.pem")
+	os.WriteFile(s.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
+	os.WriteFile(s.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	return s
@@ -113,6 +120,18 @@ func (s *Server) Count() int {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/tsa-ca.crl" {
+		crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+			Number: big.NewInt(time.Now().UnixNano()), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+		}, s.CA, s.caKey)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pkix-crl")
+		w.Write(crl)
+		return
+	}
 	s.mu.Lock()
 	fault, delay := s.fault, s.delay
 	s.count++
