@@ -28,6 +28,8 @@ import (
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/protocol"
 	"github.com/tte-agent/tte-agent/token"
+	"github.com/tte-agent/tte-agent/revocation"
+	"github.com/tte-agent/tte-agent/trust"
 	"github.com/tte-agent/tte-agent/tsa"
 )
 
@@ -64,6 +66,8 @@ type Agent struct {
 
 	metrics *metrics.Metrics // nil records nothing
 	tsa     *tsa.Client      // nil without [tsa] url
+	trust   *trust.Store
+	revoc   *revocation.Checker
 	audit   *audit.Log       // nil in unit tests without a trail
 	// refusals rate-limits refusal records (nil: written one by one).
 	refusals *audit.Refusals
@@ -88,6 +92,10 @@ func New(cfg *config.Config, tokens *token.Provider, store *upload.Store, prompt
 		waiting:    make(chan struct{}, cfg.Limits.DialogQueue),
 		tokenLocks: map[string]chan struct{}{},
 		parses:     budget.New(parseLimits(cfg)),
+	}
+	a.trust, a.revoc = newTrust(cfg, func(kind string, err error) { a.metrics.RevocationFetch(kind, err) })
+	if a.tsa != nil {
+		a.tsa.OnAttempt = func(err error) { a.metrics.Timestamp(err) }
 	}
 	a.cfg.Store(cfg)
 	return a
@@ -179,7 +187,8 @@ func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 func methodLabel(m string) string {
 	switch m {
 	case protocol.MethodAgentInfo, protocol.MethodTokensList, protocol.MethodCertificatesList, protocol.MethodSignDigest,
-		protocol.MethodSignCMS, protocol.MethodSignPDF, protocol.MethodDocumentUpload, protocol.MethodDocumentDiscard:
+		protocol.MethodSignCMS, protocol.MethodSignPDF, protocol.MethodDocumentUpload, protocol.MethodDocumentDiscard,
+		protocol.MethodCertificatesStatus, protocol.MethodPDFExtend, protocol.MethodDocumentVerify:
 		return m
 	}
 	return "other"
@@ -210,7 +219,7 @@ func (a *Agent) serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 	case protocol.MethodTokensList:
 		return a.tokensList(req)
 	case protocol.MethodCertificatesList:
-		return a.certificatesList(req)
+		return a.certificatesList(ctx, req)
 	case protocol.MethodSignDigest:
 		return a.signDigest(ctx, p, req)
 	case protocol.MethodSignCMS:
@@ -221,6 +230,12 @@ func (a *Agent) serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 		return a.documentUpload(p, req)
 	case protocol.MethodDocumentDiscard:
 		return a.documentDiscard(p, req)
+	case protocol.MethodCertificatesStatus:
+		return a.certificatesStatus(ctx, req)
+	case protocol.MethodPDFExtend:
+		return a.extendPDF(ctx, p, req)
+	case protocol.MethodDocumentVerify:
+		return a.verifyDocuments(ctx, p, req)
 	}
 	e := protocol.NewError(protocol.ReasonMethodNotFound, "The agent has no such method.")
 	e.Data.Detail = fmt.Sprintf("unknown method %q", truncate(req.Method, 64))

@@ -94,7 +94,7 @@ func (a *Agent) signCMS(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	if err := protocol.DecodeParams(req.Params, &params); err != nil {
 		return nil, err
 	}
-	ds, err := a.startDocSigning(ctx, p, req.ID, docParams{certID: params.CertificateID, hash: params.HashAlgorithm,
+	ds, err := a.startDocSigning(ctx, p, req.ID, docParams{method: req.Method, certID: params.CertificateID, hash: params.HashAlgorithm,
 		sigAlg: params.SignatureAlgorithm, level: params.Level, items: params.Items})
 	if err != nil {
 		return nil, err
@@ -121,43 +121,19 @@ func (a *Agent) signCMS(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	if err != nil {
 		return nil, err
 	}
-	result := protocol.SignCMSResult{Items: make([]protocol.CMSItem, len(signed))}
+	result := protocol.SignCMSResult{Items: make([]protocol.CMSItem, len(signed)), Revocation: ds.resultRevocation()}
 	for i, sd := range signed {
+		if ds.lt != nil {
+			if err := sd.AddValidationData(ds.lt.certs, ds.lt.crls, ds.lt.ocsps); err != nil {
+				return nil, err
+			}
+		}
 		der, err := sd.Bytes()
 		if err != nil {
 			return nil, err
 		}
-		result.Items[i] = protocol.CMSItem{Name: ds.docs.names[i], CMS: der}
+		result.Items[i] = protocol.CMSItem{Name: ds.docs.names[i], CMS: der, Level: ds.level}
 	}
 	return result, nil
 }
 
-// timestamp adds a signature time-stamp to each signature, after logout:
-// the token is not held while the TSA answers.
-func (a *Agent) timestamp(ctx context.Context, signed []*cms.SignedData, h crypto.Hash, prog *progress) error {
-	prog.stage(protocol.StageTimestamping)
-	for i, sd := range signed {
-		if ctx.Err() != nil {
-			return a.contextError(ctx, ctx.Err(), i)
-		}
-		d := h.New()
-		d.Write(sd.Signature())
-		tok, err := a.tsa.Stamp(ctx, h, d.Sum(nil))
-		if err != nil {
-			if ctx.Err() != nil {
-				return a.contextError(ctx, ctx.Err(), i)
-			}
-			a.log.Warn("time-stamp failed", "tsa", a.conf().TSA.URL, "err", err)
-			e := protocol.NewError(protocol.ReasonUpstreamFailed, "The time-stamping authority failed; try again later or ask for level B-B.").WithCompleted(i)
-			if errors.Is(err, tsa.ErrFailed) {
-				e.Data.Detail = err.Error()
-			}
-			return e
-		}
-		if err := sd.AddTimestamp(tok); err != nil {
-			return err
-		}
-		prog.item()
-	}
-	return nil
-}

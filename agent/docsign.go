@@ -21,6 +21,7 @@ import (
 
 // docParams are what sign.cms and sign.pdf params share.
 type docParams struct {
+	method string
 	certID string
 	hash   protocol.HashAlgorithm
 	sigAlg protocol.SignatureAlgorithm
@@ -37,7 +38,13 @@ type docSigning struct {
 	pss   bool
 	level protocol.Level
 	chain []*x509.Certificate
-	prog  *progress
+	// check is what the agent learnt of the signer before the dialog;
+	// lt holds the signer chain's validation data for B-LT and above
+	// (nil below), and downgrade says why a B-LT request gets less.
+	check     *signerCheck
+	lt        *ltData
+	downgrade string
+	prog      *progress
 	// ready[i] is closed when item i's digest, or errs[i], is set.
 	ready []chan struct{}
 	errs  []error
@@ -58,8 +65,8 @@ func (a *Agent) startDocSigning(ctx context.Context, p *wsserver.Peer, id protoc
 	if err := a.checkItemCount(len(dp.items)); err != nil {
 		return nil, err
 	}
-	if dp.level == protocol.LevelBT && a.tsa == nil {
-		return nil, protocol.BadRequest("params.level: B-T needs a time-stamping authority and this agent has no [tsa] url; ask for B-B or have the administrator configure one")
+	if dp.level.Rank() >= protocol.LevelBT.Rank() && a.tsa == nil {
+		return nil, protocol.BadRequest("params.level: %s needs a time-stamping authority and this agent has no [tsa] url; ask for B-B or have the administrator configure one", dp.level)
 	}
 	docs, err := a.takeDocuments(p, dp.items)
 	if err != nil {
@@ -84,9 +91,16 @@ func (a *Agent) startDocSigning(ctx context.Context, p *wsserver.Peer, id protoc
 	if err != nil {
 		a.log.Warn("failed to read the certificate chain from the token", "err", err)
 	}
+	check, err := a.checkSigner(ctx, cert, chain, p.Origin, dp.method)
+	if err != nil {
+		return nil, err
+	}
 	prog := newProgress(p, id, len(dp.items))
-	ds = &docSigning{docs: docs, cert: cert, hash: hash, pss: pss, level: dp.level, chain: chain, prog: prog,
+	ds = &docSigning{docs: docs, cert: cert, hash: hash, pss: pss, level: dp.level, chain: chain, check: check, prog: prog,
 		ready: make([]chan struct{}, len(dp.items)), errs: make([]error, len(dp.items))}
+	if err := a.prepareLT(ctx, ds); err != nil {
+		return nil, err
+	}
 	for i := range ds.ready {
 		ds.ready[i] = make(chan struct{})
 	}
@@ -171,8 +185,13 @@ func (a *Agent) signDocuments(ctx context.Context, p *wsserver.Peer, req protoco
 	if err != nil {
 		return nil, err
 	}
-	if ds.level == protocol.LevelBT {
+	if ds.level.Rank() >= protocol.LevelBT.Rank() {
 		if err := a.timestamp(ctx, signed, ds.hash, ds.prog); err != nil {
+			return nil, err
+		}
+	}
+	if ds.lt != nil {
+		if err := a.finishLT(ctx, ds, signed); err != nil {
 			return nil, err
 		}
 	}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -41,7 +42,7 @@ func wireTokens(toks []token.Info) []protocol.Token {
 	return out
 }
 
-func (a *Agent) certificatesList(req protocol.Request) (any, error) {
+func (a *Agent) certificatesList(ctx context.Context, req protocol.Request) (any, error) {
 	var params protocol.CertificatesListParams
 	if err := protocol.DecodeParams(req.Params, &params); err != nil {
 		return nil, err
@@ -59,6 +60,13 @@ func (a *Agent) certificatesList(req protocol.Request) (any, error) {
 		}
 		if params.KeyUsage != "" && !contains(w.KeyUsage, params.KeyUsage) {
 			continue
+		}
+		// Chains come from the token, the configuration and AIA (cached):
+		// a list costs a fetch only the first time an issuer is missing.
+		if _, err := a.trustOf(ctx, c); err == nil {
+			w.Trusted = true
+		} else {
+			w.TrustDetail = err.Error()
 		}
 		out = append(out, w)
 	}

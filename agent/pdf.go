@@ -27,7 +27,7 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	if err := protocol.DecodeParams(req.Params, &params); err != nil {
 		return nil, err
 	}
-	ds, err := a.startDocSigning(ctx, p, req.ID, docParams{certID: params.CertificateID, hash: params.HashAlgorithm,
+	ds, err := a.startDocSigning(ctx, p, req.ID, docParams{method: req.Method, certID: params.CertificateID, hash: params.HashAlgorithm,
 		sigAlg: params.SignatureAlgorithm, level: params.Level, items: params.Items})
 	if err != nil {
 		return nil, err

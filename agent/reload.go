@@ -37,6 +37,8 @@ func (a *Agent) Reload(next *config.Config) []string {
 	restart("uploads", prev.Uploads, next.Uploads, func() { kept.Uploads = prev.Uploads })
 	restart("audit", prev.Audit, next.Audit, func() { kept.Audit = prev.Audit })
 	restart("metrics", prev.Metrics, next.Metrics, func() { kept.Metrics = prev.Metrics })
+	restart("trust", prev.Trust, next.Trust, func() { kept.Trust = prev.Trust })
+	restart("revocation", prev.Revocation, next.Revocation, func() { kept.Revocation = prev.Revocation })
 	restart("certificates", prev.Certificates, next.Certificates, func() { kept.Certificates = prev.Certificates })
 	restart("limits.dialog_queue", prev.Limits.DialogQueue, next.Limits.DialogQueue, func() { kept.Limits.DialogQueue = prev.Limits.DialogQueue })
 	restart("limits.parses, parse_time and parse_memory_bytes", parseLimits(prev), parseLimits(next), func() {

@@ -171,6 +171,16 @@ func (s *SignedData) AddTimestamp(token []byte) error {
 	return s.addUnsigned(attribute{Type: OIDAttrTimeStampToken, Values: asn1.RawValue{Tag: asn1.TagSet, IsCompound: true, Bytes: token}})
 }
 
+// TimestampToken returns the signature time-stamp added, or nil.
+func (s *SignedData) TimestampToken() []byte {
+	for _, a := range s.unsigned {
+		if a.Type.Equal(OIDAttrTimeStampToken) {
+			return a.Values.Bytes
+		}
+	}
+	return nil
+}
+
 // addUnsigned appends an unsigned attribute and re-encodes the set.
 func (s *SignedData) addUnsigned(a attribute) error {
 	s.unsigned = append(s.unsigned, a)

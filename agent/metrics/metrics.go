@@ -55,6 +55,9 @@ type Metrics struct {
 	dialogs    *prometheus.CounterVec
 	hashed     prometheus.Counter
 	auditFail  prometheus.Counter
+	revFetch   *prometheus.CounterVec
+	revStatus  *prometheus.CounterVec
+	stamps     *prometheus.CounterVec
 
 	mu     sync.Mutex
 	tokens []Token
@@ -83,6 +86,22 @@ func New(version string, connections func() int) *Metrics {
 		Help: "Bytes of uploaded documents the agent hashed."})
 	m.auditFail = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "audit_failures_total",
 		Help: "Audit records that could not be written, and failed time-stamps of the trail's head."})
+	m.revFetch = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "revocation_fetches_total",
+		Help: "OCSP and CRL fetches (source=ocsp|crl) by result (ok, error); cached answers are not fetched again."}, []string{"source", "result"})
+	m.revStatus = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "revocation_checks_total",
+		Help: "Signer certificates checked before a dialog, by status (good, revoked, unavailable)."}, []string{"status"})
+	m.stamps = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "timestamp_requests_total",
+		Help: "Requests to the time-stamping authority by result (ok, error)."}, []string{"result"})
+	for _, s := range []string{"ocsp", "crl"} {
+		for _, r := range []string{"ok", "error"} {
+			m.revFetch.WithLabelValues(s, r)
+		}
+	}
+	for _, s := range []string{"good", "revoked", "unavailable"} {
+		m.revStatus.WithLabelValues(s)
+	}
+	m.stamps.WithLabelValues("ok")
+	m.stamps.WithLabelValues("error")
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "build_info",
 		Help: "The agent's version and Go version; always 1.", ConstLabels: prometheus.Labels{"version": version, "goversion": runtime.Version()}})
 	build.Set(1)
@@ -100,9 +119,40 @@ func New(version string, connections func() int) *Metrics {
 	for _, o := range DialogOutcomes {
 		m.dialogs.WithLabelValues(o)
 	}
-	m.Registry.MustRegister(m.auditFail, m.signatures, m.signTime, m.reqTime, m.rejected, m.dialogs, m.hashed, build, conns,
+	m.Registry.MustRegister(m.revFetch, m.revStatus, m.stamps, m.auditFail, m.signatures, m.signTime, m.reqTime, m.rejected, m.dialogs, m.hashed, build, conns,
 		tokenCollector{m}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// RevocationFetch records one OCSP or CRL fetch.
+func (m *Metrics) RevocationFetch(source string, err error) {
+	if m == nil {
+		return
+	}
+	m.revFetch.WithLabelValues(source, result(err)).Inc()
+}
+
+// Revocation records the status found for a signer before its dialog.
+func (m *Metrics) Revocation(status string) {
+	if m == nil {
+		return
+	}
+	m.revStatus.WithLabelValues(status).Inc()
+}
+
+// Timestamp records one request to the TSA.
+func (m *Metrics) Timestamp(err error) {
+	if m == nil {
+		return
+	}
+	m.stamps.WithLabelValues(result(err)).Inc()
+}
+
+func result(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
 }
 
 // Signed records the outcome of one sign request: done items signed, and
