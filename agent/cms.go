@@ -2,17 +2,13 @@ package agent
 
 import (
 	"context"
-	"crypto"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/tte-agent/tte-agent/agent/consent"
 	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
-	"github.com/tte-agent/tte-agent/cms"
 	"github.com/tte-agent/tte-agent/protocol"
-	"github.com/tte-agent/tte-agent/tsa"
 )
 
 // documents are the items of a sign request once resolved: uploads taken
@@ -55,16 +51,17 @@ func (d *documents) digestItems() int {
 }
 
 // takeDocuments resolves items, checking the origin's capabilities.
-func (a *Agent) takeDocuments(p *wsserver.Peer, items []protocol.SignItem) (*documents, error) {
+// Uploads need uploadCap (documents for signing).
+func (a *Agent) takeDocuments(p *wsserver.Peer, items []protocol.SignItem, uploadCap protocol.Capability) (*documents, error) {
 	d := &documents{}
 	for _, it := range items {
 		if it.UploadID == nil && !a.allowed(p.Origin, protocol.CapDigest) {
 			d.remove()
 			return nil, notPermitted(protocol.CapDigest)
 		}
-		if it.UploadID != nil && !a.allowed(p.Origin, protocol.CapDocuments) {
+		if it.UploadID != nil && !a.allowed(p.Origin, uploadCap) {
 			d.remove()
-			return nil, notPermitted(protocol.CapDocuments)
+			return nil, notPermitted(uploadCap)
 		}
 	}
 	set := a.uploadSet(p)

@@ -40,6 +40,10 @@ func (a *Agent) signDigest(ctx context.Context, p *wsserver.Peer, req protocol.R
 	if err != nil {
 		return nil, err
 	}
+	carried, _ := a.tokens.Chain(cert, a.conf().Certificates.Parsed...)
+	if _, err := a.checkSigner(ctx, cert, carried, p.Origin, req.Method); err != nil {
+		return nil, err
+	}
 	names := make([]string, len(params.Items))
 	for i, it := range params.Items {
 		names[i] = it.Name

@@ -68,7 +68,7 @@ func (a *Agent) startDocSigning(ctx context.Context, p *wsserver.Peer, id protoc
 	if dp.level.Rank() >= protocol.LevelBT.Rank() && a.tsa == nil {
 		return nil, protocol.BadRequest("params.level: %s needs a time-stamping authority and this agent has no [tsa] url; ask for B-B or have the administrator configure one", dp.level)
 	}
-	docs, err := a.takeDocuments(p, dp.items)
+	docs, err := a.takeDocuments(p, dp.items, protocol.CapDocuments)
 	if err != nil {
 		return nil, err
 	}

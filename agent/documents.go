@@ -34,7 +34,8 @@ func tooLarge(detail string) error {
 }
 
 func (a *Agent) documentUpload(p *wsserver.Peer, req protocol.Request) (any, error) {
-	if !a.allowed(p.Origin, protocol.CapDocuments) {
+	// Documents are uploaded to be signed, extended or verified.
+	if !a.allowed(p.Origin, protocol.CapDocuments) && !a.allowed(p.Origin, protocol.CapExtend) && !a.allowed(p.Origin, protocol.CapVerify) {
 		return nil, notPermitted(protocol.CapDocuments)
 	}
 	var params protocol.DocumentUploadParams

@@ -27,6 +27,7 @@ import (
 	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/pades/padestest"
 	"github.com/tte-agent/tte-agent/protocol"
+	"github.com/tte-agent/tte-agent/revocation/revtest"
 	"github.com/tte-agent/tte-agent/token/softhsm"
 )
 
@@ -151,6 +152,11 @@ type harnessOpts struct {
 	metrics string
 	// audit is extra [audit] keys.
 	audit string
+	// pki, when set, issues the token's certificates from its
+	// intermediate (OCSP, CRL and AIA on loopback) instead of a bare CA.
+	pki *revtest.PKI
+	// extra is TOML appended to the configuration (e.g. [trust]).
+	extra string
 }
 
 var (
@@ -168,13 +174,18 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Fatal(err)
 	}
 	t.Setenv("SOFTHSM2_CONF", store.Conf)
-	ca, err := softhsm.NewCA(pkix.Name{CommonName: "Test BSrE CA", Organization: []string{"Test"}})
-	if err != nil {
-		t.Fatal(err)
+	var ca *softhsm.CA
+	if o.pki != nil {
+		ca = o.pki.CA()
+	} else {
+		ca, err = softhsm.NewCA(pkix.Name{CommonName: "Test BSrE CA", Organization: []string{"Test"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Validators such as pdfcpu want revocation evidence: the CA
+		// serves a CRL on loopback and its certificates point at it.
+		ca.CRLURL = padestest.CRLServer(t, ca.Cert, ca.Key)
 	}
-	// Validators such as pdfcpu want revocation evidence: the CA serves
-	// a CRL on loopback and its certificates point at it.
-	ca.CRLURL = padestest.CRLServer(t, ca.Cert, ca.Key)
 	spec := softhsm.TokenSpec{
 		Label: "ASN Test", PIN: testPIN, SOPIN: "13579135",
 		Keys: []softhsm.KeySpec{
@@ -203,6 +214,9 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		serial: tok.Serial, certs: tok.Certs, ca: ca, dir: dir}
 	if err := softhsm.WriteCertPEM(h.caFile, ca.Cert); err != nil {
 		t.Fatal(err)
+	}
+	if o.pki != nil {
+		h.caFile = o.pki.RootFile
 	}
 	module := store.Module
 	if o.openCryptoki {
@@ -256,7 +270,8 @@ idle_timeout = %q
 %s
 [limits]
 %s
-`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, otherOrigin, o.tsaURL, h.auditPath(), o.audit, h.spool(), uploadIdle, o.metrics, o.limits)
+%s
+`, module, h.fake.Program, testTimeout, testOrigin, docsOrigin, otherOrigin, o.tsaURL, h.auditPath(), o.audit, h.spool(), uploadIdle, o.metrics, o.limits, o.extra)
 	path := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/tte-agent/tte-agent/agent/budget"
@@ -45,7 +46,7 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 		Name:         cert.Cert.Subject.CommonName,
 		ContentsSize: cms.SizeBound(cert.Cert, ds.chain),
 	}
-	if params.Level == protocol.LevelBT {
+	if params.Level.Rank() >= protocol.LevelBT.Rank() {
 		po.ContentsSize += timestampAllowance
 	}
 	if ap := params.Appearance; ap != nil {
@@ -94,17 +95,33 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	if err != nil {
 		return nil, err
 	}
-	result := protocol.SignPDFResult{Items: make([]protocol.PDFItem, len(signed))}
+	result := protocol.SignPDFResult{Items: make([]protocol.PDFItem, len(signed)), Revocation: ds.resultRevocation()}
+	finished := make([][]byte, len(signed))
+	lt := make([]*pades.ValidationData, len(signed))
 	for i, sd := range signed {
 		der, err := sd.Bytes()
 		if err != nil {
 			return nil, err
 		}
-		update, err := updates[i].Finish(der)
-		if err != nil {
+		if finished[i], err = updates[i].Finish(der); err != nil {
 			return nil, err
 		}
-		result.Items[i] = protocol.PDFItem{Name: docs.names[i], Update: update, SignedSize: updates[i].SignedSize()}
+		if ds.lt != nil {
+			vd := vriFor(ds.lt, params.VRI, der)
+			lt[i] = &vd
+		}
+	}
+	if ds.lt != nil {
+		bases, sizes := make([]io.ReaderAt, len(signed)), make([]int64, len(signed))
+		for i, u := range docs.uploads {
+			bases[i], sizes[i] = u, u.Size
+		}
+		if finished, err = a.longTerm(ctx, bases, sizes, finished, lt, ds.level == protocol.LevelBLTA, ds.hash, ds.prog); err != nil {
+			return nil, err
+		}
+	}
+	for i := range signed {
+		result.Items[i] = protocol.PDFItem{Name: docs.names[i], Update: finished[i], SignedSize: docs.uploads[i].Size + int64(len(finished[i])), Level: ds.level}
 	}
 	return result, nil
 }

@@ -71,7 +71,7 @@ func Parse(der []byte) (*Parsed, error) {
 		DigestAlgorithms asn1.RawValue
 		EncapContentInfo struct {
 			EContentType asn1.ObjectIdentifier
-			EContent     asn1.RawValue `asn1:"explicit,optional,tag:0"`
+			EContent     asn1.RawValue `asn1:"optional,tag:0"`
 		}
 		Certificates asn1.RawValue `asn1:"optional,tag:0"`
 		CRLs         asn1.RawValue `asn1:"optional,tag:1"`
@@ -91,7 +91,7 @@ func Parse(der []byte) (*Parsed, error) {
 	p := &Parsed{ContentType: sd.EncapContentInfo.EContentType}
 	if len(sd.EncapContentInfo.EContent.Bytes) > 0 {
 		var oct []byte
-		if _, err := asn1.Unmarshal(sd.EncapContentInfo.EContent.FullBytes, &oct); err != nil {
+		if _, err := asn1.Unmarshal(sd.EncapContentInfo.EContent.Bytes, &oct); err != nil {
 			return nil, fmt.Errorf("%w: eContent: %v", ErrMalformed, err)
 		}
 		p.Content = oct

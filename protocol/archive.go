@@ -1,5 +1,7 @@
 package protocol
 
+import "encoding/json"
+
 // Revocation statuses on the wire.
 const (
 	RevocationGood        = "good"
@@ -56,6 +58,8 @@ type PDFExtendParams struct {
 	// Level is B-LT (validation data) or B-LTA (and a document
 	// time-stamp); default B-LTA.
 	Level Level `json:"level"`
+	// VRI as in sign.pdf.
+	VRI bool `json:"vri"`
 }
 
 // Validate implements Validator.
@@ -132,4 +136,15 @@ func (p *DocumentVerifyParams) Validate() *Error {
 		return BadRequest("params.language: \"id\" or \"en\"")
 	}
 	return nil
+}
+
+// DocumentVerifyResult is the result of document.verify.
+type DocumentVerifyResult struct {
+	// Valid is true when every item holds signatures and all are valid.
+	Valid bool `json:"valid"`
+	// Reports has one report per item, as `tte-agent verify --json`
+	// prints them (docs/protocol.md describes the fields).
+	Reports json.RawMessage `json:"reports"`
+	// Text is the same reports for people, in the requested language.
+	Text string `json:"text"`
 }

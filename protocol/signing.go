@@ -145,6 +145,9 @@ type SignPDFParams struct {
 	Location           string             `json:"location"`
 	ContactInfo        string             `json:"contactInfo"`
 	Appearance         *Appearance        `json:"appearance"`
+	// VRI adds a per-signature /VRI entry to the DSS at B-LT and above
+	// (optional in PAdES; some validators, pdfcpu among them, refuse it).
+	VRI bool `json:"vri"`
 }
 
 // MaxPDFText bounds reason, location and contact info.

@@ -39,6 +39,9 @@ commands:
                           the evaluation summary for a period (dates YYYY-MM-DD, inclusive)
   service install|uninstall|start|stop|status [--system] [--config FILE]
                           start tte-agent at logon (or at boot with --system)
+  verify [--config FILE] [--json] [--online] [--lang id|en] [--content FILE] FILE...
+                          check every signature and time-stamp of PDFs and CMS
+                          files; exit 0 only when all are valid
   policy write --origins LIST [--modules LIST] [--path FILE]
                           write the machine's policy (installers use it)
   version                 print the version
@@ -67,6 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdPolicy(args[1:], stdout, stderr)
 	case "doctor":
 		err = cmdDoctor(args[1:], stdout, stderr)
+	case "verify":
+		err = cmdVerify(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "tte-agent %s (protocol 1)\n", agent.Version)
 	case "help", "-h", "--help":
