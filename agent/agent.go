@@ -27,8 +27,8 @@ import (
 	"github.com/tte-agent/tte-agent/agent/windialog"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/protocol"
-	"github.com/tte-agent/tte-agent/token"
 	"github.com/tte-agent/tte-agent/revocation"
+	"github.com/tte-agent/tte-agent/token"
 	"github.com/tte-agent/tte-agent/trust"
 	"github.com/tte-agent/tte-agent/tsa"
 )
@@ -68,7 +68,7 @@ type Agent struct {
 	tsa     *tsa.Client      // nil without [tsa] url
 	trust   *trust.Store
 	revoc   *revocation.Checker
-	audit   *audit.Log       // nil in unit tests without a trail
+	audit   *audit.Log // nil in unit tests without a trail
 	// refusals rate-limits refusal records (nil: written one by one).
 	refusals *audit.Refusals
 	store    *upload.Store

@@ -133,4 +133,3 @@ func (a *Agent) signCMS(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	}
 	return result, nil
 }
-

@@ -403,4 +403,3 @@ func isSigWidget(pctx *model.Context, o types.Object) bool {
 	}
 	return false
 }
-

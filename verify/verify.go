@@ -182,12 +182,12 @@ func (o Options) chainStatus(ctx context.Context, ev *evidence, chain []*x509.Ce
 
 // tokenResult is a verified RFC 3161 token.
 type tokenResult struct {
-	time          time.Time
-	check         Check
-	chain         []*x509.Certificate
-	revocation    Check
-	allEmbedded   bool
-	signer        *x509.Certificate
+	time        time.Time
+	check       Check
+	chain       []*x509.Certificate
+	revocation  Check
+	allEmbedded bool
+	signer      *x509.Certificate
 }
 
 // verifyToken checks an RFC 3161 token over data's digest (imprint):
