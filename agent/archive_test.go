@@ -76,7 +76,7 @@ func openssl(t *testing.T, args ...string) (string, error) {
 	return string(out), err
 }
 
-// checkDSSWithOpenSSL has openssl accept every OCSP answer in the DSS
+// checkWithOpenSSL has openssl accept every OCSP answer and CRL in the DSS
 // against the embedded chain and the anchors, and openssl ts accept every
 // document time-stamp.
 func checkWithOpenSSL(t *testing.T, path string, anchors ...string) {
@@ -101,8 +101,17 @@ func checkWithOpenSSL(t *testing.T, path string, anchors ...string) {
 	}
 	os.WriteFile(filepath.Join(dir, "chain.pem"), chain, 0o600)
 	os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o600)
-	if len(ins.DSS.OCSPs) == 0 {
-		t.Errorf("%s: the DSS holds no OCSP answer", path)
+	if len(ins.DSS.OCSPs)+len(ins.DSS.CRLs) == 0 {
+		t.Errorf("%s: the DSS holds no revocation data", path)
+	}
+	os.WriteFile(filepath.Join(dir, "all.pem"), append(append([]byte{}, ca...), chain...), 0o600)
+	for i, c := range ins.DSS.CRLs {
+		f := filepath.Join(dir, fmt.Sprintf("crl-%d.der", i))
+		os.WriteFile(f, c, 0o600)
+		out, err := openssl(t, "crl", "-inform", "DER", "-in", f, "-CAfile", filepath.Join(dir, "all.pem"), "-noout")
+		if err != nil || !strings.Contains(out, "verify OK") {
+			t.Errorf("openssl crl does not accept DSS CRL %d: %v\n%s", i, err, out)
+		}
 	}
 	for i, o := range ins.DSS.OCSPs {
 		f := filepath.Join(dir, fmt.Sprintf("ocsp-%d.der", i))
