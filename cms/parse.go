@@ -57,6 +57,19 @@ type Signer struct {
 
 // Parse reads a DER ContentInfo holding SignedData.
 func Parse(der []byte) (*Parsed, error) {
+	p, err := parseDER(der)
+	if err == nil {
+		return p, nil
+	}
+	// Signers such as NSS write BER; the signed attributes inside are DER
+	// either way, so converting keeps the bytes their signature covers.
+	if d, cerr := toDER(der); cerr == nil && !bytes.Equal(d, der) {
+		return parseDER(d)
+	}
+	return nil, err
+}
+
+func parseDER(der []byte) (*Parsed, error) {
 	var ci contentInfo
 	if rest, err := asn1.Unmarshal(der, &ci); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
