@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tte-agent/tte-agent/cms"
 	"github.com/tte-agent/tte-agent/pades"
 	"github.com/tte-agent/tte-agent/pades/padestest"
 	"github.com/tte-agent/tte-agent/protocol"
@@ -222,3 +223,61 @@ func TestSignPDFLongTerm(t *testing.T) {
 	}
 	_ = x509.ParseCertificate
 }
+
+// sign.cms at B-LT: certificate-values and revocation-values beside the
+// signature time-stamp; openssl cms and openssl ts accept it, and so does
+// the verifier offline.
+func TestSignCMSLongTerm(t *testing.T) {
+	pki := startPKI(t, revtest.Options{Delegated: true})
+	tsaSrv := tsatest.Start(t)
+	h := archiveHarness(t, pki, tsaSrv, "require")
+	c := h.dial(testOrigin)
+	content := []byte("Nota Dinas Nomor 12 Tahun 2026\n")
+	id := c.upload("nota.txt", content, 3000)
+	res := mustCall[protocol.SignCMSResult](c, "sign.cms", map[string]any{"certificateId": h.certID(rsaID), "level": "B-LT", "items": []any{map[string]any{"uploadId": id}}})
+	it := res.Items[0]
+	if it.Level != protocol.LevelBLT {
+		t.Fatalf("level %s", it.Level)
+	}
+	dir := t.TempDir()
+	sig, data := filepath.Join(dir, "nota.txt.p7s"), filepath.Join(dir, "nota.txt")
+	os.WriteFile(sig, it.CMS, 0o600)
+	os.WriteFile(data, content, 0o600)
+	var ca []byte
+	for _, a := range []string{pki.RootFile, tsaSrv.CAFile} {
+		b, _ := os.ReadFile(a)
+		ca = append(ca, b...)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, ca, 0o600)
+	if out, err := openssl(t, "cms", "-verify", "-binary", "-inform", "DER", "-in", sig, "-content", data, "-CAfile", caFile, "-purpose", "any", "-out", "/dev/null"); err != nil {
+		t.Errorf("openssl cms -verify: %v\n%s", err, out)
+	}
+	p, err := cmsParse(it.CMS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Signers[0]
+	if len(s.CertValues) < 3 || len(s.OCSPValues) == 0 || s.TimeStampToken == nil {
+		t.Fatalf("CAdES-LT attributes: %d certificates, %d OCSP, %d CRL, time-stamp %v", len(s.CertValues), len(s.OCSPValues), len(s.CRLValues), s.TimeStampToken != nil)
+	}
+	d := crypto.SHA256.New()
+	d.Write(s.Signature)
+	tok := filepath.Join(dir, "tst.der")
+	os.WriteFile(tok, s.TimeStampToken, 0o600)
+	if out, err := openssl(t, "ts", "-verify", "-token_in", "-in", tok, "-digest", hex.EncodeToString(d.Sum(nil)), "-CAfile", caFile); err != nil || !strings.Contains(out, "Verification: OK") {
+		t.Errorf("openssl ts -verify: %v\n%s", err, out)
+	}
+	certs, _ := trust.Load([]string{pki.RootFile, tsaSrv.CAFile})
+	f, _ := os.Open(data)
+	defer f.Close()
+	rep := verify.CMS(context.Background(), sig, it.CMS, f, verify.Options{Trust: trust.NewStore(certs, nil, nil)})
+	if !rep.Valid || rep.Signatures[0].Level != "B-LT" {
+		t.Errorf("verifier:\n%s", reportText(rep))
+	}
+	// B-LTA is refused for CMS, with the reason.
+	_, e := c.call("sign.cms", map[string]any{"certificateId": h.certID(rsaID), "level": "B-LTA", "items": []any{map[string]any{"uploadId": c.upload("n.txt", content, 3000)}}})
+	wantError(t, e, protocol.ReasonBadRequest)
+}
+
+var cmsParse = cms.Parse
