@@ -2,7 +2,7 @@ package verify_test
 
 import (
 	"context"
-		"crypto/rand"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
