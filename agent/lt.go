@@ -16,7 +16,7 @@ import (
 // stampParallel is how many time-stamp requests one request keeps in
 // flight: enough to hide a distant TSA's latency, few enough not to
 // flood it.
-const stampParallel = 8
+const stampParallel = 16
 
 // prepareLT gathers, before the dialog, the signer chain's validation data
 // for B-LT and above. When it cannot be had, [revocation] mode decides:

@@ -1,7 +1,7 @@
 // Command tte-bench measures tte-agent on a SoftHSM token and writes
 // docs/performance.md: digests through the agent against crypto11 called
 // directly, one-item latency, a 1 GiB document against sha256sum, and a
-// batch of 1 MiB PDFs. `make bench` runs it; the agent runs as its own
+// batch of 1 MiB PDFs, at B-B and at B-LT against a distant TSA. `make bench` runs it; the agent runs as its own
 // process, as it does for users.
 package main
 
@@ -18,7 +18,7 @@ func main() {
 	agentBin := flag.String("agent", "bin/tte-agent", "the tte-agent binary to measure")
 	runs := flag.Int("runs", 5, "runs per measurement (the median is reported)")
 	out := flag.String("out", "docs/performance.md", "report to write")
-	only := flag.String("only", "a,b,c,d,m", "scenarios to run (m: memory with a 1,000-PDF batch)")
+	only := flag.String("only", "a,b,c,d,l,m", "scenarios to run (l: B-LT with a distant TSA; m: memory with a 1,000-PDF batch)")
 	docSize := flag.Int64("doc-size", 1<<30, "size of the document for scenario b")
 	pdfs := flag.Int("pdfs", 200, "number of PDFs for scenario c")
 	cpuprofile := flag.String("cpuprofile", "", "have the agent write a CPU profile to this file")
@@ -45,6 +45,9 @@ func main() {
 	}
 	if want("c") {
 		must(b.scenarioPDFs(r, *runs, *pdfs))
+	}
+	if want("l") {
+		must(b.scenarioLongTerm(r, *runs, *pdfs))
 	}
 	if want("m") {
 		must(b.scenarioBatchMemory(r, 1000))

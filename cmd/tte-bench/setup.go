@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tte-agent/tte-agent/revocation/revtest"
 	"github.com/tte-agent/tte-agent/token/softhsm"
+	"github.com/tte-agent/tte-agent/tsa/tsatest"
 )
 
 const (
@@ -28,6 +30,10 @@ var (
 // bench is the environment every scenario shares: one SoftHSM token, the
 // agent as its own process, and the test CA.
 type bench struct {
+	// pki issues the token's certificates (OCSP, CRL, AIA on loopback)
+	// and tsa time-stamps; both are the anchors of [trust].
+	pki    *revtest.PKI
+	tsa    *tsatest.Server
 	dir    string
 	store  *softhsm.Store
 	serial string
@@ -47,21 +53,24 @@ func setup(agentBin, cpuprofile string) (*bench, error) {
 		return nil, err
 	}
 	os.Setenv("SOFTHSM2_CONF", b.store.Conf)
-	ca, err := softhsm.NewCA(pkix.Name{CommonName: "Bench CA"})
-	if err != nil {
+	if b.pki, err = revtest.Start(dir, revtest.Options{}); err != nil {
 		return nil, err
 	}
+	if b.tsa, err = tsatest.New(dir); err != nil {
+		return nil, err
+	}
+	ca := b.pki.CA()
 	tok, err := b.store.CreateToken(softhsm.TokenSpec{Label: "bench", PIN: benchPIN, SOPIN: "1357924680",
 		Keys: []softhsm.KeySpec{
 			{Label: "rsa", ID: rsaID, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Bench RSA"}},
 			{Label: "p256", ID: p256ID, Type: "EC-P256", Subject: pkix.Name{CommonName: "Bench P-256"}},
 		},
-		ExtraCerts: []*x509.Certificate{ca.Cert}}, ca)
+		ExtraCerts: []*x509.Certificate{b.pki.Inter}}, ca)
 	if err != nil {
 		return nil, err
 	}
 	b.serial, b.certs = tok.Serial, tok.Certs
-	if err := softhsm.WriteCertPEM(b.caFile, ca.Cert); err != nil {
+	if err := softhsm.WriteCertPEM(b.caFile, b.pki.Root); err != nil {
 		return nil, err
 	}
 	// An instantly answering pinentry, as small as the protocol allows.
@@ -89,11 +98,17 @@ dir = %q
 path = %q
 [metrics]
 listen = ""
+[tsa]
+url = %q
+[trust]
+anchors = [%q, %q]
+[revocation]
+mode = "require"
 [limits]
 # Scenario (a) sends 2,000 digests in one request; (b) a 1 GiB document.
 items = 2000
 document_bytes = 2147483648
-`, port, b.store.Module, pinentry, benchOrigin, filepath.Join(dir, "spool"), filepath.Join(dir, "audit.log"))
+`, port, b.store.Module, pinentry, benchOrigin, filepath.Join(dir, "spool"), filepath.Join(dir, "audit.log"), b.tsa.URL, b.pki.RootFile, b.tsa.CAFile)
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}
@@ -129,6 +144,15 @@ func (b *bench) close() {
 	if b.agent != nil && b.agent.Process != nil {
 		b.agent.Process.Signal(os.Interrupt)
 		b.agent.Wait()
+		b.agent = nil
+	}
+	if b.pki != nil {
+		b.pki.Close()
+		b.pki = nil
+	}
+	if b.tsa != nil {
+		b.tsa.Close()
+		b.tsa = nil
 	}
 	if os.Getenv("TTE_BENCH_KEEP") == "" {
 		os.RemoveAll(b.dir)

@@ -49,6 +49,7 @@ type Server struct {
 
 	key   crypto.Signer
 	caKey crypto.Signer
+	srv   *httptest.Server
 	mu    sync.Mutex
 	fault Fault
 	count int
@@ -60,6 +61,17 @@ type Server struct {
 // its time-stamps can be gathered.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// New runs a TSA until Close, with its PEM files in dir (the demo and the
+// benchmark use it outside tests).
+func New(dir string) (*Server, error) {
 	s := &Server{}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	base := "http://" + srv.Listener.Addr().String()
@@ -69,7 +81,7 @@ func Start(t testing.TB) *Server {
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ca, _ := x509.ParseCertificate(caDER)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -83,19 +95,21 @@ func Start(t testing.TB) *Server {
 		ExtraExtensions:       []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cert, _ := x509.ParseCertificate(der)
-	dir := t.TempDir()
 	s.CA, s.Cert, s.key, s.caKey = ca, cert, key, caKey
 	s.CAFile, s.CertFile = filepath.Join(dir, "tsa-ca.pem"), filepath.Join(dir, "tsa.pem")
 	os.WriteFile(s.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
 	os.WriteFile(s.CertFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 	srv.Start()
-	t.Cleanup(srv.Close)
+	s.srv = srv
 	s.URL = srv.URL
-	return s
+	return s, nil
 }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
 
 // SetFault makes the next answers misbehave.
 func (s *Server) SetFault(f Fault) {
