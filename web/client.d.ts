@@ -22,7 +22,7 @@ export type Reason =
 export type PINStatus = "ok" | "count_low" | "final_try" | "locked";
 export type HashAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
 export type SignatureAlgorithm = "RSA-PKCS1-v1_5" | "RSA-PSS" | "ECDSA";
-export type Level = "B-B" | "B-T" | "B-LT";
+export type Level = "B-B" | "B-T" | "B-LT" | "B-LTA";
 
 /** An error from the agent or the connection. */
 export declare class AgentError extends Error {
@@ -107,6 +107,70 @@ export interface PdfOptions extends SignOptions {
   location?: string;
   contactInfo?: string;
   appearance?: { page: number; rect: [number, number, number, number]; text: string[] };
+  /** Per-signature /VRI entries in the DSS at B-LT and above. */
+  vri?: boolean;
+}
+
+/** What the agent learnt of the signer's certificate before signing. */
+export interface RevocationInfo {
+  status: "good" | "revoked" | "unavailable" | "unchecked";
+  source?: "ocsp" | "crl";
+  thisUpdate?: string;
+  nextUpdate?: string;
+  revokedAt?: string;
+  reason?: string;
+  /** Why no status was had, or why the level is lower than asked. */
+  detail?: string;
+}
+
+export interface CertificateStatus {
+  certificateId: string;
+  trusted: boolean;
+  trustDetail?: string;
+  chain?: string[];
+  revocation: RevocationInfo;
+}
+
+export interface SignedPdf {
+  name: string;
+  blob: Blob;
+  signedSize: number;
+  /** The level reached: lower than asked when validation data was missing (see revocation.detail). */
+  level: Level;
+  revocation?: RevocationInfo;
+}
+
+export interface Check {
+  ok: boolean;
+  detail?: string;
+}
+
+/** One signature or document time-stamp, as `tte-agent verify --json` reports it. */
+export interface VerifiedSignature {
+  field?: string;
+  kind: "signature" | "document-timestamp";
+  signer: string;
+  subject: string;
+  claimedTime?: string;
+  timestampTime?: string;
+  integrity: Check;
+  timestamp?: Check;
+  chain: Check;
+  chainSubjects?: string[];
+  revocation: Check;
+  revocationSource?: "embedded" | "online";
+  unchanged: Check;
+  coversWholeFile: boolean;
+  level?: "B-B" | "B-T" | "B-LT" | "B-LTA";
+  valid: boolean;
+}
+
+export interface VerifyReport {
+  file: string;
+  format: "pdf" | "cms";
+  error?: string;
+  signatures: VerifiedSignature[];
+  valid: boolean;
 }
 
 export interface ConnectOptions {
@@ -141,8 +205,20 @@ export declare class TteAgent extends EventTarget {
     },
     opts?: CallOptions,
   ): Promise<{ certificate: Uint8Array; items: Array<{ name: string; signature: Uint8Array }> }>;
-  signCms(files: Array<File | Blob>, opts: SignOptions): Promise<Array<{ name: string; cms: Uint8Array; blob: Blob }>>;
-  signPdf(files: Array<File | Blob>, opts: PdfOptions): Promise<Array<{ name: string; blob: Blob; signedSize: number }>>;
+  signCms(
+    files: Array<File | Blob>,
+    opts: SignOptions,
+  ): Promise<Array<{ name: string; cms: Uint8Array; blob: Blob; level: Level; revocation?: RevocationInfo }>>;
+  signPdf(files: Array<File | Blob>, opts: PdfOptions): Promise<SignedPdf[]>;
+  /** Trust chain and revocation status now (certificates.status). */
+  certificateStatus(certificateId: string): Promise<CertificateStatus>;
+  /** B-LT / B-LTA for signed PDFs without a token (pdf.extend; needs "extend"). */
+  extendPdf(files: Array<File | Blob>, opts?: CallOptions & { level?: "B-LT" | "B-LTA"; vri?: boolean }): Promise<SignedPdf[]>;
+  /** Verifies PDFs and CMS signatures (document.verify; needs "verify"). */
+  verify(
+    files: Array<File | Blob>,
+    opts?: CallOptions & { contents?: Array<File | Blob | undefined>; online?: boolean; language?: "id" | "en" },
+  ): Promise<{ valid: boolean; reports: VerifyReport[]; text: string }>;
 
   addEventListener(type: "tokenschanged", listener: (ev: TokensChangedEvent) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: "close", listener: (ev: CustomEvent<{ code: number; reason: string }>) => void, options?: boolean | AddEventListenerOptions): void;

@@ -320,8 +320,16 @@ export class TteAgent extends EventTarget {
       { signal, onProgress });
     return res.items.map((it) => {
       const cms = fromBase64(it.cms);
-      return { name: it.name, cms, blob: new Blob([cms], { type: "application/pkcs7-signature" }) };
+      return { name: it.name, cms, blob: new Blob([cms], { type: "application/pkcs7-signature" }), level: it.level, revocation: res.revocation };
     });
+  }
+
+  /**
+   * The trust chain and revocation status of a certificate now
+   * (certificates.status): `{trusted, trustDetail, chain, revocation}`.
+   */
+  async certificateStatus(certificateId) {
+    return this.call("certificates.status", { certificateId });
   }
 
   /**
@@ -333,17 +341,43 @@ export class TteAgent extends EventTarget {
     const { certificateId, hashAlgorithm = "SHA-256", level = "B-B", signal, onProgress } = opts;
     const ids = await this._uploadAll(files, { signal, onProgress });
     const params = { certificateId, hashAlgorithm, level, items: ids.map((uploadId) => ({ uploadId })) };
-    for (const k of ["reason", "location", "contactInfo", "appearance"]) {
+    for (const k of ["reason", "location", "contactInfo", "appearance", "vri"]) {
       if (opts[k] !== undefined) params[k] = opts[k];
     }
     const res = await this.call("sign.pdf", params, { signal, onProgress });
-    return res.items.map((it, i) => {
-      const blob = new Blob([files[i], fromBase64(it.update)], { type: "application/pdf" });
-      if (blob.size !== it.signedSize) {
-        throw new AgentError("internal", `signed ${it.name} is ${blob.size} bytes, the agent says ${it.signedSize}`);
+    return pdfResults(files, res);
+  }
+
+  /**
+   * Adds validation data (B-LT) and a document time-stamp (B-LTA) to
+   * signed PDFs (pdf.extend; the origin needs "extend"): no token, no
+   * dialog. Returns what signPdf returns.
+   */
+  async extendPdf(files, { level = "B-LTA", vri, signal, onProgress } = {}) {
+    const ids = await this._uploadAll(files, { signal, onProgress });
+    const params = { level, items: ids.map((uploadId) => ({ uploadId })) };
+    if (vri !== undefined) params.vri = vri;
+    return pdfResults(files, await this.call("pdf.extend", params, { signal, onProgress }));
+  }
+
+  /**
+   * Verifies signed PDFs, or CMS signatures with their content
+   * (document.verify; the origin needs "verify"). `files` holds PDFs and
+   * signatures; `contents`, when given, the detached content of
+   * files[i] at index i. Returns `{valid, reports, text}`.
+   */
+  async verify(files, { contents = [], online = false, language = "id", signal, onProgress } = {}) {
+    const all = [...files];
+    const contentAt = [];
+    files.forEach((_, i) => {
+      if (contents[i]) {
+        contentAt[i] = all.length;
+        all.push(contents[i]);
       }
-      return { name: it.name, blob, signedSize: it.signedSize };
     });
+    const ids = await this._uploadAll(all, { signal, onProgress });
+    const items = files.map((_, i) => (contentAt[i] === undefined ? { uploadId: ids[i] } : { uploadId: ids[i], contentUploadId: ids[contentAt[i]] }));
+    return this.call("document.verify", { items, online, language }, { signal, onProgress });
   }
 
   // _uploadAll streams the files to the agent (document.upload + binary
@@ -408,6 +442,17 @@ export class TteAgent extends EventTarget {
     }
     return uploadId;
   }
+}
+
+// pdfResults joins each file with its update, checking the announced size.
+function pdfResults(files, res) {
+  return res.items.map((it, i) => {
+    const blob = new Blob([files[i], fromBase64(it.update)], { type: "application/pdf" });
+    if (blob.size !== it.signedSize) {
+      throw new AgentError("internal", `signed ${it.name} is ${blob.size} bytes, the agent says ${it.signedSize}`);
+    }
+    return { name: it.name, blob, signedSize: it.signedSize, level: it.level, revocation: res.revocation };
+  });
 }
 
 function fileName(f) {

@@ -1,13 +1,16 @@
-// Command tte-demo runs the demo: it creates (once) a SoftHSM demo token
-// with a demo CA and an ASN certificate in the user's state directory,
-// starts tte-agent allowing the demo origin, serves the demo e-office page
-// on 127.0.0.1 and prints the URL to open. `make demo` runs it.
+// Command tte-demo runs the demo: it starts a demo certificate authority
+// (root and intermediate, with OCSP responder, CRLs and AIA) and a demo
+// time-stamping authority on loopback, creates a SoftHSM demo token with an
+// ASN certificate from that CA in the user's state directory (afresh at
+// each start: the CA's keys live only as long as the demo), starts
+// tte-agent allowing the demo origin, serves the demo e-office page on
+// 127.0.0.1 and prints the URL to open. `make demo` runs it.
 package main
 
 import (
 	"context"
+	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -23,7 +26,9 @@ import (
 	"github.com/tte-agent/tte-agent/agent"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
+	"github.com/tte-agent/tte-agent/revocation/revtest"
 	"github.com/tte-agent/tte-agent/token/softhsm"
+	"github.com/tte-agent/tte-agent/tsa/tsatest"
 	"github.com/tte-agent/tte-agent/web"
 )
 
@@ -50,7 +55,24 @@ func run() error {
 		return err
 	}
 	dir := filepath.Join(state, "demo")
-	store, serial, err := ensureToken(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "pki"), 0o700); err != nil {
+		return err
+	}
+	pki, err := revtest.Start(filepath.Join(dir, "pki"), revtest.Options{
+		RootName: "Demo Root CA Indonesia DS G1 (TIDAK RESMI)", InterName: "Demo BSrE CA DS G1 (TIDAK RESMI)"})
+	if err != nil {
+		return fmt.Errorf("failed to start the demo CA: %w", err)
+	}
+	defer pki.Close()
+	stamps, err := tsatest.New(filepath.Join(dir, "pki"))
+	if err != nil {
+		return fmt.Errorf("failed to start the demo TSA: %w", err)
+	}
+	defer stamps.Close()
+	store, serial, err := createToken(dir, pki)
 	if err != nil {
 		return err
 	}
@@ -67,13 +89,20 @@ program = "pinentry"
 timeout = "120s"
 [[origins]]
 origin = "http://127.0.0.1:%s"
-allow = ["documents", "digest"]
+allow = ["documents", "digest", "extend", "verify"]
 [[origins]]
 origin = "http://localhost:%s"
-allow = ["documents", "digest"]
+allow = ["documents", "digest", "extend", "verify"]
 [metrics]
 listen = ""
-`, *agentAddr, store.Module, port, port)
+# The demo CA's OCSP responder, CRLs and TSA run inside tte-demo.
+[tsa]
+url = %q
+[trust]
+anchors = [%q, %q]
+[revocation]
+mode = "prefer"
+`, *agentAddr, store.Module, port, port, stamps.URL, pki.RootFile, stamps.CAFile)
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		return err
 	}
@@ -98,22 +127,27 @@ listen = ""
 	go srv.Serve(l)
 
 	open := fmt.Sprintf("http://127.0.0.1:%s/", port)
+	verifyPage := open + "verify.html"
 	if d.URL() != "ws://"+config.DefaultListen+wsserver.Path {
-		// The page looks for the agent on its default port unless told.
-		open += "?agent=" + url.QueryEscape(d.URL())
+		// The pages look for the agent on its default port unless told.
+		q := "?agent=" + url.QueryEscape(d.URL())
+		open, verifyPage = open+q, verifyPage+q
 	}
 	fmt.Printf(`
 tte-agent demo is running.
 
   Open:        %s
+  Verify:      %s
   Token:       %q (SoftHSM, serial %s)
   Demo PIN:    %s
   Agent:       %s
   Config:      %s
+  Demo CA:     %s (OCSP, CRL; trust anchor: %s)
+  Demo TSA:    %s
 
 The PIN dialog appears in this terminal (pinentry-curses) or on your desktop.
 Press Ctrl+C to stop.
-`, open, demoLabel, serial, demoPIN, d.URL(), cfgPath)
+`, open, verifyPage, demoLabel, serial, demoPIN, d.URL(), cfgPath, pki.URL, pki.RootFile, stamps.URL)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -130,36 +164,10 @@ Press Ctrl+C to stop.
 	return d.Close(sctx)
 }
 
-type marker struct {
-	Serial string `json:"serial"`
-}
-
-// ensureToken creates the demo token once; later runs reuse it.
-func ensureToken(dir string) (*softhsm.Store, string, error) {
-	markerPath := filepath.Join(dir, "demo.json")
-	if data, err := os.ReadFile(markerPath); err == nil {
-		var m marker
-		if json.Unmarshal(data, &m) == nil && m.Serial != "" {
-			store, err := softhsm.NewStore(dir)
-			return store, m.Serial, err
-		}
-	}
-	// No complete demo token: start afresh.
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, "", err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, "", err
-	}
+// createToken creates the demo token with an ASN certificate issued by the
+// demo CA's intermediate, which the token carries too.
+func createToken(dir string, pki *revtest.PKI) (*softhsm.Store, string, error) {
 	store, err := softhsm.NewStore(dir)
-	if err != nil {
-		return nil, "", err
-	}
-	ca, err := softhsm.NewCA(pkix.Name{
-		CommonName:   "Demo BSrE CA (TIDAK RESMI)",
-		Organization: []string{"tte-agent demo"},
-		Country:      []string{"ID"},
-	})
 	if err != nil {
 		return nil, "", err
 	}
@@ -174,16 +182,10 @@ func ensureToken(dir string) (*softhsm.Store, string, error) {
 				Country:            []string{"ID"},
 			},
 		}},
-	}, ca)
+		ExtraCerts: []*x509.Certificate{pki.Inter},
+	}, pki.CA())
 	if err != nil {
 		return nil, "", fmt.Errorf("failed to create the demo token: %w", err)
-	}
-	if err := softhsm.WriteCertPEM(filepath.Join(dir, "ca.pem"), ca.Cert); err != nil {
-		return nil, "", err
-	}
-	data, _ := json.Marshal(marker{Serial: tok.Serial})
-	if err := os.WriteFile(markerPath, data, 0o600); err != nil {
-		return nil, "", err
 	}
 	return store, tok.Serial, nil
 }

@@ -19,13 +19,13 @@ const MESSAGES = {
   pin_locked: "PIN token terblokir. Hubungi admin/RA untuk membukanya.",
   token_removed: "Token dicabut saat penandatanganan. Pasang kembali token lalu coba lagi.",
   certificate_not_found: "Sertifikat tidak ditemukan. Pasang token lalu klik Muat ulang.",
-  certificate_invalid: "Sertifikat tidak berlaku (kedaluwarsa, belum berlaku, atau bukan untuk tanda tangan).",
+  certificate_invalid: "Sertifikat tidak berlaku (kedaluwarsa, belum berlaku, tidak dipercaya, atau bukan untuk tanda tangan).",
   not_permitted: "Situs ini tidak diizinkan melakukan tindakan tersebut.",
   timeout: "Dialog PIN tidak dijawab tepat waktu. Coba lagi.",
   busy: "tte-agent sedang melayani permintaan lain. Coba lagi sebentar lagi.",
   too_large: "Dokumen terlalu besar atau terlalu banyak untuk sekali tanda tangan.",
   cancelled: "Penandatanganan dibatalkan.",
-  upstream_failed: "Layanan cap waktu (TSA) tidak dapat dihubungi. Coba lagi nanti.",
+  upstream_failed: "Layanan cap waktu (TSA) atau pemeriksaan status sertifikat (OCSP/CRL) tidak dapat dihubungi. Coba lagi nanti, atau pilih PAdES B-B.",
 };
 
 function explain(e) {
@@ -33,6 +33,9 @@ function explain(e) {
   let text = MESSAGES[e.reason] || `tte-agent menolak permintaan: ${e.message}`;
   if (e.reason === "bad_request" && /time-stamping/.test(`${e.message} ${e.data.detail ?? ""}`)) {
     text = "tte-agent belum diatur dengan layanan cap waktu (TSA). Pilih PAdES B-B, atau minta admin TI mengisi [tsa] url.";
+  }
+  if (e.reason === "certificate_invalid" && /revoked/.test(e.data.detail ?? "")) {
+    text = "Sertifikat ini telah DICABUT oleh penerbitnya dan tidak dapat lagi dipakai menandatangani. Hubungi admin/RA (BSrE) untuk sertifikat baru.";
   }
   if (e.reason === "pin_incorrect" && e.pinStatus === "final_try") text += " Sisa satu percobaan: PIN salah sekali lagi akan memblokir token.";
   if (e.reason === "pin_incorrect" && e.pinStatus === "locked") text = MESSAGES.pin_locked;
@@ -74,7 +77,49 @@ async function loadCertificates() {
   if (certs.some((c) => c.id === before)) sel.value = before;
   sel.disabled = certs.length === 0;
   updateButtons();
+  // The revocation status of each, as the agent checks it before signing.
+  await Promise.all(certs.map(async (c) => {
+    try {
+      statuses.set(c.id, await agent.certificateStatus(c.id));
+    } catch {
+      statuses.delete(c.id);
+    }
+    const opt = [...sel.options].find((o) => o.value === c.id);
+    if (opt) opt.textContent += ` — ${statusText(statuses.get(c.id)).short}`;
+  }));
+  showCertStatus();
   if (certs.length === 0) status($("sign-status"), "Tidak ada sertifikat yang berlaku pada token. Pasang token Anda.", "warn");
+}
+
+const statuses = new Map(); // certificate id → certificates.status
+
+function when(iso) {
+  return new Date(iso).toLocaleString("id-ID", { dateStyle: "long", timeStyle: "short" });
+}
+
+// statusText says in words what certificates.status found.
+function statusText(st) {
+  if (!st) return { short: "status tidak diketahui", long: "Status sertifikat tidak dapat dibaca dari tte-agent.", cls: "warn" };
+  const r = st.revocation;
+  const via = r.source === "ocsp" ? "OCSP" : "CRL";
+  if (r.status === "revoked") {
+    return { short: "DICABUT", long: `Sertifikat ini DICABUT sejak ${when(r.revokedAt)} (${r.reason}). Tidak dapat dipakai menandatangani.`, cls: "error" };
+  }
+  let long = r.status === "good"
+    ? `Status sertifikat: tidak dicabut (diperiksa lewat ${via}, berlaku s.d. ${r.nextUpdate ? when(r.nextUpdate) : "-"}).`
+    : r.status === "unchecked"
+      ? "Pemeriksaan status sertifikat dimatikan oleh admin."
+      : "Status pencabutan tidak dapat diperiksa saat ini (OCSP/CRL tidak terjangkau): tanda tangan dibuat tanpa data LTV.";
+  long += st.trusted ? " Rantai sertifikat terpercaya." : " Rantai sertifikat TIDAK terhubung ke CA yang dipercaya admin.";
+  const short = r.status === "good" ? "tidak dicabut" : r.status === "unchecked" ? "status tidak diperiksa" : "status tidak dapat diperiksa";
+  return { short, long, cls: r.status === "good" && st.trusted ? "ok" : "warn" };
+}
+
+function showCertStatus() {
+  const id = $("cert").value;
+  if (!id) return status($("cert-status"), "");
+  const t = statusText(statuses.get(id));
+  status($("cert-status"), t.long, t.cls);
 }
 
 async function refresh() {
@@ -141,10 +186,16 @@ async function signAll() {
       a.download = signedName(r.name);
       a.textContent = `Unduh ${a.download}`;
       const li = document.createElement("li");
-      li.append(a);
+      li.append(a, ` (${r.level})`);
       return li;
     }));
-    status($("sign-status"), `${out.length} dokumen berhasil ditandatangani.`, "ok");
+    const asked = $("level").value;
+    const got = out[0]?.level ?? asked;
+    if (got !== asked) {
+      status($("sign-status"), `${out.length} dokumen berhasil ditandatangani, tetapi sebagai ${got}, bukan ${asked}: status sertifikat (OCSP/CRL) atau rantainya tidak dapat diperiksa sehingga data validasi jangka panjang tidak disertakan.`, "warn");
+    } else {
+      status($("sign-status"), `${out.length} dokumen berhasil ditandatangani (${got}).`, "ok");
+    }
   } catch (e) {
     status($("sign-status"), explain(e), "error");
   } finally {
@@ -169,6 +220,7 @@ agent.addEventListener("tokenschanged", (e) => {
 });
 agent.addEventListener("close", () => status($("agent-status"), MESSAGES.connection_lost, "error"));
 $("files").addEventListener("change", showChosen);
+$("cert").addEventListener("change", showCertStatus);
 $("sign").addEventListener("click", signAll);
 $("cancel").addEventListener("click", () => busy?.abort());
 $("refresh").addEventListener("click", () => refresh().catch((e) => status($("sign-status"), explain(e), "error")));

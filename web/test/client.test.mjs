@@ -232,3 +232,26 @@ test("certificates adds notAfterDate and passes the filter", async () => {
   const [d] = await a.certificates();
   assert.equal(d.filter, undefined);
 });
+
+test("verify sends each signature with its detached content, and extendPdf asks for B-LTA without a certificate", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  let nextUpload = 0;
+  const declared = new Map();
+  fake.on("document.upload", (p) => { declared.set(++nextUpload, p.name); return { uploadId: nextUpload }; });
+  fake.on("document.verify", (p) => ({ valid: true, reports: p.items.map((it) => ({ file: declared.get(it.uploadId), valid: true, signatures: [] })), text: "SAH" }));
+  fake.on("pdf.extend", (p) => ({ items: p.items.map((it) => ({ name: declared.get(it.uploadId), update: toBase64(new Uint8Array(2)), signedSize: 6, level: p.level })) }));
+  const a = await agentWith(fake).connect();
+  const res = await a.verify([new File(["%PDF"], "a.pdf"), new File(["sig"], "nota.p7s")], { contents: [undefined, new File(["isi"], "nota.txt")] });
+  const req = fake.sent.find((m) => m.method === "document.verify").params;
+  const idOf = (name) => [...declared].find(([, n]) => n === name)[0];
+  assert.deepEqual(req.items, [{ uploadId: idOf("a.pdf") }, { uploadId: idOf("nota.p7s"), contentUploadId: idOf("nota.txt") }]);
+  assert.equal(req.language, "id");
+  assert.equal(req.online, false);
+  assert.equal(res.valid, true);
+  const out = await a.extendPdf([new File(["%PDF"], "b.pdf")]);
+  const ext = fake.sent.find((m) => m.method === "pdf.extend").params;
+  assert.equal(ext.level, "B-LTA");
+  assert.equal(ext.certificateId, undefined);
+  assert.equal(out[0].level, "B-LTA");
+  assert.equal(out[0].blob.size, 6);
+});

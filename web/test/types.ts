@@ -31,3 +31,13 @@ export async function digests(agent: TteAgent): Promise<Uint8Array> {
   const res = await agent.signDigests({ certificateId: "x", signatureAlgorithm: "ECDSA", items: [{ name: "a", digest: new Uint8Array(32) }] });
   return res.items[0].signature;
 }
+
+export async function archive(agent: TteAgent, files: File[]): Promise<boolean> {
+  const st = await agent.certificateStatus("x");
+  if (st.revocation.status === "revoked") throw new Error(st.revocation.reason);
+  const signed = await agent.signPdf(files, { certificateId: "x", level: "B-LTA", vri: false });
+  if (signed[0].level !== "B-LTA") console.log(signed[0].revocation?.detail);
+  const extended = await agent.extendPdf(signed.map((s) => s.blob), { level: "B-LTA" });
+  const res = await agent.verify(extended.map((s) => s.blob), { language: "en" });
+  return res.valid && res.reports.every((r) => r.signatures.every((s) => s.valid && s.level !== undefined));
+}
