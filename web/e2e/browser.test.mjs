@@ -10,6 +10,7 @@
 //   TTE_OUT           where downloads go; TTE_KEEP: the screenshots
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -76,12 +77,16 @@ test("the allowed page signs three PDFs in one batch and they download", async (
   await connected(page);
   assert.match(await page.locator("#tokens").innerText(), /Kartu ASN/);
   const option = await page.locator("#cert option").first().innerText();
-  assert.match(option, /^Siti Rahmawati — berlaku s\.d\. .+ \(\d+ hari lagi\)$/);
+  assert.match(option, /^Siti Rahmawati — berlaku s\.d\. .+ \(\d+ hari lagi\)( — .+)?$/);
+  // The revocation status, as the agent checked it, beside the certificate.
+  await page.locator("#cert-status", { hasText: "tidak dicabut (diperiksa lewat OCSP" }).waitFor();
+  assert.match(await page.locator("#cert-status").innerText(), /Rantai sertifikat terpercaya/);
+  assert.equal(await page.locator("#level").inputValue(), "B-LT", "B-LT is the default level");
 
   await page.setInputFiles("#files", PDFS);
   assert.equal(await page.locator("#chosen li").count(), 3);
   await page.click("#sign");
-  await page.locator("#sign-status", { hasText: "3 dokumen berhasil ditandatangani." }).waitFor();
+  await page.locator("#sign-status", { hasText: "3 dokumen berhasil ditandatangani (B-LT)." }).waitFor();
   assert.equal(await page.locator("#progress").evaluate((p) => p.value === p.max), true);
   assert.equal(await dialogs(), shownBefore + 1, "one dialog for the whole batch");
 
@@ -92,6 +97,30 @@ test("the allowed page signs three PDFs in one batch and they download", async (
     await download.saveAs(join(OUT, download.suggestedFilename()));
   }
   await page.screenshot({ path: join(KEEP, "signed.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("the verify page says the signed letters are valid at B-LT, and a changed one is not", async () => {
+  const signed = ["go-minimal-ttd.pdf", "cairo-ttd.pdf", "qpdf-objstm-ttd.pdf"].map((f) => join(OUT, f));
+  const bytes = readFileSync(signed[1]);
+  bytes[300] ^= 1;
+  const tampered = join(OUT, "diubah.pdf");
+  writeFileSync(tampered, bytes);
+  const shownBefore = await dialogs();
+  const { page, context, errors } = await openPage(PAGE.replace("/?", "/verify.html?"));
+  await page.locator("#agent-status", { hasText: "Terhubung ke tte-agent" }).waitFor();
+  await page.setInputFiles("#files", signed);
+  await page.click("#verify");
+  await page.locator("#verify-status", { hasText: "Semua tanda tangan SAH." }).waitFor();
+  assert.equal(await page.locator("#verdicts li.ok").count(), 3);
+  assert.match(await page.locator("#report").innerText(), /Level: B-LT/);
+  await page.screenshot({ path: join(KEEP, "verified.png"), fullPage: true });
+  await page.setInputFiles("#files", [tampered]);
+  await page.click("#verify");
+  await page.locator("#verify-status", { hasText: "TIDAK SAH" }).waitFor();
+  assert.match(await page.locator("#verdicts").innerText(), /diubah\.pdf: TIDAK SAH/);
+  assert.equal(await dialogs(), shownBefore, "verifying asks nothing of the user");
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -130,7 +159,7 @@ test("cancel mid-batch: the dialog closes and the page says nothing was signed",
   // The agent is free again: the same batch signs now.
   await control("POST", "/pinentry", { action: "pin", pin: PIN });
   await page.click("#sign");
-  await page.locator("#sign-status", { hasText: "3 dokumen berhasil ditandatangani." }).waitFor();
+  await page.locator("#sign-status", { hasText: "3 dokumen berhasil ditandatangani" }).waitFor();
   await context.close();
 });
 
@@ -142,10 +171,11 @@ test("cancel while time-stamping: the page says how many were finished, nothing 
   await page.setInputFiles("#files", PDFS);
   await page.selectOption("#level", "B-T");
   await page.click("#sign");
-  await page.locator("#sign-status", { hasText: "Meminta cap waktu… (1 dari 3)" }).waitFor({ timeout: ms(20000) });
+  // The three time-stamps are asked at once: none is back after 2 s.
+  await page.locator("#sign-status", { hasText: "Meminta cap waktu… (0 dari 3)" }).waitFor({ timeout: ms(20000) });
   await page.click("#cancel");
   await page.locator("#sign-status", { hasText: "Penandatanganan dibatalkan." }).waitFor();
-  assert.match(await page.locator("#sign-status").innerText(), /1 dokumen sudah ditandatangani sebelum berhenti; tidak ada yang disimpan/);
+  assert.match(await page.locator("#sign-status").innerText(), /0 dokumen sudah ditandatangani sebelum berhenti; tidak ada yang disimpan/);
   assert.equal(await page.locator("#results li").count(), 0);
   await control("POST", "/tsa?delay=0s");
   await context.close();

@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
@@ -26,7 +27,10 @@ import (
 	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/pades/padestest"
 	"github.com/tte-agent/tte-agent/token/softhsm"
+	"github.com/tte-agent/tte-agent/revocation/revtest"
+	"github.com/tte-agent/tte-agent/trust"
 	"github.com/tte-agent/tte-agent/tsa/tsatest"
+	"github.com/tte-agent/tte-agent/verify"
 	"github.com/tte-agent/tte-agent/web"
 )
 
@@ -84,19 +88,19 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("SOFTHSM2_CONF", store.Conf)
-	ca, err := softhsm.NewCA(pkix.Name{CommonName: "Demo BSrE CA"})
+	// The token's certificate comes from a CA with an OCSP responder, CRLs
+	// and AIA on loopback, as BSrE's do: the page signs at B-LT.
+	pki, err := revtest.Start(dir, revtest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer pki.Close()
 	if _, err := store.CreateToken(softhsm.TokenSpec{Label: "Kartu ASN", PIN: pin, SOPIN: "12345678", Keys: []softhsm.KeySpec{
 		{Label: "ttd", ID: []byte{1}, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Siti Rahmawati", Organization: []string{"Pemerintah Kota Demo"}}},
-	}}, ca); err != nil {
+	}, ExtraCerts: []*x509.Certificate{pki.Inter}}, pki.CA()); err != nil {
 		t.Fatal(err)
 	}
-	caPEM := filepath.Join(dir, "ca.pem")
-	if err := softhsm.WriteCertPEM(caPEM, ca.Cert); err != nil {
-		t.Fatal(err)
-	}
+	caPEM := pki.RootFile
 
 	fake := pinentrytest.Install(t, pinentrytest.Behaviour{Action: "pin", PIN: pin})
 	stamps := tsatest.Start(t)
@@ -111,16 +115,18 @@ program = %q
 timeout = "60s"
 [[origins]]
 origin = %q
-allow = ["documents"]
+allow = ["documents", "verify"]
 [tsa]
 url = %q
+[trust]
+anchors = [%q, %q]
 [audit]
 path = %q
 [uploads]
 dir = %q
 [metrics]
 listen = ""
-`, store.Module, fake.Program, goodURL, stamps.URL, filepath.Join(dir, "audit.log"), filepath.Join(dir, "spool"))
+`, store.Module, fake.Program, goodURL, stamps.URL, pki.RootFile, stamps.CAFile, filepath.Join(dir, "audit.log"), filepath.Join(dir, "spool"))
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -185,10 +191,26 @@ listen = ""
 	if len(signed) != 3 {
 		t.Fatalf("downloaded %d signed files, want 3: %v", len(signed), signed)
 	}
+	anchors, err := trust.Load([]string{pki.RootFile, stamps.CAFile})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range signed {
 		r := padestest.Check(t, f, caPEM)
-		if len(r.PdfsigValid) == 0 || !r.PdfsigValid[len(r.PdfsigValid)-1] || !r.PdfsigTotal {
+		// At B-LT a DSS update follows the signature: pdfsig says "not
+		// total document signed"; the verifier below says what was added.
+		if len(r.PdfsigValid) == 0 || !r.PdfsigValid[len(r.PdfsigValid)-1] {
 			t.Errorf("%s: pdfsig does not accept the signature:\n%s", filepath.Base(f), r)
+		}
+		file, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := file.Stat()
+		rep := verify.PDF(context.Background(), f, file, st.Size(), verify.Options{Trust: trust.NewStore(anchors, nil, nil)})
+		file.Close()
+		if !rep.Valid || rep.Signatures[0].Level != "B-LT" || !rep.Signatures[0].Unchanged.OK {
+			t.Errorf("%s: not a valid B-LT signature: %+v", filepath.Base(f), rep)
 		}
 		data, _ := os.ReadFile(f)
 		os.WriteFile(filepath.Join(keep, filepath.Base(f)), data, 0o644)
