@@ -78,6 +78,8 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzParseRequest$$' ./protocol
 	$(FUZZ) -fuzz '^FuzzResponses$$' ./agent/pinentry
 	$(FUZZ) -fuzz '^FuzzPrepare$$' ./pades
+	$(FUZZ) -fuzz '^FuzzInspect$$' ./pades
+	$(FUZZ) -fuzz '^FuzzParse$$' ./cms
 	$(FUZZ) -fuzz '^FuzzBinaryFrame$$' ./agent/wsserver
 
 ## bench: the measurements of docs/performance.md, rewritten in place
