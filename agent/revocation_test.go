@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tte-agent/tte-agent/agent/audit"
+	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/protocol"
 	"github.com/tte-agent/tte-agent/revocation/revtest"
 	"github.com/tte-agent/tte-agent/tsa/tsatest"
@@ -198,5 +200,53 @@ anchors = [%q, %q]
 		if !cert.Trusted && !strings.Contains(cert.TrustDetail, "expired") {
 			t.Errorf("%s untrusted: %s", cert.Subject, cert.TrustDetail)
 		}
+	}
+}
+
+// A responder that hangs costs only the requests that need it, and only
+// [revocation] timeout: the CRL answers, and other pages are served
+// meanwhile.
+func TestSlowResponderDoesNotBlock(t *testing.T) {
+	pki := startPKI(t, revtest.Options{})
+	tsaSrv := tsatest.Start(t)
+	timeout := testscale.D(500 * time.Millisecond)
+	h := newHarness(t, harnessOpts{pki: pki, tsaURL: tsaSrv.URL, extra: fmt.Sprintf(`[trust]
+anchors = [%q, %q]
+[revocation]
+mode = "require"
+timeout = %q
+`, pki.RootFile, tsaSrv.CAFile, timeout.String())})
+	pki.SetOCSPDelay(testscale.D(30 * time.Second))
+	c := h.dial(testOrigin)
+	other := h.dial(testOrigin)
+	orig := corpusFile(t, "go-minimal.pdf")
+	id := c.upload("surat.pdf", orig, 3000)
+	type answer struct {
+		raw json.RawMessage
+		err *protocol.Error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		raw, err := c.call("sign.pdf", map[string]any{"certificateId": h.certID(rsaID), "level": "B-LT", "items": []any{map[string]any{"uploadId": id}}})
+		done <- answer{raw, err}
+	}()
+	// While the first request waits for the responder, another page
+	// lists tokens at once.
+	start := time.Now()
+	mustCall[protocol.TokensList](other, "tokens.list", nil)
+	if d := time.Since(start); d > testscale.D(time.Second) {
+		t.Errorf("tokens.list took %v while a revocation fetch hung", d)
+	}
+	select {
+	case a := <-done:
+		if a.err != nil {
+			t.Fatalf("sign.pdf: %v (%s)", a.err, a.err.Data.Detail)
+		}
+		res := decode[protocol.SignPDFResult](t, a.raw)
+		if res.Revocation.Source != "crl" || res.Items[0].Level != protocol.LevelBLT {
+			t.Errorf("after the OCSP timeout: %+v level %s", res.Revocation, res.Items[0].Level)
+		}
+	case <-time.After(testscale.D(15 * time.Second)):
+		t.Fatal("sign.pdf did not finish after the OCSP timeout")
 	}
 }

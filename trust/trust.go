@@ -40,12 +40,22 @@ type Store struct {
 	HTTP *http.Client
 
 	mu      sync.Mutex
-	fetched map[string][]*x509.Certificate
+	fetched map[string]fetched
 }
+
+// fetched is an AIA URL's answer; a failure is tried again after
+// retryFailed.
+type fetched struct {
+	certs []*x509.Certificate
+	at    time.Time
+}
+
+// retryFailed is how long a failed AIA fetch is not tried again.
+const retryFailed = 5 * time.Minute
 
 // NewStore returns a store; client may be nil (no AIA fetching).
 func NewStore(anchors, intermediates []*x509.Certificate, client *http.Client) *Store {
-	return &Store{anchors: anchors, intermediates: intermediates, HTTP: client, fetched: map[string][]*x509.Certificate{}}
+	return &Store{anchors: anchors, intermediates: intermediates, HTTP: client, fetched: map[string]fetched{}}
 }
 
 // Anchors returns the trust anchors.
@@ -192,13 +202,13 @@ func (s *Store) chase(ctx context.Context, leaf *x509.Certificate, pool []*x509.
 			s.mu.Lock()
 			cached, done := s.fetched[u]
 			s.mu.Unlock()
-			if done {
-				out = append(out, cached...)
+			if done && (len(cached.certs) > 0 || time.Since(cached.at) < retryFailed) {
+				out = append(out, cached.certs...)
 				continue
 			}
 			certs := s.fetch(ctx, u)
 			s.mu.Lock()
-			s.fetched[u] = certs
+			s.fetched[u] = fetched{certs: certs, at: time.Now()}
 			s.mu.Unlock()
 			out = append(out, certs...)
 		}

@@ -67,6 +67,7 @@ type PKI struct {
 	revoked map[string]revocation
 	ocsp    Mode
 	crl     Mode
+	delay   time.Duration
 	hits    map[string]int
 	srv     *http.Server
 }
@@ -162,6 +163,10 @@ func (p *PKI) SetOCSP(m Mode) { p.mu.Lock(); p.ocsp = m; p.mu.Unlock() }
 // SetCRL makes both CRLs misbehave.
 func (p *PKI) SetCRL(m Mode) { p.mu.Lock(); p.crl = m; p.mu.Unlock() }
 
+// SetOCSPDelay makes the OCSP responder answer d late (or never, when
+// the client gives up first), as a responder on a congested link does.
+func (p *PKI) SetOCSPDelay(d time.Duration) { p.mu.Lock(); p.delay = d; p.mu.Unlock() }
+
 // Hits returns how many requests a path ("/ocsp", "/inter.crl", ...) got.
 func (p *PKI) Hits(path string) int {
 	p.mu.Lock()
@@ -176,8 +181,15 @@ func (p *PKI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	p.hits[path]++
-	ocspMode, crlMode := p.ocsp, p.crl
+	ocspMode, crlMode, delay := p.ocsp, p.crl, p.delay
 	p.mu.Unlock()
+	if path == "/ocsp" && delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	switch path {
 	case "/root.cer":
 		w.Header().Set("Content-Type", "application/pkix-cert")
