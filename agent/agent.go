@@ -68,7 +68,11 @@ type Agent struct {
 	tsa     *tsa.Client      // nil without [tsa] url
 	trust   *trust.Store
 	revoc   *revocation.Checker
-	audit   *audit.Log // nil in unit tests without a trail
+	// pageTrust is trust without AIA fetching, for documents a page
+	// sends to document.verify: their certificates' URLs are the
+	// sender's choice, and the agent must not fetch them.
+	pageTrust *trust.Store
+	audit     *audit.Log // nil in unit tests without a trail
 	// refusals rate-limits refusal records (nil: written one by one).
 	refusals *audit.Refusals
 	store    *upload.Store
@@ -94,6 +98,7 @@ func New(cfg *config.Config, tokens *token.Provider, store *upload.Store, prompt
 		parses:     budget.New(parseLimits(cfg)),
 	}
 	a.trust, a.revoc = newTrust(cfg, func(kind string, err error) { a.metrics.RevocationFetch(kind, err) })
+	a.pageTrust = trust.NewStore(cfg.Trust.ParsedAnchors, append(slices.Clone(cfg.Trust.ParsedIntermediates), cfg.Certificates.Parsed...), nil)
 	if a.tsa != nil {
 		a.tsa.OnAttempt = func(err error) { a.metrics.Timestamp(err) }
 	}

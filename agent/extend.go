@@ -180,7 +180,10 @@ func (a *Agent) verifyDocuments(ctx context.Context, p *wsserver.Peer, req proto
 			return nil, err
 		}
 	}
-	opts := verify.Options{Trust: a.trust}
+	// Issuers are not fetched by AIA for a page's documents (the URLs are
+	// the sender's); revocation, with online, is asked only for chains
+	// that already reached an anchor, at the URLs their CAs wrote.
+	opts := verify.Options{Trust: a.pageTrust}
 	if params.Online {
 		opts.Online = a.revoc
 	}

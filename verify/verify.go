@@ -129,8 +129,14 @@ func (o Options) status(ctx context.Context, ev *evidence, cert, issuer *x509.Ce
 		if err != nil || r == nil || r.Status == revocation.Unknown {
 			return
 		}
-		// An answer speaks for t when it was valid at t or made after.
-		if r.ThisUpdate.After(t.Add(revocation.Skew)) || r.NextUpdate.IsZero() || !t.After(r.NextUpdate.Add(revocation.Skew)) {
+		// An answer speaks for t when it was made after t (a revocation
+		// is for good), or was current at t: t within [thisUpdate,
+		// nextUpdate], or, without nextUpdate, at most a day after
+		// thisUpdate.
+		made := !r.ThisUpdate.Before(t.Add(-revocation.Skew))
+		current := !t.Before(r.ThisUpdate.Add(-revocation.Skew)) &&
+			(r.NextUpdate.IsZero() && t.Sub(r.ThisUpdate) <= 24*time.Hour || !r.NextUpdate.IsZero() && !t.After(r.NextUpdate.Add(revocation.Skew)))
+		if made || current {
 			if found == nil || r.Status == revocation.Revoked {
 				found = r
 			}
