@@ -189,14 +189,14 @@ func (a *Agent) chainData(ctx context.Context, d *ltData, chain []*x509.Certific
 	return nil
 }
 
-// tsaData adds the chain of the TSA that signed a time-stamp token and
-// revocation answers for it.
-func (a *Agent) tsaData(ctx context.Context, d *ltData, token []byte) error {
+// tsaData adds the chain (built with store) of the TSA that signed a
+// time-stamp token and revocation answers for it.
+func (a *Agent) tsaData(ctx context.Context, store *trust.Store, d *ltData, token []byte) error {
 	leaf, carried, err := tsaCertificates(token)
 	if err != nil {
 		return fmt.Errorf("%w: the time-stamp: %w", errNoLTData, err)
 	}
-	chain, err := a.trust.Chain(ctx, leaf, carried, time.Now())
+	chain, err := store.Chain(ctx, leaf, carried, time.Now())
 	if err != nil {
 		return fmt.Errorf("%w: the time-stamping authority's certificate: %w", errNoLTData, err)
 	}
@@ -226,7 +226,7 @@ func (a *Agent) ltDataFor(ctx context.Context, sc *signerCheck, tokens [][]byte)
 			continue
 		}
 		seen[string(leaf.Raw)] = true
-		if err := a.tsaData(ctx, d, tok); err != nil {
+		if err := a.tsaData(ctx, a.trust, d, tok); err != nil {
 			return nil, err
 		}
 	}

@@ -116,7 +116,7 @@ func (a *Agent) extensionData(ctx context.Context, ins *pades.Inspection, withVR
 	var sigs [][]byte
 	for _, f := range ins.Fields {
 		if f.DocTimeStamp {
-			if err := a.tsaData(ctx, d, f.Contents); err != nil {
+			if err := a.tsaData(ctx, a.pageTrust, d, f.Contents); err != nil {
 				return nil, fmt.Errorf("document time-stamp %s: %w", f.Name, err)
 			}
 			continue
@@ -128,7 +128,7 @@ func (a *Agent) extensionData(ctx context.Context, ins *pades.Inspection, withVR
 		s := p.Signers[0]
 		at := time.Now()
 		if s.TimeStampToken != nil {
-			if err := a.tsaData(ctx, d, s.TimeStampToken); err != nil {
+			if err := a.tsaData(ctx, a.pageTrust, d, s.TimeStampToken); err != nil {
 				return nil, fmt.Errorf("signature %s: %w", f.Name, err)
 			}
 			if leaf, _, err := tsaCertificates(s.TimeStampToken); err == nil && leaf.NotAfter.Before(at) {
@@ -138,7 +138,8 @@ func (a *Agent) extensionData(ctx context.Context, ins *pades.Inspection, withVR
 		if s.Cert.NotAfter.Before(at) {
 			at = s.Cert.NotAfter.Add(-time.Minute) // an expired signer's chain as it stood
 		}
-		chain, err := a.trust.Chain(ctx, s.Cert, append(p.Certificates, known...), at)
+		// The document's certificates are the sender's: no AIA fetching.
+		chain, err := a.pageTrust.Chain(ctx, s.Cert, append(p.Certificates, known...), at)
 		if err != nil {
 			return nil, fmt.Errorf("signature %s: %w", f.Name, err)
 		}

@@ -67,7 +67,7 @@ func (a *Agent) finishLT(ctx context.Context, ds *docSigning, signed []*cms.Sign
 		if err == nil {
 			seen[string(leaf.Raw)] = true
 		}
-		if err := a.tsaData(ctx, ds.lt, tok); err != nil {
+		if err := a.tsaData(ctx, a.trust, ds.lt, tok); err != nil {
 			if ctx.Err() != nil {
 				return a.contextError(ctx, ctx.Err(), len(signed))
 			}
