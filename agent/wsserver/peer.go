@@ -65,15 +65,24 @@ func (p *Peer) Notify(method string, params any) error {
 	return p.write(protocol.NewNotification(method, params))
 }
 
+// write sends v as one text message. The JSON is encoded straight into
+// the frame writer: json.Marshal would copy a large result (a batch of
+// signed PDFs is megabytes of base64) once more into a slice of its own.
 func (p *Peer) write(v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("failed to encode a message: %w", err)
-	}
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	_ = p.ws.SetWriteDeadline(time.Now().Add(writeWait))
-	if err := p.ws.WriteMessage(websocket.TextMessage, data); err != nil {
+	w, err := p.ws.NextWriter(websocket.TextMessage)
+	if err == nil {
+		// Encode marshals the whole value before writing a byte, so an
+		// encoding error leaves the message empty; the connection is
+		// closed then, as for a write error.
+		err = json.NewEncoder(w).Encode(v)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
 		p.cancel()
 		_ = p.ws.Close()
 		return fmt.Errorf("failed to write to the page: %w", err)
