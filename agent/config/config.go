@@ -67,46 +67,6 @@ type Certificates struct {
 	Parsed []*x509.Certificate `toml:"-"`
 }
 
-// Trust configures trust anchors and chain building.
-type Trust struct {
-	// Anchors are PEM (or DER) files or directories of trust anchors,
-	// e.g. BSrE's root.
-	Anchors []string `toml:"anchors"`
-	// Intermediates are files or directories of CA certificates that
-	// chains may pass through (besides [certificates] chain and what
-	// tokens and signatures carry).
-	Intermediates []string `toml:"intermediates"`
-	// AIA (default true) fetches a missing issuer from the URL in a
-	// certificate's authority information access.
-	AIA *bool `toml:"aia"`
-	// ParsedAnchors and ParsedIntermediates hold the certificates after
-	// Load.
-	ParsedAnchors       []*x509.Certificate `toml:"-"`
-	ParsedIntermediates []*x509.Certificate `toml:"-"`
-}
-
-// FetchAIA reports trust.aia, true unless set false.
-func (t Trust) FetchAIA() bool { return t.AIA == nil || *t.AIA }
-
-// Revocation modes.
-const (
-	RevocationRequire = "require"
-	RevocationPrefer  = "prefer"
-	RevocationOff     = "off"
-)
-
-// Revocation configures the status check before signing.
-type Revocation struct {
-	// Mode: "require" refuses to sign when no status can be had, "prefer"
-	// (default) signs without long-term data and says so, "off" never
-	// checks. A revoked certificate is refused unless off.
-	Mode string `toml:"mode"`
-	// Timeout bounds one OCSP or CRL fetch; default 10s.
-	Timeout Duration `toml:"timeout"`
-	// MaxCRLBytes bounds a CRL download; default 16 MiB.
-	MaxCRLBytes int64 `toml:"max_crl_bytes"`
-}
-
 // Uploads configures where received documents wait until they are signed.
 type Uploads struct {
 	// Dir is a private spool directory; default: "uploads" in the user's

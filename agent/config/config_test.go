@@ -84,6 +84,11 @@ func TestLoadRefuses(t *testing.T) {
 		{"not TOML", "listen = ", "failed to read"},
 		{"missing chain file", "[certificates]\nchain = [\"/nonexistent/ca.pem\"]", "certificates.chain"},
 		{"tsa url", "[tsa]\nurl = \"ftp://tsa\"", "http or https"},
+		{"missing anchor", "[trust]\nanchors = [\"/nonexistent/root.pem\"]", "trust.anchors"},
+		{"anchor without certificates", "[trust]\nanchors = [\"/etc/hostname\"]", "trust.anchors"},
+		{"revocation mode", "[revocation]\nmode = \"sometimes\"", "revocation.mode"},
+		{"revocation timeout", "[revocation]\ntimeout = \"1ms\"", "revocation.timeout"},
+		{"crl bound", "[revocation]\nmax_crl_bytes = 10", "revocation.max_crl_bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,5 +112,21 @@ func TestChainFiles(t *testing.T) {
 	c, err := load(t, "[certificates]\nchain = [\""+ca+"\"]")
 	if err != nil || len(c.Certificates.Parsed) != 1 || c.Certificates.Parsed[0].Subject.CommonName != "Chain Test CA" {
 		t.Errorf("chain = %v, %v", c, err)
+	}
+}
+
+// [trust] takes files and directories; [revocation] defaults to prefer.
+func TestTrustAndRevocation(t *testing.T) {
+	dir := t.TempDir()
+	ca := writeTestCA(t, dir)
+	c, err := load(t, "[trust]\nanchors = [\""+dir+"\"]\nintermediates = [\""+ca+"\"]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Trust.ParsedAnchors) != 1 || len(c.Trust.ParsedIntermediates) != 1 || !c.Trust.FetchAIA() {
+		t.Errorf("trust: %d anchors, %d intermediates, aia %v", len(c.Trust.ParsedAnchors), len(c.Trust.ParsedIntermediates), c.Trust.FetchAIA())
+	}
+	if c.Revocation.Mode != "prefer" || c.Revocation.Timeout == 0 || c.Revocation.MaxCRLBytes != 16<<20 {
+		t.Errorf("revocation defaults: %+v", c.Revocation)
 	}
 }

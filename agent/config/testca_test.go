@@ -1,5 +1,11 @@
 package config
 
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
 // testCAPEM is a self-signed CA certificate (no key kept) for chain tests.
 const testCAPEM = `-----BEGIN CERTIFICATE-----
 MIIBYjCCAQegAwIBAgIBATAKBggqhkjOPQQDAjAYMRYwFAYDVQQDEw1DaGFpbiBU
@@ -12,3 +18,13 @@ AiEAtqQ0/2U7YetKSW9wQoTK+MVmBzM17ZRDbss48XOMERUCIQCp07CYvrSD2kN2
 ldiyz3jdth8hUOaUilzLieW/uNLjNA==
 -----END CERTIFICATE-----
 `
+
+// writeTestCA writes testCAPEM as dir/ca.pem and returns its path.
+func writeTestCA(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(p, []byte(testCAPEM), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
