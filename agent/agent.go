@@ -72,7 +72,9 @@ type Agent struct {
 	// sends to document.verify: their certificates' URLs are the
 	// sender's choice, and the agent must not fetch them.
 	pageTrust *trust.Store
-	audit     *audit.Log // nil in unit tests without a trail
+	cmu       sync.Mutex
+	checks    map[string]cachedCheck // signer checks by certificate fingerprint
+	audit     *audit.Log             // nil in unit tests without a trail
 	// refusals rate-limits refusal records (nil: written one by one).
 	refusals *audit.Refusals
 	store    *upload.Store
@@ -96,6 +98,7 @@ func New(cfg *config.Config, tokens *token.Provider, store *upload.Store, prompt
 		waiting:    make(chan struct{}, cfg.Limits.DialogQueue),
 		tokenLocks: map[string]chan struct{}{},
 		parses:     budget.New(parseLimits(cfg)),
+		checks:     map[string]cachedCheck{},
 	}
 	a.trust, a.revoc = newTrust(cfg, func(kind string, err error) { a.metrics.RevocationFetch(kind, err) })
 	a.pageTrust = trust.NewStore(cfg.Trust.ParsedAnchors, append(slices.Clone(cfg.Trust.ParsedIntermediates), cfg.Certificates.Parsed...), nil)

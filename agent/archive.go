@@ -48,11 +48,47 @@ type signerCheck struct {
 	info   protocol.RevocationInfo
 }
 
+// checkReuse is how long a signer's good check is reused (never past its
+// revocation answer's nextUpdate): a page signing one letter after another
+// costs one chain validation and token read a minute, not one a request.
+const checkReuse = time.Minute
+
+type cachedCheck struct {
+	sc    *signerCheck
+	until time.Time
+}
+
 // checkSigner checks a signer certificate before the dialog: its chain to
 // a trust anchor (when anchors are configured) and its revocation status
 // as [revocation] mode says. A revoked certificate is refused and audited
-// as an incident.
-func (a *Agent) checkSigner(ctx context.Context, cert token.Certificate, carried []*x509.Certificate, origin, method string) (*signerCheck, error) {
+// as an incident. carried returns the issuers the token holds; it is
+// called only when the certificate's last good check is not reused.
+func (a *Agent) checkSigner(ctx context.Context, cert token.Certificate, carried func() []*x509.Certificate, origin, method string) (*signerCheck, error) {
+	key := fingerprint(cert.Cert)
+	a.cmu.Lock()
+	c, ok := a.checks[key]
+	a.cmu.Unlock()
+	if ok && time.Now().Before(c.until) {
+		return c.sc, nil
+	}
+	sc, err := a.checkSignerNow(ctx, cert, carried(), origin, method)
+	if err != nil || sc.info.Status == protocol.RevocationUnavailable {
+		return sc, err
+	}
+	until := time.Now().Add(checkReuse)
+	if sc.status != nil && !sc.status.NextUpdate.IsZero() && sc.status.NextUpdate.Before(until) {
+		until = sc.status.NextUpdate
+	}
+	a.cmu.Lock()
+	if len(a.checks) > 256 {
+		clear(a.checks) // a bound, not a policy: certificates are few
+	}
+	a.checks[key] = cachedCheck{sc: sc, until: until}
+	a.cmu.Unlock()
+	return sc, nil
+}
+
+func (a *Agent) checkSignerNow(ctx context.Context, cert token.Certificate, carried []*x509.Certificate, origin, method string) (*signerCheck, error) {
 	conf := a.conf()
 	sc := &signerCheck{chain: append([]*x509.Certificate{cert.Cert}, carried...)}
 	now := time.Now()

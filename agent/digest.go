@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/hex"
 
 	"github.com/tte-agent/tte-agent/agent/audit"
@@ -40,7 +41,10 @@ func (a *Agent) signDigest(ctx context.Context, p *wsserver.Peer, req protocol.R
 	if err != nil {
 		return nil, err
 	}
-	carried, _ := a.tokens.Chain(cert, a.conf().Certificates.Parsed...)
+	carried := func() []*x509.Certificate {
+		chain, _ := a.tokens.Chain(cert, a.conf().Certificates.Parsed...)
+		return chain
+	}
 	if _, err := a.checkSigner(ctx, cert, carried, p.Origin, req.Method); err != nil {
 		return nil, err
 	}

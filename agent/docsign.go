@@ -91,7 +91,7 @@ func (a *Agent) startDocSigning(ctx context.Context, p *wsserver.Peer, id protoc
 	if err != nil {
 		a.log.Warn("failed to read the certificate chain from the token", "err", err)
 	}
-	check, err := a.checkSigner(ctx, cert, chain, p.Origin, dp.method)
+	check, err := a.checkSigner(ctx, cert, func() []*x509.Certificate { return chain }, p.Origin, dp.method)
 	if err != nil {
 		return nil, err
 	}

@@ -38,11 +38,21 @@ type Checker struct {
 	// OnFetch, when set, is told of every network fetch: kind is
 	// SourceOCSP or SourceCRL, err its outcome.
 	OnFetch func(kind string, err error)
+	// FailureTTL is how long "no status could be had" is answered from
+	// memory, so that an unreachable responder costs one timeout, not one
+	// per request.
+	FailureTTL time.Duration
 
-	mu     sync.Mutex
-	cache  map[string]*Result
+	mu       sync.Mutex
+	cache    map[string]*Result
+	failures map[string]failure
 	crls   map[string][]byte // by URL, until their nextUpdate
 	flight map[string]*call
+}
+
+type failure struct {
+	err error
+	at  time.Time
 }
 
 type call struct {
@@ -53,8 +63,8 @@ type call struct {
 
 // NewChecker returns a checker whose fetches use client.
 func NewChecker(client *http.Client) *Checker {
-	return &Checker{HTTP: client, MaxOCSP: DefaultMaxOCSP, MaxCRL: DefaultMaxCRL, Now: time.Now,
-		cache: map[string]*Result{}, crls: map[string][]byte{}, flight: map[string]*call{}}
+	return &Checker{HTTP: client, MaxOCSP: DefaultMaxOCSP, MaxCRL: DefaultMaxCRL, Now: time.Now, FailureTTL: 30 * time.Second,
+		cache: map[string]*Result{}, failures: map[string]failure{}, crls: map[string][]byte{}, flight: map[string]*call{}}
 }
 
 func cacheKey(cert, issuer *x509.Certificate) string {
@@ -71,6 +81,10 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate) (*R
 	if r, ok := c.cache[key]; ok && c.fresh(r) {
 		c.mu.Unlock()
 		return r, nil
+	}
+	if f, ok := c.failures[key]; ok && c.Now().Sub(f.at) < c.FailureTTL {
+		c.mu.Unlock()
+		return nil, f.err
 	}
 	if f, ok := c.flight[key]; ok {
 		c.mu.Unlock()
@@ -94,6 +108,9 @@ func (c *Checker) Check(ctx context.Context, cert, issuer *x509.Certificate) (*R
 		delete(c.flight, key)
 		if f.err == nil {
 			c.cache[key] = f.res
+			delete(c.failures, key)
+		} else {
+			c.failures[key] = failure{err: f.err, at: c.Now()}
 		}
 		c.mu.Unlock()
 		close(f.done)

@@ -150,3 +150,24 @@ func TestBounded(t *testing.T) {
 		t.Fatalf("oversized answers accepted: %v", err)
 	}
 }
+
+// An unreachable responder is asked once per FailureTTL, not per check.
+func TestFailureRemembered(t *testing.T) {
+	p, leaf := start(t, revtest.Options{})
+	p.SetOCSP(revtest.Down)
+	p.SetCRL(revtest.Down)
+	c := checker()
+	for range 3 {
+		if _, err := c.Check(context.Background(), leaf, p.Inter); !errors.Is(err, revocation.ErrUnavailable) {
+			t.Fatal(err)
+		}
+	}
+	if n := p.Hits("/ocsp"); n != 1 {
+		t.Fatalf("%d OCSP requests for three checks within FailureTTL", n)
+	}
+	p.SetOCSP(revtest.Up)
+	c.Now = func() time.Time { return time.Now().Add(time.Minute) }
+	if r, err := c.Check(context.Background(), leaf, p.Inter); err != nil || r.Status != revocation.Good {
+		t.Fatalf("after FailureTTL: %v %v", r, err)
+	}
+}
