@@ -291,6 +291,9 @@ func tsaCertificates(token []byte) (*x509.Certificate, []*x509.Certificate, erro
 
 // trustOf says whether a token certificate chains to a trust anchor now.
 func (a *Agent) trustOf(ctx context.Context, c token.Certificate) ([]*x509.Certificate, error) {
+	if len(a.trust.Anchors()) == 0 {
+		return nil, fmt.Errorf("%w: no trust anchors are configured ([trust] anchors)", trust.ErrUntrusted)
+	}
 	carried, _ := a.tokens.Chain(c, a.conf().Certificates.Parsed...)
 	return a.trust.Chain(ctx, c.Cert, carried, time.Now())
 }
