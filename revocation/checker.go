@@ -46,8 +46,8 @@ type Checker struct {
 	mu       sync.Mutex
 	cache    map[string]*Result
 	failures map[string]failure
-	crls   map[string][]byte // by URL, until their nextUpdate
-	flight map[string]*call
+	crls     map[string][]byte // by URL, until their nextUpdate
+	flight   map[string]*call
 }
 
 type failure struct {
