@@ -16,6 +16,7 @@ const (
 	Unknown
 )
 
+// String names the status as the protocol does: good, revoked, unknown.
 func (s Status) String() string {
 	switch s {
 	case Good:
