@@ -109,14 +109,27 @@ func (a *Agent) Closed(p *wsserver.Peer) {
 func (a *Agent) consumeNamed(p *wsserver.Peer, params json.RawMessage) {
 	var named struct {
 		Items []struct {
-			UploadID *uint64 `json:"uploadId"`
+			UploadID        *uint64 `json:"uploadId"`
+			ContentUploadID *uint64 `json:"contentUploadId"`
 		} `json:"items"`
+		Appearance *struct {
+			Image *struct {
+				UploadID *uint64 `json:"uploadId"`
+			} `json:"image"`
+		} `json:"appearance"`
 	}
 	_ = json.Unmarshal(params, &named)
 	set := a.uploadSet(p)
+	ids := []*uint64{}
 	for _, it := range named.Items {
-		if it.UploadID != nil {
-			_ = set.Discard(*it.UploadID)
+		ids = append(ids, it.UploadID, it.ContentUploadID)
+	}
+	if ap := named.Appearance; ap != nil && ap.Image != nil {
+		ids = append(ids, ap.Image.UploadID)
+	}
+	for _, id := range ids {
+		if id != nil {
+			_ = set.Discard(*id)
 		}
 	}
 }

@@ -23,6 +23,7 @@ const maxCMSVerify = 64 << 20
 // extendPDF adds validation data (B-LT) and a document time-stamp (B-LTA)
 // to signed PDFs: no key, no PIN, no dialog.
 func (a *Agent) extendPDF(ctx context.Context, p *wsserver.Peer, req protocol.Request) (any, error) {
+	defer a.consumeNamed(p, req.Params)
 	if !a.allowed(p.Origin, protocol.CapExtend) {
 		return nil, notPermitted(protocol.CapExtend)
 	}
@@ -154,6 +155,7 @@ func (a *Agent) extensionData(ctx context.Context, ins *pades.Inspection, withVR
 
 // verifyDocuments is document.verify: `tte-agent verify` over uploads.
 func (a *Agent) verifyDocuments(ctx context.Context, p *wsserver.Peer, req protocol.Request) (any, error) {
+	defer a.consumeNamed(p, req.Params)
 	if !a.allowed(p.Origin, protocol.CapVerify) {
 		return nil, notPermitted(protocol.CapVerify)
 	}

@@ -49,10 +49,10 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	if params.Level.Rank() >= protocol.LevelBT.Rank() {
 		po.ContentsSize += timestampAllowance
 	}
+	c := consent.Request{Items: docs.names, TotalBytes: docs.total, Reason: params.Reason, Location: params.Location, ContactInfo: params.ContactInfo}
 	if ap := params.Appearance; ap != nil {
-		po.Appearance = &pades.Appearance{Page: ap.Page, Rect: [4]float64(ap.Rect), Text: ap.Text}
-		if err := po.Appearance.Check(); err != nil {
-			return nil, pdfError(err, -1, "")
+		if po.Appearance, err = a.pdfAppearance(ctx, p, ap, &c); err != nil {
+			return nil, err
 		}
 	}
 	// Parsing and hashing run on every core, outside the token lock.
@@ -84,12 +84,8 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	// PAdES: no signing-time attribute; the time is in /M.
 	// The dialog shows everything the signature dictionary and its
 	// appearance will say.
-	c := consent.Request{Items: docs.names, TotalBytes: docs.total, Reason: params.Reason, Location: params.Location, ContactInfo: params.ContactInfo}
-	if params.Appearance != nil {
-		c.AppearanceText = params.Appearance.Text
-	}
 	if !consent.Fits(a.conf().Pinentry.Language, c) {
-		return nil, protocol.BadRequest("params: the reason, location, contact and appearance text cannot all be shown in the signing dialog as they would be signed (each at most %d characters, no control or invisible characters, and together short enough); shorten them", consent.MaxTextRunes)
+		return nil, protocol.BadRequest("params: the reason, location, contact, appearance text and QR code cannot all be shown in the signing dialog as they would be signed (each at most %d characters, the QR code's text %d, no control or invisible characters, and together short enough); shorten them", consent.MaxTextRunes, 2*consent.MaxTextRunes)
 	}
 	signed, err := a.signDocuments(ctx, p, req, ds, c, time.Time{})
 	if err != nil {

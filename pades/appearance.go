@@ -1,30 +1,34 @@
 package pades
 
 import (
+	"errors"
 	"fmt"
 	"math"
-	"strings"
 
-	"golang.org/x/text/encoding/charmap"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"github.com/tte-agent/tte-agent/appearance"
 )
 
-// Appearance is a visible signature: text lines in a rectangle on a page.
+// Appearance is a visible signature: what package appearance draws, in a
+// rectangle on a page.
 type Appearance struct {
 	// Page is 1-based.
 	Page int
-	// Rect is [llx lly urx ury] in the page's default user space
-	// (points from the bottom-left corner).
+	// Rect is [llx lly urx ury] in points on the page as a viewer shows
+	// it: from the lower-left corner of the visible area (the CropBox),
+	// after the page's /Rotate. The agent maps it to the page's user
+	// space and turns the drawing with the page.
 	Rect [4]float64
-	// Text lines, drawn top to bottom in Helvetica. The built-in font
-	// covers Windows-1252 (Latin letters); other characters are refused.
-	Text []string
+	// Spec is what the box shows.
+	Spec appearance.Spec
 }
 
 // maxCoord bounds coordinates: PDF pages are at most 14,400 units wide.
 const maxCoord = 14400
 
-// Check validates the appearance: a sane rectangle, at most 10 lines of
-// drawable text that fit.
+// Check validates what does not depend on the document.
 func (a *Appearance) Check() error {
 	for _, v := range a.Rect {
 		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > maxCoord {
@@ -34,77 +38,123 @@ func (a *Appearance) Check() error {
 	if a.Rect[2]-a.Rect[0] < 10 || a.Rect[3]-a.Rect[1] < 10 {
 		return invalid("appearance.rect: [llx lly urx ury] must be at least 10 points wide and high")
 	}
-	if len(a.Text) > 10 {
-		return invalid("appearance.text: at most 10 lines")
-	}
-	for i, line := range a.Text {
-		if len(line) > 200 {
-			return invalid("appearance.text[%d]: longer than 200 bytes", i)
-		}
-		for _, r := range line {
-			if r < 0x20 || r == 0x7f {
-				return invalid("appearance.text[%d]: control characters cannot be drawn", i)
-			}
-			if _, ok := charmap.Windows1252.EncodeRune(r); !ok {
-				return invalid("appearance.text[%d]: the character %q (U+%04X) cannot be drawn with the built-in font, which covers Latin letters only; write it without that character", i, r, r)
-			}
-		}
-	}
-	if len(a.Text) > 0 {
-		if _, err := a.fontSize(); err != nil {
-			return err
-		}
+	if err := a.Spec.Check(); err != nil {
+		return appearanceError(err)
 	}
 	return nil
 }
 
-func (a *Appearance) width() float64  { return a.Rect[2] - a.Rect[0] }
-func (a *Appearance) height() float64 { return a.Rect[3] - a.Rect[1] }
-
-// fontSize fits the lines in the rectangle: at most 10 points, at least 4.
-// Widths are estimated at 0.55 em per character, Helvetica's average for
-// mixed text.
-func (a *Appearance) fontSize() (float64, error) {
-	longest := 1
-	for _, l := range a.Text {
-		longest = max(longest, len([]rune(l)))
+func appearanceError(err error) error {
+	if errors.Is(err, appearance.ErrInvalid) {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	fs := min(10, (a.height()-4)/(float64(len(a.Text))*1.2), (a.width()-4)/(float64(longest)*0.55))
-	if fs < 4 {
-		return 0, invalid("appearance.rect is too small for the text; enlarge it or shorten the lines")
-	}
-	return math.Floor(fs*10) / 10, nil
+	return err
 }
 
-func (a *Appearance) rectString() string {
-	return fmt.Sprintf("[%s %s %s %s]", num(a.Rect[0]), num(a.Rect[1]), num(a.Rect[2]), num(a.Rect[3]))
+// geometry is where a page shows itself: its visible box in user space
+// and its rotation (0, 90, 180, 270 clockwise).
+type geometry struct {
+	x0, y0, x1, y1 float64
+	rotate         int
 }
 
-// stream returns the appearance XObject: a thin frame and the lines.
-func (a *Appearance) stream(fontNum int) (string, error) {
-	if err := a.Check(); err != nil {
-		return "", err
-	}
-	w, h := a.width(), a.height()
-	var c strings.Builder
-	fmt.Fprintf(&c, "q 0.5 w 0.2 0.2 0.2 RG 0.25 0.25 %s %s re S Q\n", num(w-0.5), num(h-0.5))
-	if len(a.Text) > 0 {
-		fs, _ := a.fontSize()
-		lead := fs * 1.2
-		fmt.Fprintf(&c, "BT 0 0 0 rg /F1 %s Tf %s TL 2 %s Td\n", num(fs), num(lead), num(h-2-fs))
-		for i, line := range a.Text {
-			enc, err := charmap.Windows1252.NewEncoder().Bytes([]byte(line))
-			if err != nil {
-				return "", invalid("appearance.text[%d]: cannot be encoded", i)
-			}
-			if i > 0 {
-				c.WriteString("T* ")
-			}
-			fmt.Fprintf(&c, "%s Tj\n", literal(enc))
+// pageGeometry reads the page's CropBox (inherited; else MediaBox) and
+// /Rotate (inherited).
+func pageGeometry(ctx *model.Context, page types.Dict, inherited *model.InheritedPageAttrs) (geometry, error) {
+	var g geometry
+	var box *types.Rectangle
+	if inherited != nil {
+		box = inherited.CropBox
+		if box == nil {
+			box = inherited.MediaBox
 		}
-		c.WriteString("ET\n")
 	}
-	content := c.String()
-	return fmt.Sprintf("<</Type/XObject/Subtype/Form/BBox[0 0 %s %s]/Resources<</Font<</F1 %d 0 R>>>>/Length %d>>\nstream\n%s\nendstream",
-		num(w), num(h), fontNum, len(content), content), nil
+	if box == nil {
+		return g, invalid("the page has no MediaBox")
+	}
+	g.x0, g.y0, g.x1, g.y1 = box.LL.X, box.LL.Y, box.UR.X, box.UR.Y
+	if g.x1 < g.x0 {
+		g.x0, g.x1 = g.x1, g.x0
+	}
+	if g.y1 < g.y0 {
+		g.y0, g.y1 = g.y1, g.y0
+	}
+	if inherited != nil {
+		g.rotate = ((inherited.Rotate % 360) + 360) % 360
+	}
+	if g.rotate%90 != 0 {
+		return g, invalid("the page's /Rotate %d is not a multiple of 90", g.rotate)
+	}
+	return g, nil
+}
+
+// shown is the page's size as a viewer shows it.
+func (g geometry) shown() (w, h float64) {
+	w, h = g.x1-g.x0, g.y1-g.y0
+	if g.rotate == 90 || g.rotate == 270 {
+		w, h = h, w
+	}
+	return w, h
+}
+
+// toUser maps a point on the shown page to user space.
+func (g geometry) toUser(u, v float64) (x, y float64) {
+	W, H := g.x1-g.x0, g.y1-g.y0
+	switch g.rotate {
+	case 90:
+		return g.x0 + W - v, g.y0 + u
+	case 180:
+		return g.x0 + W - u, g.y0 + H - v
+	case 270:
+		return g.x0 + v, g.y0 + H - u
+	}
+	return g.x0 + u, g.y0 + v
+}
+
+// placement returns the widget's /Rect in user space and the form's
+// /Matrix that turns a drawing made upright in a w×h box with the page.
+func (g geometry) placement(r [4]float64) (rect [4]float64, matrix string) {
+	xa, ya := g.toUser(r[0], r[1])
+	xb, yb := g.toUser(r[2], r[3])
+	rect = [4]float64{math.Min(xa, xb), math.Min(ya, yb), math.Max(xa, xb), math.Max(ya, yb)}
+	w, h := r[2]-r[0], r[3]-r[1]
+	switch g.rotate {
+	case 90:
+		matrix = fmt.Sprintf("[0 1 -1 0 %s 0]", num(h))
+	case 180:
+		matrix = fmt.Sprintf("[-1 0 0 -1 %s %s]", num(w), num(h))
+	case 270:
+		matrix = fmt.Sprintf("[0 -1 1 0 0 %s]", num(w))
+	default:
+		matrix = "[1 0 0 1 0 0]"
+	}
+	return rect, matrix
+}
+
+// widget draws the appearance for a page and returns the widget's /Rect
+// and /AP entries; objects go through w with numbers from alloc.
+func (a *Appearance) widget(ctx *model.Context, page types.Dict, inherited *model.InheritedPageAttrs, w *writer, alloc func() int) (string, string, error) {
+	g, err := pageGeometry(ctx, page, inherited)
+	if err != nil {
+		return "", "", err
+	}
+	pw, ph := g.shown()
+	const tol = 1.0
+	if a.Rect[0] < -tol || a.Rect[1] < -tol || a.Rect[2] > pw+tol || a.Rect[3] > ph+tol {
+		return "", "", invalid("appearance.rect [%s %s %s %s] lies outside page %d, which is shown %s × %s points; place the box inside the page",
+			num(a.Rect[0]), num(a.Rect[1]), num(a.Rect[2]), num(a.Rect[3]), a.Page, num(pw), num(ph))
+	}
+	bw, bh := a.Rect[2]-a.Rect[0], a.Rect[3]-a.Rect[1]
+	res, err := appearance.Build(a.Spec, bw, bh, alloc)
+	if err != nil {
+		return "", "", appearanceError(err)
+	}
+	for _, o := range res.Objects {
+		w.object(o.Num, 0, string(o.Body))
+	}
+	rect, matrix := g.placement(a.Rect)
+	apNum := alloc()
+	w.object(apNum, 0, fmt.Sprintf("<</Type/XObject/Subtype/Form/BBox[0 0 %s %s]/Matrix%s/Resources%s/Length %d>>\nstream\n%s\nendstream",
+		num(bw), num(bh), matrix, res.Resources, len(res.Content), res.Content))
+	return fmt.Sprintf("[%s %s %s %s]", num(rect[0]), num(rect[1]), num(rect[2]), num(rect[3])), fmt.Sprintf("/AP<</N %d 0 R>>", apNum), nil
 }

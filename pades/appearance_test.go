@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tte-agent/tte-agent/appearance"
 	"github.com/tte-agent/tte-agent/internal/testscale"
 	"github.com/tte-agent/tte-agent/pades"
 	"github.com/tte-agent/tte-agent/pades/padestest"
@@ -61,7 +62,7 @@ func TestVisibleAppearance(t *testing.T) {
 	before, _ := darkPixels(t, "testdata/qpdf-objstm.pdf", rect)
 	signed, err := sign(t, s, "testdata/qpdf-objstm.pdf", pades.Options{Appearance: &pades.Appearance{
 		Page: 2, Rect: rect,
-		Text: []string{"Ditandatangani secara elektronik oleh", "Budi Santoso, S.Kom.", "Kepala Dinas Kominfo", "22 November 2026 · José Ñ"},
+		Spec: appearance.Spec{Frame: true, Text: []string{"Ditandatangani secara elektronik oleh", "Budi Santoso, S.Kom.", "Kepala Dinas Kominfo", "22 November 2026 · José Ñ"}},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -83,12 +84,15 @@ func TestAppearanceRefusals(t *testing.T) {
 		a    pades.Appearance
 		want string
 	}{
-		{"CJK text", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}, Text: []string{"签名"}}, "cannot be drawn with the built-in font"},
-		{"emoji", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}, Text: []string{"ok 👍"}}, "U+1F44D"},
-		{"no such page", pades.Appearance{Page: 3, Rect: [4]float64{0, 0, 200, 50}}, "has 2 pages"},
-		{"empty rect", pades.Appearance{Page: 1, Rect: [4]float64{10, 10, 10, 60}}, "at least 10 points"},
-		{"too small for text", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 20, 12}, Text: []string{"a long line of text that cannot fit"}}, "too small"},
-		{"control character", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}, Text: []string{"a\nb"}}, "control"},
+		{"CJK text", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}, Spec: appearance.Spec{Text: []string{"签名"}}}, "is not in the embedded font"},
+		{"emoji", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}, Spec: appearance.Spec{Text: []string{"ok 👍"}}}, "U+1F44D"},
+		{"no such page", pades.Appearance{Page: 3, Rect: [4]float64{0, 0, 200, 50}, Spec: appearance.Spec{Text: []string{"x"}}}, "has 2 pages"},
+		{"empty rect", pades.Appearance{Page: 1, Rect: [4]float64{10, 10, 10, 60}, Spec: appearance.Spec{Text: []string{"x"}}}, "at least 10 points"},
+		{"too small for text", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 20, 12}, Spec: appearance.Spec{Text: []string{"a long line of text that cannot fit"}}}, "does not fit"},
+		{"control character", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}, Spec: appearance.Spec{Text: []string{"a\nb"}}}, "control"},
+		{"outside the page", pades.Appearance{Page: 1, Rect: [4]float64{700, 900, 900, 950}, Spec: appearance.Spec{Text: []string{"x"}}}, "lies outside page 1"},
+		{"nothing to draw", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}}, "give text, qr, image"},
+		{"unknown preset", pades.Appearance{Page: 1, Rect: [4]float64{0, 0, 200, 50}, Spec: appearance.Spec{Preset: "gold"}}, "preset"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,12 +89,15 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 		o.Appearance = nil
 	}
 	if o.Appearance != nil {
+		if err := o.Appearance.Check(); err != nil {
+			return nil, err
+		}
 		pageNr = o.Appearance.Page
 		if pageNr < 1 || pageNr > ctx.PageCount {
 			return nil, invalid("appearance.page %d: the document has %d pages", pageNr, ctx.PageCount)
 		}
 	}
-	pageDict, pageRef, _, err := ctx.PageDict(pageNr, false)
+	pageDict, pageRef, inherited, err := ctx.PageDict(pageNr, false)
 	if err != nil || pageDict == nil || pageRef == nil {
 		return nil, invalid("cannot read page %d (%v)", pageNr, err)
 	}
@@ -141,15 +144,10 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 	rect := "[0 0 0 0]"
 	ap := ""
 	if o.Appearance != nil {
-		apNum, fontNum := alloc(), alloc()
-		stream, err := o.Appearance.stream(fontNum)
+		rect, ap, err = o.Appearance.widget(ctx, pageDict, inherited, w, alloc)
 		if err != nil {
 			return nil, err
 		}
-		w.object(apNum, 0, stream)
-		w.object(fontNum, 0, "<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>")
-		rect = o.Appearance.rectString()
-		ap = fmt.Sprintf("/AP<</N %d 0 R>>", apNum)
 	}
 	name, err := fieldName(ctx, catalog)
 	if err != nil {

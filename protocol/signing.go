@@ -131,6 +131,26 @@ type Appearance struct {
 	Page int       `json:"page"`
 	Rect []float64 `json:"rect"`
 	Text []string  `json:"text"`
+	// QR is the text or URL the agent draws as a QR code.
+	QR string `json:"qr"`
+	// Image is a PNG or JPEG: an upload or base64 data.
+	Image *AppearanceImage `json:"image"`
+	// Layout is "image-left" (default) or "image-top".
+	Layout string `json:"layout"`
+	// Preset "bsre" draws BSrE's footer block: QR code and sentence.
+	Preset string `json:"preset"`
+	// Frame draws a thin border; default true, false for the preset.
+	Frame *bool `json:"frame"`
+}
+
+// MaxImageData bounds base64 image data in a request.
+const MaxImageData = 2 << 20
+
+// AppearanceImage is an image of an appearance: exactly one of UploadID
+// (from document.upload) and Data.
+type AppearanceImage struct {
+	UploadID *uint64 `json:"uploadId"`
+	Data     []byte  `json:"data"`
 }
 
 // SignPDFParams are the params of sign.pdf. SignatureAlgorithm is our
@@ -185,10 +205,25 @@ func (p *SignPDFParams) Validate() *Error {
 	}
 	if a := p.Appearance; a != nil {
 		if len(a.Rect) != 4 {
-			return BadRequest("params.appearance.rect: four numbers [llx, lly, urx, ury]")
+			return BadRequest("params.appearance.rect: four numbers [llx, lly, urx, ury] on the page as shown")
 		}
 		if a.Page < 1 {
 			return BadRequest("params.appearance.page: pages count from 1")
+		}
+		if im := a.Image; im != nil {
+			if (im.UploadID == nil) == (im.Data == nil) {
+				return BadRequest("params.appearance.image: give either uploadId or data (base64), not both")
+			}
+			if len(im.Data) > MaxImageData {
+				return BadRequest("params.appearance.image.data: at most %d bytes", MaxImageData)
+			}
+			if im.UploadID != nil {
+				for i, it := range p.Items {
+					if *it.UploadID == *im.UploadID {
+						return BadRequest("params.appearance.image.uploadId: upload %d is also params.items[%d]", *im.UploadID, i)
+					}
+				}
+			}
 		}
 	}
 	return nil

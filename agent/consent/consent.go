@@ -37,6 +37,12 @@ type Request struct {
 	Reason, Location, ContactInfo string
 	// AppearanceText is the visible signature's text, line by line.
 	AppearanceText []string
+	// AppearanceQR is what the visible signature's QR code holds;
+	// AppearanceImage and AppearanceBSrE say it shows an image and BSrE's
+	// footer sentence.
+	AppearanceQR    string
+	AppearanceImage bool
+	AppearanceBSrE  bool
 	// HashAlgorithm names the digests' hash, e.g. "SHA-256".
 	HashAlgorithm string
 	// PINStatus is the token's PIN status: ok, count_low, final_try.
@@ -51,6 +57,9 @@ const maxItemsShown = 10
 
 // maxNameRunes bounds one displayed name.
 const maxNameRunes = 60
+
+// maxQRRunes bounds the QR code's text shown whole (the dialog wraps it).
+const maxQRRunes = 2 * maxNameRunes
 
 // MaxTextRunes is the longest reason, location, contact or appearance
 // line the dialog shows whole (see Fits).
@@ -103,6 +112,9 @@ func Fits(lang string, r Request) bool {
 			return false
 		}
 	}
+	if Clean(r.AppearanceQR, maxQRRunes) != r.AppearanceQR {
+		return false
+	}
 	return pinentry.EscapedLen(describe(t, r, 0)) <= descBudget
 }
 
@@ -126,10 +138,19 @@ func describe(t *text, r Request, shown int) string {
 			fmt.Fprintf(&b, "%s: %s\n", kv[0], Clean(kv[1], maxNameRunes))
 		}
 	}
-	if len(r.AppearanceText) > 0 {
+	if len(r.AppearanceText) > 0 || r.AppearanceQR != "" || r.AppearanceImage || r.AppearanceBSrE {
 		fmt.Fprintf(&b, "%s:\n", t.appearance)
 		for _, line := range r.AppearanceText {
 			fmt.Fprintf(&b, "  | %s\n", Clean(line, maxNameRunes))
+		}
+		if r.AppearanceBSrE {
+			fmt.Fprintf(&b, "  %s\n", t.bsreFooter)
+		}
+		if r.AppearanceImage {
+			fmt.Fprintf(&b, "  %s\n", t.image)
+		}
+		if r.AppearanceQR != "" {
+			fmt.Fprintf(&b, "  %s: %s\n", t.qr, Clean(r.AppearanceQR, maxQRRunes))
 		}
 	}
 	for _, name := range r.Items[:shown] {

@@ -13,6 +13,7 @@ type text struct {
 	documents, digests, more       string
 	reason, location, contact      string
 	appearance                     string
+	qr, image, bsreFooter          string
 	pinHint, padHint               string
 	countLow, finalTry             string
 	months                         [12]string
@@ -35,6 +36,9 @@ var texts = map[string]*text{
 		location:   "Lokasi",
 		contact:    "Kontak",
 		appearance: "Teks tanda tangan yang tampil",
+		qr:         "Kode QR berisi",
+		image:      "dengan gambar (spesimen tanda tangan atau cap)",
+		bsreFooter: "dengan catatan kaki BSrE: dokumen ditandatangani secara elektronik",
 		more:       "dan %d lainnya",
 		pinHint:    "Masukkan PIN token untuk menandatangani, atau pilih Batal untuk menolak.",
 		padHint:    "Pilih Tanda tangani, lalu masukkan PIN pada PIN pad token. Pilih Batal untuk menolak.",
@@ -58,6 +62,9 @@ var texts = map[string]*text{
 		location:   "Location",
 		contact:    "Contact",
 		appearance: "Visible signature text",
+		qr:         "QR code holding",
+		image:      "with an image (signature specimen or seal)",
+		bsreFooter: "with BSrE's footer: the document is signed electronically",
 		more:       "and %d more",
 		pinHint:    "Enter the token PIN to sign, or choose Cancel to refuse.",
 		padHint:    "Choose Sign, then enter the PIN on the token's PIN pad. Choose Cancel to refuse.",
