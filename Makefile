@@ -80,6 +80,7 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzPrepare$$' ./pades
 	$(FUZZ) -fuzz '^FuzzInspect$$' ./pades
 	$(FUZZ) -fuzz '^FuzzParse$$' ./cms
+	$(FUZZ) -fuzz '^FuzzParseImage$$' ./appearance
 	$(FUZZ) -fuzz '^FuzzBinaryFrame$$' ./agent/wsserver
 
 ## bench: the measurements of docs/performance.md, rewritten in place

@@ -208,6 +208,7 @@ func (f *font) subset(used map[uint16]bool) []byte {
 	for _, t := range f.order {
 		switch t {
 		case "head", "loca", "glyf":
+			continue // rewritten above
 		case "hhea", "hmtx", "maxp", "cvt ", "fpgm", "prep", "OS/2", "name", "post", "cmap":
 			tables[t] = f.tables[t]
 		default:
