@@ -264,6 +264,11 @@ func addField(ctx *model.Context, w *writer, catalog types.Dict, root types.Indi
 	update := func(af types.Dict) (types.Dict, error) {
 		af = af.Clone().(types.Dict)
 		af["SigFlags"] = types.Integer(3)
+		// With /NeedAppearances true, poppler (Evince, Okular) and Adobe
+		// Reader regenerate appearances and do not draw a signature's:
+		// the visible signature would not be seen. Signing tools drop
+		// the flag (iText does too).
+		delete(af, "NeedAppearances")
 		switch f := af["Fields"].(type) {
 		case types.IndirectRef:
 			arr, err := ctx.DereferenceArray(f)

@@ -60,7 +60,9 @@ func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 	if _, err := r.ReadAt(tail, size-int64(len(tail))); err != nil && err != io.EOF {
 		return nil, err
 	}
-	m := startxrefRE.FindSubmatch(tail)
+	// Some producers pad files with NUL bytes after %%EOF; viewers ignore
+	// them, and so does the search for the last startxref.
+	m := startxrefRE.FindSubmatch(bytes.TrimRight(tail, "\x00"))
 	if m == nil {
 		return nil, invalid("the file does not end with startxref and %%%%EOF: it is truncated or damaged; export the PDF again")
 	}
@@ -90,6 +92,13 @@ func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 		if err := precheckXRefStreams(r, size, prev, conf.Limits); err != nil {
 			return nil, err
 		}
+	}
+	// pdfcpu refuses header versions it does not know ("%PDF-1.8", written
+	// by some producers and opened by every viewer): it reads a view whose
+	// header says 2.0, a version it knows and that allows everything a
+	// 1.x file holds. The file itself is not changed.
+	if i := bytes.Index(head, []byte("%PDF-")); i >= 0 && i+8 <= len(head) && unknownVersion(head[i+5:i+8]) {
+		r = &patched{ReaderAt: r, off: int64(i + 5), with: []byte("2.0")}
 	}
 	br := &budgetReader{ctx: ctx, r: r, left: readBound(size)}
 	pctx, err := pdfcpu.ReadWithContext(ctx, io.NewSectionReader(br, 0, size), conf)
@@ -125,6 +134,28 @@ func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 	}
 	d.ctx = pctx
 	return d, nil
+}
+
+// unknownVersion reports a header version pdfcpu does not know: 1.8, 1.9.
+func unknownVersion(v []byte) bool {
+	return v[0] == '1' && v[1] == '.' && (v[2] == '8' || v[2] == '9')
+}
+
+// patched reads r with the bytes at off replaced by with.
+type patched struct {
+	io.ReaderAt
+	off  int64
+	with []byte
+}
+
+func (p *patched) ReadAt(b []byte, off int64) (int, error) {
+	n, err := p.ReaderAt.ReadAt(b, off)
+	for i := range n {
+		if j := off + int64(i) - p.off; j >= 0 && j < int64(len(p.with)) {
+			b[i] = p.with[j]
+		}
+	}
+	return n, err
 }
 
 // readPasses is how many times over the parser may read a document.
