@@ -19,9 +19,17 @@ func (a *Agent) pdfAppearance(ctx context.Context, p *wsserver.Peer, ap *protoco
 	if ap.Frame != nil {
 		frame = *ap.Frame
 	}
-	out := &pades.Appearance{Page: ap.Page, Rect: [4]float64(ap.Rect), Spec: appearance.Spec{
+	out := &pades.Appearance{Page: ap.Page, Spec: appearance.Spec{
 		Text: ap.Text, QR: ap.QR, Layout: ap.Layout, Preset: ap.Preset, Frame: frame,
 	}}
+	if len(ap.Rect) == 4 {
+		out.Rect = [4]float64(ap.Rect)
+	} else {
+		out.Auto, out.Size = true, defaultBoxSize
+		if len(ap.Size) == 2 {
+			out.Size = [2]float64(ap.Size)
+		}
+	}
 	if im := ap.Image; im != nil {
 		data := im.Data
 		if im.UploadID != nil {
@@ -43,6 +51,10 @@ func (a *Agent) pdfAppearance(ctx context.Context, p *wsserver.Peer, ap *protoco
 	c.AppearanceImage, c.AppearanceBSrE = ap.Image != nil, ap.Preset == appearance.PresetBSrE
 	return out, nil
 }
+
+// defaultBoxSize is an automatic box's size: a signature block of a
+// letter, 200 × 80 points (7 × 2.8 cm).
+var defaultBoxSize = [2]float64{200, 80}
 
 // takeImage takes an upload holding an appearance image: complete, at
 // most appearance.MaxImageBytes.

@@ -21,15 +21,32 @@ type Appearance struct {
 	// after the page's /Rotate. The agent maps it to the page's user
 	// space and turns the drawing with the page.
 	Rect [4]float64
+	// Auto places a Size box itself (Rect is ignored): at the bottom right
+	// of the page as shown, moving left, then up, until it covers no
+	// signature already on the page. Page 0 means the last page.
+	Auto bool
+	Size [2]float64
 	// Spec is what the box shows.
 	Spec appearance.Spec
 }
+
+// autoMargin is the distance from the page's edge of an automatic box.
+const autoMargin = 36.0
 
 // maxCoord bounds coordinates: PDF pages are at most 14,400 units wide.
 const maxCoord = 14400
 
 // Check validates what does not depend on the document.
 func (a *Appearance) Check() error {
+	if a.Auto {
+		if a.Size[0] < 10 || a.Size[1] < 10 || a.Size[0] > maxCoord || a.Size[1] > maxCoord {
+			return invalid("appearance.size: [width, height] must be at least 10 points each")
+		}
+		if err := a.Spec.Check(); err != nil {
+			return appearanceError(err)
+		}
+		return nil
+	}
 	for _, v := range a.Rect {
 		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > maxCoord {
 			return invalid("appearance.rect: coordinates must be numbers within ±%d", maxCoord)
@@ -111,6 +128,102 @@ func (g geometry) toUser(u, v float64) (x, y float64) {
 	return g.x0 + u, g.y0 + v
 }
 
+// fromUser maps a point in user space to the shown page.
+func (g geometry) fromUser(x, y float64) (u, v float64) {
+	W, H := g.x1-g.x0, g.y1-g.y0
+	switch g.rotate {
+	case 90:
+		return y - g.y0, g.x0 + W - x
+	case 180:
+		return g.x0 + W - x, g.y0 + H - y
+	case 270:
+		return g.y0 + H - y, x - g.x0
+	}
+	return x - g.x0, y - g.y0
+}
+
+// freeSpot finds a size box on the shown page that overlaps none of taken
+// (user-space rectangles): from the bottom right, leftwards, then upwards.
+func (g geometry) freeSpot(size [2]float64, taken [][4]float64) ([4]float64, bool) {
+	pw, ph := g.shown()
+	var shown [][4]float64
+	for _, r := range taken {
+		ua, va := g.fromUser(r[0], r[1])
+		ub, vb := g.fromUser(r[2], r[3])
+		shown = append(shown, [4]float64{math.Min(ua, ub), math.Min(va, vb), math.Max(ua, ub), math.Max(va, vb)})
+	}
+	const gap = 6.0
+	w, h := size[0], size[1]
+	for y := autoMargin; y+h <= ph-autoMargin; y += h + gap {
+		for x := pw - autoMargin - w; x >= autoMargin-0.001; x -= w + gap {
+			cand := [4]float64{x, y, x + w, y + h}
+			free := true
+			for _, t := range shown {
+				if cand[0] < t[2]+gap/2 && t[0] < cand[2]+gap/2 && cand[1] < t[3]+gap/2 && t[1] < cand[3]+gap/2 {
+					free = false
+					break
+				}
+			}
+			if free {
+				return cand, true
+			}
+		}
+	}
+	return [4]float64{}, false
+}
+
+// signatureRects returns the /Rect of every signature widget on the page.
+func signatureRects(ctx *model.Context, page types.Dict) [][4]float64 {
+	annots, err := ctx.DereferenceArray(page["Annots"])
+	if err != nil {
+		return nil
+	}
+	var out [][4]float64
+	for _, o := range annots {
+		d, err := ctx.DereferenceDict(o)
+		if err != nil || d == nil || !isSignatureWidget(ctx, d) {
+			continue
+		}
+		arr, err := ctx.DereferenceArray(d["Rect"])
+		if err != nil || len(arr) != 4 {
+			continue
+		}
+		var r [4]float64
+		ok := true
+		for i, v := range arr {
+			f, err := ctx.DereferenceNumber(v)
+			if err != nil {
+				ok = false
+				break
+			}
+			r[i] = f
+		}
+		if ok && r[2]-r[0] > 0.5 && r[3]-r[1] > 0.5 {
+			out = append(out, [4]float64{math.Min(r[0], r[2]), math.Min(r[1], r[3]), math.Max(r[0], r[2]), math.Max(r[1], r[3])})
+		}
+	}
+	return out
+}
+
+// isSignatureWidget reports a widget of a signature field (/FT /Sig on it
+// or an ancestor).
+func isSignatureWidget(ctx *model.Context, d types.Dict) bool {
+	if st := d.NameEntry("Subtype"); st == nil || *st != "Widget" {
+		return false
+	}
+	for range 8 {
+		if ft := d.NameEntry("FT"); ft != nil {
+			return *ft == "Sig"
+		}
+		p, err := ctx.DereferenceDict(d["Parent"])
+		if err != nil || p == nil {
+			return false
+		}
+		d = p
+	}
+	return false
+}
+
 // placement returns the widget's /Rect in user space and the form's
 // /Matrix that turns a drawing made upright in a w×h box with the page.
 func (g geometry) placement(r [4]float64) (rect [4]float64, matrix string) {
@@ -139,6 +252,13 @@ func (a *Appearance) widget(ctx *model.Context, page types.Dict, inherited *mode
 		return "", "", err
 	}
 	pw, ph := g.shown()
+	if a.Auto {
+		r, ok := g.freeSpot(a.Size, signatureRects(ctx, page))
+		if !ok {
+			return "", "", invalid("page %d has no free space for a %s × %s point signature box beside the signatures already on it; give appearance.rect, or a smaller appearance.size", a.Page, num(a.Size[0]), num(a.Size[1]))
+		}
+		a.Rect = r
+	}
 	const tol = 1.0
 	if a.Rect[0] < -tol || a.Rect[1] < -tol || a.Rect[2] > pw+tol || a.Rect[3] > ph+tol {
 		return "", "", invalid("appearance.rect [%s %s %s %s] lies outside page %d, which is shown %s × %s points; place the box inside the page",

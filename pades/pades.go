@@ -92,6 +92,11 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 		if err := o.Appearance.Check(); err != nil {
 			return nil, err
 		}
+		if o.Appearance.Auto && o.Appearance.Page == 0 {
+			a := *o.Appearance
+			a.Page = ctx.PageCount // signatures close a letter
+			o.Appearance = &a
+		}
 		pageNr = o.Appearance.Page
 		if pageNr < 1 || pageNr > ctx.PageCount {
 			return nil, invalid("appearance.page %d: the document has %d pages", pageNr, ctx.PageCount)
@@ -144,7 +149,8 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 	rect := "[0 0 0 0]"
 	ap := ""
 	if o.Appearance != nil {
-		rect, ap, err = o.Appearance.widget(ctx, pageDict, inherited, w, alloc)
+		a := *o.Appearance // widget places an automatic box per document
+		rect, ap, err = a.widget(ctx, pageDict, inherited, w, alloc)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+
 	"github.com/tte-agent/tte-agent/appearance"
 	"github.com/tte-agent/tte-agent/pades"
 	"github.com/tte-agent/tte-agent/pades/padestest"
@@ -72,6 +74,64 @@ func TestNeedAppearancesDropped(t *testing.T) {
 			in1, _ := dark(after, box(after, [4]float64{40, 40, 300, 100}))
 			if in1 <= in0+100 {
 				t.Errorf("poppler draws %d dark pixels in the box, %d before signing: the signature is not seen", in1, in0)
+			}
+		})
+	}
+}
+
+// Signed three times with no explicit place, the boxes never overlap, and
+// every signature stays valid after the next (pdfsig and pdfcpu).
+func TestSeveralSignersAutoPlaced(t *testing.T) {
+	s := newSigner(t, false)
+	for _, file := range []string{"testdata/go-minimal.pdf", "testdata/qpdf-objstm.pdf"} {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			in := file
+			for i, who := range []string{"Paraf: Kepala Seksi", "Paraf: Kepala Bidang", "Kepala Dinas"} {
+				signed, err := sign(t, s, in, pades.Options{Appearance: &pades.Appearance{Auto: true, Size: [2]float64{180, 60},
+					Spec: appearance.Spec{Text: []string{who, "Budi Santoso"}, Frame: true}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := padestest.Check(t, signed, s.caFile)
+				if len(r.PdfsigValid) != i+1 || !r.PdfsigTotal || len(r.PAdES) != i+1 {
+					t.Fatalf("after signature %d: %s", i+1, r)
+				}
+				for j := range r.PdfsigValid {
+					if !r.PdfsigValid[j] || r.PAdES[j] != "B-B" {
+						t.Errorf("after signature %d, signature %d: pdfsig %v, pdfcpu %q", i+1, j+1, r.PdfsigValid[j], r.PAdES[j])
+					}
+				}
+				in = signed
+			}
+			ctx, err := api.ReadContextFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _, _, err := ctx.PageDict(ctx.PageCount, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			annots, _ := ctx.DereferenceArray(page["Annots"])
+			var rects [][4]float64
+			for _, a := range annots {
+				d, _ := ctx.DereferenceDict(a)
+				arr, _ := ctx.DereferenceArray(d["Rect"])
+				var r [4]float64
+				for k, v := range arr {
+					r[k], _ = ctx.DereferenceNumber(v)
+				}
+				rects = append(rects, r)
+			}
+			if len(rects) != 3 {
+				t.Fatalf("%d widgets on the last page, want 3", len(rects))
+			}
+			for a := range rects {
+				for b := a + 1; b < len(rects); b++ {
+					p, q := rects[a], rects[b]
+					if p[0] < q[2] && q[0] < p[2] && p[1] < q[3] && q[1] < p[3] {
+						t.Errorf("boxes %v and %v overlap", p, q)
+					}
+				}
 			}
 		})
 	}

@@ -128,8 +128,12 @@ type SignCMSResult struct {
 
 // Appearance asks for a visible PDF signature.
 type Appearance struct {
-	Page int       `json:"page"`
+	// Page is 1-based; without rect, 0 means the last page.
+	Page int `json:"page"`
+	// Rect places the box; without it the agent places a Size box where
+	// it covers no earlier signature.
 	Rect []float64 `json:"rect"`
+	Size []float64 `json:"size"`
 	Text []string  `json:"text"`
 	// QR is the text or URL the agent draws as a QR code.
 	QR string `json:"qr"`
@@ -204,10 +208,19 @@ func (p *SignPDFParams) Validate() *Error {
 		}
 	}
 	if a := p.Appearance; a != nil {
-		if len(a.Rect) != 4 {
+		switch {
+		case len(a.Rect) == 0:
+			if len(a.Size) != 0 && len(a.Size) != 2 {
+				return BadRequest("params.appearance.size: two numbers [width, height] in points")
+			}
+			if a.Page < 0 {
+				return BadRequest("params.appearance.page: pages count from 1 (0 or absent: the last page)")
+			}
+		case len(a.Rect) != 4:
 			return BadRequest("params.appearance.rect: four numbers [llx, lly, urx, ury] on the page as shown")
-		}
-		if a.Page < 1 {
+		case len(a.Size) != 0:
+			return BadRequest("params.appearance.size: give rect or size, not both")
+		case a.Page < 1:
 			return BadRequest("params.appearance.page: pages count from 1")
 		}
 		if im := a.Image; im != nil {
