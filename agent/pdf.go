@@ -45,6 +45,8 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 		ContactInfo:  params.ContactInfo,
 		Name:         cert.Cert.Subject.CommonName,
 		ContentsSize: cms.SizeBound(cert.Cert, ds.chain),
+		Certify:      params.Certify,
+		Field:        params.Field,
 	}
 	if params.Level.Rank() >= protocol.LevelBT.Rank() {
 		po.ContentsSize += timestampAllowance

@@ -39,6 +39,13 @@ type Options struct {
 	Appearance *Appearance
 	// ContentsSize is how many bytes /Contents reserves for the CMS.
 	ContentsSize int
+	// Certify makes the signature a certification signature with DocMDP
+	// permissions P: 1 no changes, 2 form filling and signing, 3 also
+	// annotations. 0 is an approval signature.
+	Certify int
+	// Field signs the empty signature field of this name (the template's)
+	// instead of adding one; the appearance, if any, fills its widget.
+	Field string
 	// DocTimeStamp makes the update a document time-stamp (PAdES B-LTA:
 	// /Type/DocTimeStamp, SubFilter ETSI.RFC3161) whose /Contents is an
 	// RFC 3161 TimeStampToken over the digest: no signer, no /M, no
@@ -117,6 +124,20 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 			return nil, err
 		}
 	}
+	if o.Certify != 0 {
+		if o.Certify < 1 || o.Certify > 3 || o.DocTimeStamp {
+			return nil, invalid("certify: P must be 1, 2 or 3")
+		}
+		if signed(ctx, catalog) {
+			return nil, invalid("certify: the document is signed already, and a certification signature must be its first; sign it without certify")
+		}
+	}
+	var named *namedField
+	if o.Field != "" {
+		if named, err = findField(ctx, catalog, o.Field); err != nil {
+			return nil, err
+		}
+	}
 
 	sigNum, fieldNum := alloc(), alloc()
 	fieldRef := *types.NewIndirectRef(fieldNum, 0)
@@ -135,6 +156,9 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 			}
 		}
 	}
+	if o.Certify != 0 {
+		fmt.Fprintf(&sig, "/Reference[<</Type/SigRef/TransformMethod/DocMDP/TransformParams<</Type/TransformParams/P %d/V/1.2>>>>]", o.Certify)
+	}
 	sig.WriteString("/ByteRange" + byteRangePlaceholder + "/Contents<")
 	w.offsets[sigNum] = w.pos()
 	w.gens[sigNum] = 0
@@ -145,30 +169,51 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 	gt := w.buf.Len()
 	w.buf.WriteString(">>>\nendobj\n")
 
-	// The field and its widget, merged in one dictionary.
-	rect := "[0 0 0 0]"
-	ap := ""
-	if o.Appearance != nil {
-		a := *o.Appearance // widget places an automatic box per document
-		rect, ap, err = a.widget(ctx, pageDict, inherited, w, alloc)
+	var newCatalog types.Dict
+	if named != nil {
+		// A field the template left empty: its widget keeps its place.
+		if err := named.fill(ctx, w, sigNum, o.Appearance, alloc); err != nil {
+			return nil, err
+		}
+		if newCatalog, err = addField(ctx, w, catalog, nil, alloc); err != nil {
+			return nil, err
+		}
+	} else {
+		// A new field and its widget, merged in one dictionary.
+		rect := "[0 0 0 0]"
+		ap := ""
+		if o.Appearance != nil {
+			a := *o.Appearance // widget places an automatic box per document
+			rect, ap, err = a.widget(ctx, pageDict, inherited, w, alloc)
+			if err != nil {
+				return nil, err
+			}
+		}
+		name, err := fieldName(ctx, catalog)
 		if err != nil {
 			return nil, err
 		}
+		w.object(fieldNum, 0, fmt.Sprintf("<</Type/Annot/Subtype/Widget/FT/Sig/T%s/V %d 0 R/F 132/P %s/Rect%s%s>>",
+			literal([]byte(name)), sigNum, pageRef.PDFString(), rect, ap))
+		// The page lists the widget among its annotations.
+		if err := addAnnot(ctx, w, pageDict, pageRef, fieldRef); err != nil {
+			return nil, err
+		}
+		// The AcroForm lists the field and says the document is signed.
+		if newCatalog, err = addField(ctx, w, catalog, &fieldRef, alloc); err != nil {
+			return nil, err
+		}
 	}
-	name, err := fieldName(ctx, catalog)
-	if err != nil {
-		return nil, err
+	if o.Certify != 0 {
+		// The catalog's /Perms names the certification signature.
+		if newCatalog == nil {
+			newCatalog = catalog.Clone().(types.Dict)
+		}
+		newCatalog["Perms"] = types.Dict{"DocMDP": *types.NewIndirectRef(sigNum, 0)}
 	}
-	w.object(fieldNum, 0, fmt.Sprintf("<</Type/Annot/Subtype/Widget/FT/Sig/T%s/V %d 0 R/F 132/P %s/Rect%s%s>>",
-		literal([]byte(name)), sigNum, pageRef.PDFString(), rect, ap))
-
-	// The page lists the widget among its annotations.
-	if err := addAnnot(ctx, w, pageDict, pageRef, fieldRef); err != nil {
-		return nil, err
-	}
-	// The AcroForm lists the field and says the document is signed.
-	if err := addField(ctx, w, catalog, *ctx.Root, fieldRef, alloc); err != nil {
-		return nil, err
+	if newCatalog != nil {
+		root := *ctx.Root
+		w.object(root.ObjectNumber.Value(), root.GenerationNumber.Value(), newCatalog.PDFString())
 	}
 
 	buf, err := finishUpdate(ctx, d, w, next)
@@ -263,10 +308,11 @@ func addAnnot(ctx *model.Context, w *writer, page types.Dict, pageRef *types.Ind
 	return invalid("the page's /Annots is not an array")
 }
 
-// addField appends the field to the AcroForm's /Fields and sets
-// /SigFlags 3 (signatures exist; append only), creating the AcroForm if
-// the document has none.
-func addField(ctx *model.Context, w *writer, catalog types.Dict, root types.IndirectRef, field types.IndirectRef, alloc func() int) error {
+// addField appends the field (unless nil: a field already in the form) to
+// the AcroForm's /Fields and sets /SigFlags 3 (signatures exist; append
+// only), creating the AcroForm if the document has none. It returns the
+// catalog to write when the catalog itself must change, else nil.
+func addField(ctx *model.Context, w *writer, catalog types.Dict, field *types.IndirectRef, alloc func() int) (types.Dict, error) {
 	update := func(af types.Dict) (types.Dict, error) {
 		af = af.Clone().(types.Dict)
 		af["SigFlags"] = types.Integer(3)
@@ -275,17 +321,20 @@ func addField(ctx *model.Context, w *writer, catalog types.Dict, root types.Indi
 		// the visible signature would not be seen. Signing tools drop
 		// the flag (iText does too).
 		delete(af, "NeedAppearances")
+		if field == nil {
+			return af, nil
+		}
 		switch f := af["Fields"].(type) {
 		case types.IndirectRef:
 			arr, err := ctx.DereferenceArray(f)
 			if err != nil {
 				return nil, invalid("cannot read the form fields (%v)", err)
 			}
-			w.object(f.ObjectNumber.Value(), f.GenerationNumber.Value(), append(cloneArray(arr), field).PDFString())
+			w.object(f.ObjectNumber.Value(), f.GenerationNumber.Value(), append(cloneArray(arr), *field).PDFString())
 		case types.Array:
-			af["Fields"] = append(cloneArray(f), field)
+			af["Fields"] = append(cloneArray(f), *field)
 		case nil:
-			af["Fields"] = types.Array{field}
+			af["Fields"] = types.Array{*field}
 		default:
 			return nil, invalid("the form's /Fields is not an array")
 		}
@@ -295,32 +344,33 @@ func addField(ctx *model.Context, w *writer, catalog types.Dict, root types.Indi
 	case types.IndirectRef:
 		af, err := ctx.DereferenceDict(a)
 		if err != nil || af == nil {
-			return invalid("cannot read the form (%v)", err)
+			return nil, invalid("cannot read the form (%v)", err)
 		}
 		af, err = update(af)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		w.object(a.ObjectNumber.Value(), a.GenerationNumber.Value(), af.PDFString())
-		return nil
+		return nil, nil
 	case types.Dict:
 		af, err := update(a)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c := catalog.Clone().(types.Dict)
 		c["AcroForm"] = af
-		w.object(root.ObjectNumber.Value(), root.GenerationNumber.Value(), c.PDFString())
-		return nil
+		return c, nil
 	case nil:
+		if field == nil {
+			return nil, invalid("the document has no form")
+		}
 		num := alloc()
 		w.object(num, 0, fmt.Sprintf("<</Fields[%s]/SigFlags 3>>", field.PDFString()))
 		c := catalog.Clone().(types.Dict)
 		c["AcroForm"] = *types.NewIndirectRef(num, 0)
-		w.object(root.ObjectNumber.Value(), root.GenerationNumber.Value(), c.PDFString())
-		return nil
+		return c, nil
 	}
-	return invalid("the catalog's /AcroForm is not a dictionary")
+	return nil, invalid("the catalog's /AcroForm is not a dictionary")
 }
 
 func cloneArray(a types.Array) types.Array {

@@ -172,6 +172,11 @@ type SignPDFParams struct {
 	// VRI adds a per-signature /VRI entry to the DSS at B-LT and above
 	// (optional in PAdES; some validators, pdfcpu among them, refuse it).
 	VRI bool `json:"vri"`
+	// Certify makes the signature a certification signature with DocMDP
+	// permissions P (1, 2 or 3); 0 or absent: an approval signature.
+	Certify int `json:"certify"`
+	// Field signs the template's empty signature field of this name.
+	Field string `json:"field"`
 }
 
 // MaxPDFText bounds reason, location and contact info.
@@ -206,6 +211,15 @@ func (p *SignPDFParams) Validate() *Error {
 		if len(v) > MaxPDFText || !utf8.ValidString(v) {
 			return BadRequest("params.%s: at most %d bytes of UTF-8", name, MaxPDFText)
 		}
+	}
+	if p.Certify < 0 || p.Certify > 3 {
+		return BadRequest("params.certify: 1 (no changes), 2 (form filling and signing) or 3 (also annotations)")
+	}
+	if len(p.Field) > 256 || !utf8.ValidString(p.Field) {
+		return BadRequest("params.field: at most 256 bytes of UTF-8")
+	}
+	if a := p.Appearance; a != nil && p.Field != "" && len(a.Rect) != 0 {
+		return BadRequest("params.appearance.rect: a named field is drawn in its own widget; leave rect out")
 	}
 	if a := p.Appearance; a != nil {
 		switch {
