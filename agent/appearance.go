@@ -25,9 +25,12 @@ func (a *Agent) pdfAppearance(ctx context.Context, p *wsserver.Peer, ap *protoco
 	if len(ap.Rect) == 4 {
 		out.Rect = [4]float64(ap.Rect)
 	} else {
-		out.Auto, out.Size = true, defaultBoxSize
+		out.Auto, out.Size, out.Anchor = true, defaultBoxSize, ap.Anchor
 		if len(ap.Size) == 2 {
 			out.Size = [2]float64(ap.Size)
+		}
+		if len(ap.Offset) == 2 {
+			out.Offset = [2]float64(ap.Offset)
 		}
 	}
 	if im := ap.Image; im != nil {

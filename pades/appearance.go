@@ -26,6 +26,10 @@ type Appearance struct {
 	// signature already on the page. Page 0 means the last page.
 	Auto bool
 	Size [2]float64
+	// Anchor places a Size box at the first occurrence of this text on
+	// Page (every page when 0), moved by Offset (points, as shown).
+	Anchor string
+	Offset [2]float64
 	// Spec is what the box shows.
 	Spec appearance.Spec
 }
@@ -38,6 +42,9 @@ const maxCoord = 14400
 
 // Check validates what does not depend on the document.
 func (a *Appearance) Check() error {
+	if a.Anchor != "" && !a.Auto {
+		return invalid("appearance.anchor places the box itself; leave rect out")
+	}
 	if a.Auto {
 		if a.Size[0] < 10 || a.Size[1] < 10 || a.Size[0] > maxCoord || a.Size[1] > maxCoord {
 			return invalid("appearance.size: [width, height] must be at least 10 points each")

@@ -99,7 +99,14 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 		if err := o.Appearance.Check(); err != nil {
 			return nil, err
 		}
-		if o.Appearance.Auto && o.Appearance.Page == 0 {
+		switch {
+		case o.Appearance.Anchor != "":
+			a, err := placeAnchor(ctx, *o.Appearance)
+			if err != nil {
+				return nil, err
+			}
+			o.Appearance = &a
+		case o.Appearance.Auto && o.Appearance.Page == 0:
 			a := *o.Appearance
 			a.Page = ctx.PageCount // signatures close a letter
 			o.Appearance = &a

@@ -134,7 +134,12 @@ type Appearance struct {
 	// it covers no earlier signature.
 	Rect []float64 `json:"rect"`
 	Size []float64 `json:"size"`
-	Text []string  `json:"text"`
+	// Anchor places the box at the first occurrence of this text in the
+	// page's text (every page searched when page is absent), moved by
+	// Offset [dx, dy] points.
+	Anchor string    `json:"anchor"`
+	Offset []float64 `json:"offset"`
+	Text   []string  `json:"text"`
 	// QR is the text or URL the agent draws as a QR code.
 	QR string `json:"qr"`
 	// Image is a PNG or JPEG: an upload or base64 data.
@@ -222,6 +227,15 @@ func (p *SignPDFParams) Validate() *Error {
 		return BadRequest("params.appearance.rect: a named field is drawn in its own widget; leave rect out")
 	}
 	if a := p.Appearance; a != nil {
+		if len(a.Anchor) > 256 || !utf8.ValidString(a.Anchor) {
+			return BadRequest("params.appearance.anchor: at most 256 bytes of UTF-8")
+		}
+		if len(a.Offset) != 0 && (len(a.Offset) != 2 || a.Anchor == "") {
+			return BadRequest("params.appearance.offset: two numbers [dx, dy], with anchor")
+		}
+		if a.Anchor != "" && len(a.Rect) != 0 {
+			return BadRequest("params.appearance: anchor places the box; leave rect out (give size)")
+		}
 		switch {
 		case len(a.Rect) == 0:
 			if len(a.Size) != 0 && len(a.Size) != 2 {

@@ -1,0 +1,72 @@
+package pades
+
+import (
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+)
+
+// placeAnchor finds a.Anchor in the text of a.Page (every page when 0)
+// and returns a copy of a with its Rect: a Size box whose lower-left
+// corner is the anchor's first character's origin plus Offset, on the
+// page as shown.
+func placeAnchor(ctx *model.Context, a Appearance) (Appearance, error) {
+	needle := []rune(a.Anchor)
+	first, last := 1, ctx.PageCount
+	if a.Page > 0 {
+		first, last = a.Page, a.Page
+	}
+	for p := first; p <= last; p++ {
+		text, err := pageText(ctx, p)
+		if err != nil {
+			return a, err
+		}
+		i := indexRunes(text, needle)
+		if i < 0 {
+			continue
+		}
+		page, _, inherited, err := ctx.PageDict(p, false)
+		if err != nil {
+			return a, invalid("cannot read page %d (%v)", p, err)
+		}
+		g, err := pageGeometry(ctx, page, inherited)
+		if err != nil {
+			return a, err
+		}
+		u, v := g.fromUser(text[i].x, text[i].y)
+		u, v = u+a.Offset[0], v+a.Offset[1]
+		a.Page, a.Auto = p, false
+		a.Rect = [4]float64{u, v, u + a.Size[0], v + a.Size[1]}
+		return a, nil
+	}
+	where := "any page"
+	if a.Page > 0 {
+		where = "page " + itoa(a.Page)
+	}
+	return a, invalid("appearance.anchor %q is not in the text of %s; check the template's marker, or place the signature with page and rect", a.Anchor, where)
+}
+
+func indexRunes(text []placed, needle []rune) int {
+	if len(needle) == 0 {
+		return -1
+	}
+outer:
+	for i := 0; i+len(needle) <= len(text); i++ {
+		for k, r := range needle {
+			if text[i+k].r != r {
+				continue outer
+			}
+		}
+		return i
+	}
+	return -1
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}

@@ -1,0 +1,130 @@
+package pades_test
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tte-agent/tte-agent/appearance"
+	"github.com/tte-agent/tte-agent/pades"
+)
+
+// letterWithMarker is a two-page letter whose template put the marker
+// "^" where the head signs: on page 2 at (350, 200), after other text on
+// the same line, and "#" drawn through a TJ array with kerning.
+func letterWithMarker() []byte {
+	var b bytes.Buffer
+	var offs []int
+	obj := func(body string) {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
+	}
+	p1 := "BT /F1 12 Tf 72 720 Td (Nota Dinas Nomor 7) Tj ET"
+	p2 := "BT /F1 12 Tf 72 700 Td (Demikian untuk dilaksanakan.) Tj ET\nq 1 0 0 1 50 0 cm BT /F1 12 Tf 1 0 0 1 250 200 Tm (Kepala ) Tj ET Q\n" +
+		"BT /F1 12 Tf 72 150 Td [(Tembusan ) -250 (#)] TJ ET"
+	b.WriteString("%PDF-1.7\n")
+	obj("<</Type/Catalog/Pages 2 0 R>>")
+	obj("<</Type/Pages/Kids[3 0 R 6 0 R]/Count 2/MediaBox[0 0 595 842]/Resources<</Font<</F1 4 0 R>>>>>>")
+	obj("<</Type/Page/Parent 2 0 R/Contents 5 0 R>>")
+	obj("<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>")
+	obj(fmt.Sprintf("<</Length %d>>stream\n%s\nendstream", len(p1), p1))
+	obj("<</Type/Page/Parent 2 0 R/Contents 7 0 R>>")
+	// "Kepala " then the marker, in the same text object.
+	p2 = strings.Replace(p2, "(Kepala ) Tj", "(Kepala ) Tj (^) Tj", 1)
+	obj(fmt.Sprintf("<</Length %d>>stream\n%s\nendstream", len(p2), p2))
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, x)
+	return b.Bytes()
+}
+
+// The box lands at the template's marker: found on the right page, after
+// other text on its line, through cm and Tm; a missing marker is refused.
+func TestAnchorPlacement(t *testing.T) {
+	s := newSigner(t, false)
+	in := filepath.Join(t.TempDir(), "letter.pdf")
+	os.WriteFile(in, letterWithMarker(), 0o600)
+	// "Kepala " in Helvetica 12 is 41.364 points wide: the marker is at
+	// x = 50 + 250 + 41.364.
+	const mx, my = 341.364, 200.0
+	signed, err := sign(t, s, in, pades.Options{Appearance: &pades.Appearance{Auto: true, Anchor: "^", Size: [2]float64{150, 60}, Offset: [2]float64{0, -20},
+		Spec: appearance.Spec{Text: []string{"Kepala Dinas", "Budi Santoso"}, Frame: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := render(t, "pdftoppm", signed, 2)
+	want := [4]float64{mx, my - 20, mx + 150, my + 40}
+	if in, _ := dark(page, box(page, want).Inset(2)); in < 150 {
+		t.Errorf("%d dark pixels where the marker is: the box is not at the anchor", in)
+	}
+	// Helvetica here has no /Widths (a standard font), so the text before
+	// the marker is measured at half an em a character: within 3 points.
+	data, _ := os.ReadFile(signed)
+	m := regexp.MustCompile(`/Rect\[([0-9.]+) ([0-9.]+) `).FindSubmatch(data[len(letterWithMarker()):])
+	if m == nil {
+		t.Fatal("no /Rect in the update")
+	}
+	x, _ := strconv.ParseFloat(string(m[1]), 64)
+	y, _ := strconv.ParseFloat(string(m[2]), 64)
+	if math.Abs(x-mx) > 3 || math.Abs(y-(my-20)) > 0.01 {
+		t.Errorf("the box starts at (%v, %v), the marker plus offset is at (%v, %v)", x, y, mx, my-20)
+	}
+	// A marker drawn in a TJ array with kerning is found too.
+	if _, err := sign(t, s, in, pades.Options{Appearance: &pades.Appearance{Auto: true, Anchor: "#", Size: [2]float64{150, 60},
+		Spec: appearance.Spec{Text: []string{"x"}}}}); err != nil {
+		t.Errorf("TJ marker: %v", err)
+	}
+	_, err = sign(t, s, in, pades.Options{Appearance: &pades.Appearance{Auto: true, Anchor: "$ttd$", Size: [2]float64{150, 60},
+		Spec: appearance.Spec{Text: []string{"x"}}}})
+	if err == nil || !strings.Contains(err.Error(), "not in the text of any page") {
+		t.Errorf("missing marker: %v", err)
+	}
+}
+
+
+// The text reader finds what pdftotext finds in real documents.
+func TestPageTextMatchesPdftotext(t *testing.T) {
+	for _, name := range []string{"cairo.pdf", "ghostscript.pdf", "qpdf-objstm.pdf",
+		"realworld/pdfjs-160F-2019.pdf", "realworld/pdfjs-bug1997343.pdf", "realworld/sf-google-doc-document.pdf",
+		"realworld/sf-002-trivial-libre-office-writer.pdf", "realworld/sf-crazyones-pdfa.pdf", "realworld/pdfjs-TAMReview.pdf"} {
+		t.Run(name, func(t *testing.T) {
+			out, err := runTool(t, "pdftotext", "-f", "1", "-l", "1", filepath.Join("testdata", name), "-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			words := strings.Fields(out)
+			if len(words) == 0 {
+				t.Fatal("pdftotext reads no text on page 1: pick a file with text")
+			}
+			word := words[len(words)/2]
+			for _, w := range words {
+				if len(w) > len(word) && len(w) < 20 {
+					word = w
+				}
+			}
+			if _, err := sign(t, newSigner(t, false), filepath.Join("testdata", name), pades.Options{Appearance: &pades.Appearance{Auto: true, Anchor: word, Page: 1,
+				Size: [2]float64{20, 20}, Spec: appearance.Spec{QR: "x"}}}); err != nil && !strings.Contains(err.Error(), "outside page") {
+				t.Errorf("pdftotext reads %q on page 1; the anchor search does not find it: %v", word, err)
+			}
+		})
+	}
+}
+
+func runTool(t *testing.T, name string, args ...string) (string, error) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Fatalf("%s is not installed: run scripts/install-deps.sh", name)
+	}
+	out, err := exec.Command(name, args...).Output()
+	return string(out), err
+}
