@@ -91,7 +91,6 @@ func TestAnchorPlacement(t *testing.T) {
 	}
 }
 
-
 // The text reader finds what pdftotext finds in real documents.
 func TestPageTextMatchesPdftotext(t *testing.T) {
 	for _, name := range []string{"cairo.pdf", "ghostscript.pdf", "qpdf-objstm.pdf",

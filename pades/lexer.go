@@ -8,12 +8,12 @@ import (
 // token is one lexical item of a content stream: an operator, or an
 // operand (number, string, name, array).
 type token struct {
-	op  string  // operator, or "" for an operand
-	num float64 // a number operand
-	str []byte  // a string operand (decoded)
+	op           string  // operator, or "" for an operand
+	num          float64 // a number operand
+	str          []byte  // a string operand (decoded)
 	isStr, isNum bool
-	name string  // a name operand
-	arr  []token // an array operand
+	name         string  // a name operand
+	arr          []token // an array operand
 }
 
 // lexer reads a content stream's tokens. It never fails: bytes it does
@@ -23,7 +23,9 @@ type lexer struct {
 	p int
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0 }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == 0
+}
 
 func isDelim(c byte) bool { return bytes.IndexByte([]byte("()<>[]{}/%"), c) >= 0 }
 

@@ -55,8 +55,8 @@ func pageText(ctx *model.Context, pageNr int) ([]placed, error) {
 }
 
 type textState struct {
-	ctm                     matrix
-	font                    *textFont
+	ctm                      matrix
+	font                     *textFont
 	size, tc, tw, tz, tl, ts float64
 }
 
