@@ -79,6 +79,7 @@ fuzz:
 	$(FUZZ) -fuzz '^FuzzResponses$$' ./agent/pinentry
 	$(FUZZ) -fuzz '^FuzzPrepare$$' ./pades
 	$(FUZZ) -fuzz '^FuzzInspect$$' ./pades
+	$(FUZZ) -fuzz '^FuzzContentText$$' ./pades
 	$(FUZZ) -fuzz '^FuzzParse$$' ./cms
 	$(FUZZ) -fuzz '^FuzzParseImage$$' ./appearance
 	$(FUZZ) -fuzz '^FuzzBinaryFrame$$' ./agent/wsserver

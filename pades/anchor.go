@@ -1,6 +1,8 @@
 package pades
 
 import (
+	"context"
+
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
 
@@ -8,14 +10,14 @@ import (
 // and returns a copy of a with its Rect: a Size box whose lower-left
 // corner is the anchor's first character's origin plus Offset, on the
 // page as shown.
-func placeAnchor(ctx *model.Context, a Appearance) (Appearance, error) {
+func placeAnchor(cctx context.Context, ctx *model.Context, a Appearance) (Appearance, error) {
 	needle := []rune(a.Anchor)
 	first, last := 1, ctx.PageCount
 	if a.Page > 0 {
 		first, last = a.Page, a.Page
 	}
 	for p := first; p <= last; p++ {
-		text, err := pageText(ctx, p)
+		text, err := pageText(cctx, ctx, p)
 		if err != nil {
 			return a, err
 		}

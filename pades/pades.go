@@ -82,10 +82,10 @@ func Prepare(ctx context.Context, r io.ReaderAt, size int64, o Options) (u *Upda
 	if err != nil {
 		return nil, err
 	}
-	return build(r, d, o)
+	return build(ctx, r, d, o)
 }
 
-func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
+func build(cctx context.Context, r io.ReaderAt, d *document, o Options) (*Update, error) {
 	ctx := d.ctx
 	next := *ctx.Size
 	alloc := func() int { n := next; next++; return n }
@@ -101,7 +101,7 @@ func build(r io.ReaderAt, d *document, o Options) (*Update, error) {
 		}
 		switch {
 		case o.Appearance.Anchor != "":
-			a, err := placeAnchor(ctx, *o.Appearance)
+			a, err := placeAnchor(cctx, ctx, *o.Appearance)
 			if err != nil {
 				return nil, err
 			}

@@ -1,6 +1,8 @@
 package pades
 
 import (
+	"context"
+
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
@@ -32,11 +34,16 @@ type textFont struct {
 	dw      float64
 }
 
-// maxTextOps bounds the operators interpreted per page (forms included).
-const maxTextOps = 2_000_000
+// maxTextOps bounds the operators interpreted per page (forms included),
+// and maxTextChars the characters kept; the parse budget's context bounds
+// the whole search.
+const (
+	maxTextOps   = 2_000_000
+	maxTextChars = 1_000_000
+)
 
 // pageText returns the characters page pageNr shows, in content order.
-func pageText(ctx *model.Context, pageNr int) ([]placed, error) {
+func pageText(cctx context.Context, ctx *model.Context, pageNr int) ([]placed, error) {
 	page, _, inherited, err := ctx.PageDict(pageNr, false)
 	if err != nil || page == nil {
 		return nil, invalid("cannot read page %d (%v)", pageNr, err)
@@ -49,8 +56,11 @@ func pageText(ctx *model.Context, pageNr int) ([]placed, error) {
 	if inherited != nil {
 		res = inherited.Resources
 	}
-	t := &textReader{ctx: ctx, fonts: map[string]*textFont{}}
+	t := &textReader{ctx: ctx, cctx: cctx, fonts: map[string]*textFont{}}
 	t.run(content, res, identity, 0)
+	if err := cctx.Err(); err != nil {
+		return nil, context.Cause(cctx)
+	}
 	return t.out, nil
 }
 
@@ -62,6 +72,7 @@ type textState struct {
 
 type textReader struct {
 	ctx   *model.Context
+	cctx  context.Context // the parse's budget: its end stops the reader
 	fonts map[string]*textFont
 	out   []placed
 	ops   int
@@ -125,7 +136,10 @@ func (t *textReader) run(content []byte, res types.Dict, ctm matrix, depth int) 
 			continue
 		}
 		t.ops++
-		if t.ops > maxTextOps {
+		if t.ops > maxTextOps || t.ops%4096 == 0 && t.cctx.Err() != nil {
+			return
+		}
+		if len(t.out) > maxTextChars {
 			return
 		}
 		switch tok.op {
@@ -204,6 +218,9 @@ func (t *textReader) run(content []byte, res types.Dict, ctm matrix, depth int) 
 
 // form reads the text of a form XObject drawn with Do.
 func (t *textReader) form(res types.Dict, name string, ctm matrix, depth int) {
+	if res == nil {
+		return
+	}
 	xo, err := t.ctx.DereferenceDict(res["XObject"])
 	if err != nil || xo == nil {
 		return

@@ -8,6 +8,9 @@ import (
 
 // font returns the text reader's view of the font named in resources.
 func (t *textReader) font(res types.Dict, name string) *textFont {
+	if res == nil {
+		return t.fonts[name] // fonts known by name only (tests)
+	}
 	fonts, err := t.ctx.DereferenceDict(res["Font"])
 	if err != nil || fonts == nil {
 		return nil
