@@ -139,6 +139,15 @@ func build(cctx context.Context, r io.ReaderAt, d *document, o Options) (*Update
 			return nil, invalid("certify: the document is signed already, and a certification signature must be its first; sign it without certify")
 		}
 	}
+	// A PDF/A document stays one: the appearance embeds its fonts anyway,
+	// and images lose their transparency (composited onto white), which
+	// PDF/A-1 forbids and PDF/A-2 and -3 allow only with page groups the
+	// agent does not add.
+	if o.Appearance != nil && pdfaLevel(ctx, catalog) > 0 {
+		a := *o.Appearance
+		a.Spec.NoTransparency = true
+		o.Appearance = &a
+	}
 	var named *namedField
 	if o.Field != "" {
 		if named, err = findField(ctx, catalog, o.Field); err != nil {
