@@ -114,6 +114,17 @@ type Result struct {
 	Objects   []Object
 }
 
+// Form returns the form XObject for the appearance in a w×h box with the
+// given /Matrix ("" for none): its content Flate-compressed (a QR code is
+// hundreds of rectangles).
+func (r *Result) Form(w, h float64, matrix string) []byte {
+	dict := fmt.Sprintf("/Type/XObject/Subtype/Form/BBox[0 0 %s %s]", num(w), num(h))
+	if matrix != "" {
+		dict += "/Matrix" + matrix
+	}
+	return streamObject(dict+"/Resources"+r.Resources, r.Content)
+}
+
 // box is a rectangle inside the appearance.
 type box struct{ x, y, w, h float64 }
 

@@ -281,7 +281,6 @@ func (a *Appearance) widget(ctx *model.Context, page types.Dict, inherited *mode
 	}
 	rect, matrix := g.placement(a.Rect)
 	apNum := alloc()
-	w.object(apNum, 0, fmt.Sprintf("<</Type/XObject/Subtype/Form/BBox[0 0 %s %s]/Matrix%s/Resources%s/Length %d>>\nstream\n%s\nendstream",
-		num(bw), num(bh), matrix, res.Resources, len(res.Content), res.Content))
+	w.object(apNum, 0, string(res.Form(bw, bh, matrix)))
 	return fmt.Sprintf("[%s %s %s %s]", num(rect[0]), num(rect[1]), num(rect[2]), num(rect[3])), fmt.Sprintf("/AP<</N %d 0 R>>", apNum), nil
 }

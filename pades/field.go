@@ -1,7 +1,6 @@
 package pades
 
 import (
-	"fmt"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
@@ -160,8 +159,7 @@ func (nf *namedField) fill(ctx *model.Context, w *writer, sigNum int, a *Appeara
 			w.object(o.Num, 0, string(o.Body))
 		}
 		apNum := alloc()
-		w.object(apNum, 0, fmt.Sprintf("<</Type/XObject/Subtype/Form/BBox[0 0 %s %s]/Resources%s/Length %d>>\nstream\n%s\nendstream",
-			num(bw), num(bh), res.Resources, len(res.Content), res.Content))
+		w.object(apNum, 0, string(res.Form(bw, bh, "")))
 		widget["AP"] = types.Dict{"N": *types.NewIndirectRef(apNum, 0)}
 	}
 	widget["F"] = types.Integer(132) // print, locked
