@@ -25,7 +25,7 @@ func (a *Agent) pdfAppearance(ctx context.Context, p *wsserver.Peer, ap *protoco
 	if len(ap.Rect) == 4 {
 		out.Rect = [4]float64(ap.Rect)
 	} else {
-		out.Auto, out.Size, out.Anchor = true, defaultBoxSize, ap.Anchor
+		out.Auto, out.Size, out.Anchor, out.AnchorAll = true, defaultBoxSize, ap.Anchor, ap.AnchorAll
 		if len(ap.Size) == 2 {
 			out.Size = [2]float64(ap.Size)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tte-agent/tte-agent/appearance"
 	"github.com/tte-agent/tte-agent/pades"
+	"github.com/tte-agent/tte-agent/pades/padestest"
 )
 
 // letterWithMarker is a two-page letter whose template put the marker
@@ -126,4 +127,68 @@ func runTool(t *testing.T, name string, args ...string) (string, error) {
 	}
 	out, err := exec.Command(name, args...).Output()
 	return string(out), err
+}
+
+// threePages is a letter whose template marks every page's initials
+// (paraf) with "#".
+func threePages() []byte {
+	var b bytes.Buffer
+	var offs []int
+	obj := func(body string) {
+		offs = append(offs, b.Len())
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
+	}
+	b.WriteString("%PDF-1.7\n")
+	obj("<</Type/Catalog/Pages 2 0 R>>")
+	obj("<</Type/Pages/Kids[3 0 R 5 0 R 7 0 R]/Count 3/MediaBox[0 0 595 842]/Resources<</Font<</F1 9 0 R>>>>>>")
+	for i := range 3 {
+		obj(fmt.Sprintf("<</Type/Page/Parent 2 0 R/Contents %d 0 R>>", 4+2*i))
+		c := fmt.Sprintf("BT /F1 11 Tf 72 760 Td (Halaman %d) Tj ET BT /F1 11 Tf 480 60 Td (#) Tj ET", i+1)
+		obj(fmt.Sprintf("<</Length %d>>stream\n%s\nendstream", len(c), c))
+	}
+	obj("<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, x)
+	return b.Bytes()
+}
+
+// anchorAll puts the one signature at every page's marker.
+func TestAnchorEveryOccurrence(t *testing.T) {
+	s := newSigner(t, false)
+	in := filepath.Join(t.TempDir(), "paraf.pdf")
+	os.WriteFile(in, threePages(), 0o600)
+	signed, err := sign(t, s, in, pades.Options{Appearance: &pades.Appearance{Auto: true, Anchor: "#", AnchorAll: true, Size: [2]float64{80, 30},
+		Spec: appearance.Spec{Text: []string{"Paraf", "B.S."}, Frame: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pdfsig lists the signature once per widget, each valid.
+	valid, _, out := padestest.Pdfsig(t, signed, s.caFile)
+	if len(valid) != 3 || !valid[0] || !valid[1] || !valid[2] {
+		t.Fatalf("pdfsig:\n%s", out)
+	}
+	data, _ := os.ReadFile(signed)
+	ins, err := pades.Inspect(t.Context(), bytes.NewReader(data), int64(len(data)))
+	if err != nil || len(ins.Fields) != 1 {
+		t.Fatalf("Inspect sees %d signatures, want 1 (%v)", len(ins.Fields), err)
+	}
+	for p := 1; p <= 3; p++ {
+		page := render(t, "mutool", signed, p)
+		if in, _ := dark(page, box(page, [4]float64{480, 60, 560, 90}).Inset(-2)); in < 100 {
+			t.Errorf("page %d: %d dark pixels at the marker", p, in)
+		}
+	}
+	r := padestest.Check(t, signed, s.caFile)
+	for _, l := range r.PAdES {
+		if l != "B-B" {
+			t.Errorf("pdfcpu: %s", r)
+		}
+	}
+	if len(r.PAdES) == 0 {
+		t.Errorf("pdfcpu found no signature: %s", r)
+	}
 }

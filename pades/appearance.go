@@ -30,8 +30,19 @@ type Appearance struct {
 	// Page (every page when 0), moved by Offset (points, as shown).
 	Anchor string
 	Offset [2]float64
+	// AnchorAll puts a widget at every occurrence of Anchor (on every
+	// page searched), all showing the one signature.
+	AnchorAll bool
+	// more are the further places of AnchorAll, set by placeAnchor.
+	more []place
 	// Spec is what the box shows.
 	Spec appearance.Spec
+}
+
+// place is a box on a page.
+type place struct {
+	page int
+	rect [4]float64
 }
 
 // autoMargin is the distance from the page's edge of an automatic box.

@@ -70,7 +70,7 @@ func Inspect(ctx context.Context, r io.ReaderAt, size int64) (ins *Inspection, e
 	}
 	if af, err := pctx.DereferenceDict(catalog["AcroForm"]); err == nil && af != nil {
 		fields, _ := pctx.DereferenceArray(af["Fields"])
-		seen := map[string]bool{}
+		seen, seenV := map[string]bool{}, map[string]bool{}
 		var walk func(o types.Object, name string, ft string, depth int)
 		walk = func(o types.Object, name, ft string, depth int) {
 			if depth > 16 || len(ins.Fields) > 1000 {
@@ -108,6 +108,14 @@ func Inspect(ctx context.Context, r io.ReaderAt, size int64) (ins *Inspection, e
 			v, ok := fd["V"]
 			if !ok {
 				return
+			}
+			// The widgets of one signature (an anchor's every place) carry
+			// its value too: one signature, counted once.
+			if ref, isRef := v.(types.IndirectRef); isRef {
+				if seenV[ref.String()] {
+					return
+				}
+				seenV[ref.String()] = true
 			}
 			f, err := readSigDict(pctx, v)
 			if err != nil || f == nil {

@@ -194,6 +194,18 @@ func build(cctx context.Context, r io.ReaderAt, d *document, o Options) (*Update
 		if newCatalog, err = addField(ctx, w, catalog, nil, alloc); err != nil {
 			return nil, err
 		}
+	} else if o.Appearance != nil && len(o.Appearance.more) > 0 {
+		// Every occurrence of an anchor: one field, a widget at each.
+		name, err := fieldName(ctx, catalog)
+		if err != nil {
+			return nil, err
+		}
+		if err := everyWidget(ctx, w, *o.Appearance, name, fieldNum, sigNum, alloc); err != nil {
+			return nil, err
+		}
+		if newCatalog, err = addField(ctx, w, catalog, &fieldRef, alloc); err != nil {
+			return nil, err
+		}
 	} else {
 		// A new field and its widget, merged in one dictionary.
 		rect := "[0 0 0 0]"
@@ -300,24 +312,28 @@ func fieldName(ctx *model.Context, catalog types.Dict) (string, error) {
 
 // addAnnot appends the widget to the page's /Annots, rewriting the page
 // or, when /Annots is an indirect array, that array.
-func addAnnot(ctx *model.Context, w *writer, page types.Dict, pageRef *types.IndirectRef, field types.IndirectRef) error {
+func addAnnot(ctx *model.Context, w *writer, page types.Dict, pageRef *types.IndirectRef, fields ...types.IndirectRef) error {
+	var add types.Array
+	for _, f := range fields {
+		add = append(add, f)
+	}
 	switch a := page["Annots"].(type) {
 	case types.IndirectRef:
 		arr, err := ctx.DereferenceArray(a)
 		if err != nil {
 			return invalid("cannot read the page's annotations (%v)", err)
 		}
-		arr = append(cloneArray(arr), field)
+		arr = append(cloneArray(arr), add...)
 		w.object(a.ObjectNumber.Value(), a.GenerationNumber.Value(), arr.PDFString())
 		return nil
 	case types.Array:
 		p := page.Clone().(types.Dict)
-		p["Annots"] = append(cloneArray(a), field)
+		p["Annots"] = append(cloneArray(a), add...)
 		w.object(pageRef.ObjectNumber.Value(), pageRef.GenerationNumber.Value(), p.PDFString())
 		return nil
 	case nil:
 		p := page.Clone().(types.Dict)
-		p["Annots"] = types.Array{field}
+		p["Annots"] = add
 		w.object(pageRef.ObjectNumber.Value(), pageRef.GenerationNumber.Value(), p.PDFString())
 		return nil
 	}

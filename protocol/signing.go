@@ -139,6 +139,8 @@ type Appearance struct {
 	// Offset [dx, dy] points.
 	Anchor string    `json:"anchor"`
 	Offset []float64 `json:"offset"`
+	// AnchorAll puts the signature at every occurrence (at most 500).
+	AnchorAll bool `json:"anchorAll"`
 	Text   []string  `json:"text"`
 	// QR is the text or URL the agent draws as a QR code.
 	QR string `json:"qr"`
@@ -232,6 +234,9 @@ func (p *SignPDFParams) Validate() *Error {
 		}
 		if len(a.Offset) != 0 && (len(a.Offset) != 2 || a.Anchor == "") {
 			return BadRequest("params.appearance.offset: two numbers [dx, dy], with anchor")
+		}
+		if a.AnchorAll && a.Anchor == "" {
+			return BadRequest("params.appearance.anchorAll: needs anchor")
 		}
 		if a.Anchor != "" && len(a.Rect) != 0 {
 			return BadRequest("params.appearance: anchor places the box; leave rect out (give size)")
