@@ -140,8 +140,8 @@ type Appearance struct {
 	Anchor string    `json:"anchor"`
 	Offset []float64 `json:"offset"`
 	// AnchorAll puts the signature at every occurrence (at most 500).
-	AnchorAll bool `json:"anchorAll"`
-	Text   []string  `json:"text"`
+	AnchorAll bool     `json:"anchorAll"`
+	Text      []string `json:"text"`
 	// QR is the text or URL the agent draws as a QR code.
 	QR string `json:"qr"`
 	// Image is a PNG or JPEG: an upload or base64 data.
