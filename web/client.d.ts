@@ -106,9 +106,31 @@ export interface PdfOptions extends SignOptions {
   reason?: string;
   location?: string;
   contactInfo?: string;
-  appearance?: { page: number; rect: [number, number, number, number]; text: string[] };
+  appearance?: Appearance;
+  /** Certification signature with DocMDP permissions P. */
+  certify?: 1 | 2 | 3;
+  /** Sign the template's empty signature field of this name. */
+  field?: string;
   /** Per-signature /VRI entries in the DSS at B-LT and above. */
   vri?: boolean;
+}
+
+/** A visible signature (docs/protocol.md, sign.pdf). */
+export interface Appearance {
+  page?: number;
+  /** [llx, lly, urx, ury] in points on the page as shown; without it the agent places a `size` box. */
+  rect?: [number, number, number, number];
+  size?: [number, number];
+  anchor?: string;
+  anchorAll?: boolean;
+  offset?: [number, number];
+  text?: string[];
+  qr?: string;
+  /** A PNG or JPEG: a File/Blob (uploaded by the client), or what the agent takes. */
+  image?: Blob | { uploadId: number } | { data: string };
+  layout?: "image-left" | "image-top";
+  preset?: "bsre";
+  frame?: boolean;
 }
 
 /** What the agent learnt of the signer's certificate before signing. */

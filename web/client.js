@@ -341,8 +341,14 @@ export class TteAgent extends EventTarget {
     const { certificateId, hashAlgorithm = "SHA-256", level = "B-B", signal, onProgress } = opts;
     const ids = await this._uploadAll(files, { signal, onProgress });
     const params = { certificateId, hashAlgorithm, level, items: ids.map((uploadId) => ({ uploadId })) };
-    for (const k of ["reason", "location", "contactInfo", "appearance", "vri"]) {
+    for (const k of ["reason", "location", "contactInfo", "appearance", "vri", "certify", "field"]) {
       if (opts[k] !== undefined) params[k] = opts[k];
+    }
+    // An appearance image given as a File or Blob travels as an upload.
+    const image = opts.appearance?.image;
+    if (image instanceof Blob) {
+      const [uploadId] = await this._uploadAll([image], { signal });
+      params.appearance = { ...opts.appearance, image: { uploadId } };
     }
     const res = await this.call("sign.pdf", params, { signal, onProgress });
     return pdfResults(files, res);

@@ -255,3 +255,18 @@ test("verify sends each signature with its detached content, and extendPdf asks 
   assert.equal(out[0].level, "B-LTA");
   assert.equal(out[0].blob.size, 6);
 });
+
+test("an appearance image given as a Blob is uploaded and named by its upload id", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  let nextUpload = 0;
+  const declared = new Map();
+  fake.on("document.upload", (p) => { declared.set(++nextUpload, p.name); return { uploadId: nextUpload }; });
+  fake.on("sign.pdf", (p) => ({ items: p.items.map((it) => ({ name: declared.get(it.uploadId), update: toBase64(new Uint8Array(1)), signedSize: 5, level: "B-B" })) }));
+  const a = await agentWith(fake).connect();
+  const seal = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], "cap.png", { type: "image/png" });
+  await a.signPdf([new File(["%PDF"], "a.pdf")], { certificateId: "c", appearance: { image: seal, qr: "https://x.go.id/v", anchor: "^" } });
+  const req = fake.sent.find((m) => m.method === "sign.pdf").params;
+  const idOf = (name) => [...declared].find(([, n]) => n === name)[0];
+  assert.deepEqual(req.appearance, { image: { uploadId: idOf("cap.png") }, qr: "https://x.go.id/v", anchor: "^" });
+  assert.deepEqual(req.items, [{ uploadId: idOf("a.pdf") }]);
+});
