@@ -156,6 +156,56 @@ function progress({ stage, done, total }) {
   }
 }
 
+// appearanceFor is the visible signature the choices describe.
+function appearanceFor(name, when) {
+  const ap = { text: ["Ditandatangani secara elektronik oleh", name, when], size: BOX };
+  if ($("qr").checked && $("qr-url").value) ap.qr = $("qr-url").value;
+  if ($("bsre").checked && ap.qr) ap.preset = "bsre";
+  const image = $("image").files[0];
+  if (image) ap.image = image;
+  switch ($("place").value) {
+    case "anchor":
+      ap.anchor = $("anchor").value;
+      break;
+    case "rect": {
+      const x = Number($("posx").value), y = Number($("posy").value);
+      delete ap.size;
+      ap.page = Number($("page").value);
+      ap.rect = [x, y, x + BOX[0], y + BOX[1]];
+      break;
+    }
+  }
+  return ap;
+}
+
+// The box's size in points (7 × 2.8 cm), and an A4 page for the preview.
+const BOX = [230, 80];
+const A4 = [595, 842];
+
+// showPreview draws where the box goes on an A4 page: automatic places
+// sit at the bottom right; an anchor is found by the agent in the text.
+function showPreview() {
+  $("place-anchor").hidden = $("place").value !== "anchor";
+  $("place-rect").hidden = $("place").value !== "rect";
+  const c = $("preview");
+  const g = c.getContext("2d");
+  const k = c.width / A4[0];
+  g.clearRect(0, 0, c.width, c.height);
+  g.strokeStyle = "#5b6875";
+  g.strokeRect(0.5, 0.5, c.width - 1, c.height - 1);
+  if (!$("visible").checked) return;
+  let [x, y] = [A4[0] - 36 - BOX[0], 36];
+  if ($("place").value === "rect") [x, y] = [Number($("posx").value), Number($("posy").value)];
+  g.fillStyle = "rgba(17, 99, 41, 0.35)";
+  if ($("place").value === "anchor") {
+    g.fillStyle = "#8a5300";
+    g.font = "10px system-ui";
+    g.fillText(`di "${$("anchor").value}"`, 8, c.height / 2);
+    return;
+  }
+  g.fillRect(x * k, c.height - (y + BOX[1]) * k, BOX[0] * k, BOX[1] * k);
+}
+
 function signedName(name) {
   return name.replace(/(\.pdf)?$/i, "-ttd.pdf");
 }
@@ -174,9 +224,7 @@ async function signAll() {
       level: $("level").value,
       reason: "Disetujui secara elektronik",
       location: "Indonesia",
-      appearance: $("visible").checked
-        ? { page: 1, rect: [36, 36, 296, 96], text: ["Ditandatangani secara elektronik oleh", opt.dataset.cn, when] }
-        : undefined,
+      appearance: $("visible").checked ? appearanceFor(opt.dataset.cn, when) : undefined,
       signal: busy.signal,
       onProgress: progress,
     });
@@ -221,6 +269,9 @@ agent.addEventListener("tokenschanged", (e) => {
 agent.addEventListener("close", () => status($("agent-status"), MESSAGES.connection_lost, "error"));
 $("files").addEventListener("change", showChosen);
 $("cert").addEventListener("change", showCertStatus);
+for (const id of ["visible", "place", "anchor", "posx", "posy"]) $(id).addEventListener("input", showPreview);
+$("qr-url").value = new URL("verify.html", location.href).href.split("?")[0];
+showPreview();
 $("sign").addEventListener("click", signAll);
 $("cancel").addEventListener("click", () => busy?.abort());
 $("refresh").addEventListener("click", () => refresh().catch((e) => status($("sign-status"), explain(e), "error")));
