@@ -26,10 +26,12 @@ type font struct {
 	locaLong   bool
 	loca       []uint32
 	advances   []uint16
-	ascent     int16
-	descent    int16
-	bbox       [4]int16
-	capHeight  int16
+	// latin holds the glyphs of U+0000 to U+024F, looked up once.
+	latin     [0x250]uint16
+	ascent    int16
+	descent   int16
+	bbox      [4]int16
+	capHeight int16
 }
 
 var (
@@ -93,6 +95,9 @@ func parseFont(data []byte) (*font, error) {
 			f.loca[g] = 2 * uint32(binary.BigEndian.Uint16(loca[2*g:]))
 		}
 	}
+	for r := range rune(len(f.latin)) {
+		f.latin[r] = f.lookup(r)
+	}
 	f.capHeight = f.ascent
 	if os2 := f.tables["OS/2"]; len(os2) >= 90 {
 		f.capHeight = int16(binary.BigEndian.Uint16(os2[88:]))
@@ -102,6 +107,13 @@ func parseFont(data []byte) (*font, error) {
 
 // gid returns the glyph of r, 0 when the font has none.
 func (f *font) gid(r rune) uint16 {
+	if r >= 0 && int(r) < len(f.latin) {
+		return f.latin[r]
+	}
+	return f.lookup(r)
+}
+
+func (f *font) lookup(r rune) uint16 {
 	var b sfnt.Buffer
 	g, err := f.sf.GlyphIndex(&b, r)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"sync"
 )
 
 // Image bounds: a signature specimen or seal is small.
@@ -22,6 +23,12 @@ type Image struct {
 	jpeg          []byte      // a JPEG passed through (DCTDecode), or nil
 	gray          bool        // the JPEG's colour space is gray
 	img           image.Image // a PNG (or a CMYK JPEG) drawn from samples
+
+	// The compressed samples, made once for all the documents of a batch
+	// (index: flattened onto white or not).
+	once        [2]sync.Once
+	rgb, smask  [2][]byte
+	translucent bool
 }
 
 // ParseImage reads a PNG or JPEG of at most MaxImageBytes and
@@ -76,18 +83,36 @@ func (im *Image) objects(alloc func() int, noTransparency bool) (int, []Object, 
 			im.Width, im.Height, cs, len(im.jpeg))), im.jpeg...)
 		return num, []Object{{num, append(body, "\nendstream"...)}}, nil
 	}
+	k := 0
+	if noTransparency {
+		k = 1
+	}
+	im.once[k].Do(func() { im.samples(k, noTransparency) })
+	b := im.img.Bounds()
+	var objs []Object
+	smask := ""
+	if im.translucent && !noTransparency {
+		sm := alloc()
+		objs = append(objs, Object{sm, deflated(fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace/DeviceGray/BitsPerComponent 8", b.Dx(), b.Dy()), im.smask[k])})
+		smask = fmt.Sprintf("/SMask %d 0 R", sm)
+	}
+	objs = append([]Object{{num, deflated(fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace/DeviceRGB/BitsPerComponent 8%s", b.Dx(), b.Dy(), smask), im.rgb[k])}}, objs...)
+	return num, objs, nil
+}
+
+// samples computes and compresses the image's RGB samples and alpha.
+func (im *Image) samples(k int, noTransparency bool) {
 	b := im.img.Bounds()
 	rgb := make([]byte, 0, 3*b.Dx()*b.Dy())
 	alpha := make([]byte, 0, b.Dx()*b.Dy())
-	translucent := false
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			c := color.NRGBAModel.Convert(im.img.At(x, y)).(color.NRGBA)
 			if c.A != 255 {
-				translucent = true
+				im.translucent = true
 			}
 			if noTransparency {
-				// Composite onto white: PDF/A-1 allows no soft masks.
+				// Composite onto white: PDF/A allows no soft masks here.
 				a := uint32(c.A)
 				c.R = uint8((uint32(c.R)*a + 255*(255-a)) / 255)
 				c.G = uint8((uint32(c.G)*a + 255*(255-a)) / 255)
@@ -97,25 +122,37 @@ func (im *Image) objects(alloc func() int, noTransparency bool) (int, []Object, 
 			alpha = append(alpha, c.A)
 		}
 	}
-	var objs []Object
-	smask := ""
-	if translucent && !noTransparency {
-		sm := alloc()
-		objs = append(objs, Object{sm, streamObject(fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace/DeviceGray/BitsPerComponent 8", b.Dx(), b.Dy()), alpha)})
-		smask = fmt.Sprintf("/SMask %d 0 R", sm)
-	}
-	objs = append([]Object{{num, streamObject(fmt.Sprintf("/Type/XObject/Subtype/Image/Width %d/Height %d/ColorSpace/DeviceRGB/BitsPerComponent 8%s", b.Dx(), b.Dy(), smask), rgb)}}, objs...)
-	return num, objs, nil
+	im.rgb[k], im.smask[k] = deflate(rgb), deflate(alpha)
+}
+
+// deflated is a stream of already compressed data.
+func deflated(dict string, z []byte) []byte {
+	out := []byte(fmt.Sprintf("<<%s/Filter/FlateDecode/Length %d>>stream\n", dict, len(z)))
+	out = append(out, z...)
+	return append(out, "\nendstream"...)
+}
+
+// zlibs reuses compressors: each holds about 600 KB of tables, and a
+// batch of a thousand visible signatures would otherwise allocate
+// gigabytes of them (and trip the parse budget's heap watch).
+var zlibs = sync.Pool{New: func() any { return zlib.NewWriter(nil) }}
+
+// deflate compresses data with a pooled compressor.
+func deflate(data []byte) []byte {
+	var z bytes.Buffer
+	w := zlibs.Get().(*zlib.Writer)
+	w.Reset(&z)
+	w.Write(data)
+	w.Close()
+	zlibs.Put(w)
+	return z.Bytes()
 }
 
 // streamObject is a Flate-compressed stream with the given dictionary
 // entries.
 func streamObject(dict string, data []byte) []byte {
-	var z bytes.Buffer
-	w := zlib.NewWriter(&z)
-	w.Write(data)
-	w.Close()
-	out := []byte(fmt.Sprintf("<<%s/Filter/FlateDecode/Length %d>>stream\n", dict, z.Len()))
-	out = append(out, z.Bytes()...)
+	z := deflate(data)
+	out := []byte(fmt.Sprintf("<<%s/Filter/FlateDecode/Length %d>>stream\n", dict, len(z)))
+	out = append(out, z...)
 	return append(out, "\nendstream"...)
 }

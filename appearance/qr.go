@@ -3,6 +3,7 @@ package appearance
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	qrcode "github.com/skip2/go-qrcode"
 )
@@ -12,6 +13,31 @@ import (
 // letter keeps a smudge or a staple hole readable) and the standard
 // four-module quiet zone.
 func qrPath(text string, x, y, side float64) (string, error) {
+	key := fmt.Sprint(text, x, y, side)
+	qrMu.Lock()
+	p, ok := qrCache[key]
+	qrMu.Unlock()
+	if ok {
+		return p, nil // a batch draws the same code in every document
+	}
+	p, err := drawQR(text, x, y, side)
+	if err == nil {
+		qrMu.Lock()
+		if len(qrCache) >= 64 {
+			clear(qrCache)
+		}
+		qrCache[key] = p
+		qrMu.Unlock()
+	}
+	return p, err
+}
+
+var (
+	qrMu    sync.Mutex
+	qrCache = map[string]string{}
+)
+
+func drawQR(text string, x, y, side float64) (string, error) {
 	q, err := qrcode.New(text, qrcode.High) // the library calls level Q "High"
 	if err != nil {
 		return "", invalid("appearance.qr: %v", err)

@@ -1,12 +1,11 @@
 package appearance
 
 import (
-	"bytes"
-	"compress/zlib"
 	"fmt"
 	"math"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Font sizes tried, largest first.
@@ -123,11 +122,7 @@ func fontObjects(f *font, used map[uint16]rune, alloc func() int) ([]Object, int
 		fmt.Fprintf(&w, "%d[%d]", g, int(math.Round(float64(f.advances[g])*scale)))
 	}
 	w.WriteString("]")
-	program := f.subset(keep)
-	var zf bytes.Buffer
-	z := zlib.NewWriter(&zf)
-	z.Write(program)
-	z.Close()
+	program, zf := subsetProgram(f, gids, keep)
 	var cmap strings.Builder
 	cmap.WriteString("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CIDSystemInfo<</Registry(Adobe)/Ordering(UCS)/Supplement 0>> def /CMapName/Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <0000><FFFF> endcodespacerange\n")
 	for i := 0; i < len(gids); i += 100 {
@@ -145,10 +140,43 @@ func fontObjects(f *font, used map[uint16]rune, alloc func() int) ([]Object, int
 		{cid, []byte(fmt.Sprintf("<</Type/Font/Subtype/CIDFontType2/BaseFont/%s/CIDSystemInfo<</Registry(Adobe)/Ordering(Identity)/Supplement 0>>/FontDescriptor %d 0 R/DW 1000/W%s/CIDToGIDMap/Identity>>", name, desc, w.String()))},
 		{desc, []byte(fmt.Sprintf("<</Type/FontDescriptor/FontName/%s/Flags 32/FontBBox[%d %d %d %d]/ItalicAngle 0/Ascent %d/Descent %d/CapHeight %d/StemV 80/FontFile2 %d 0 R>>",
 			name, s(float64(f.bbox[0])), s(float64(f.bbox[1])), s(float64(f.bbox[2])), s(float64(f.bbox[3])), s(float64(f.ascent)), s(float64(f.descent)), s(float64(f.capHeight)), file))},
-		{file, append([]byte(fmt.Sprintf("<</Length %d/Length1 %d/Filter/FlateDecode>>stream\n", zf.Len(), len(program))), append(zf.Bytes(), []byte("\nendstream")...)...)},
+		{file, deflated(fmt.Sprintf("/Length1 %d", program), zf)}, // zf is shared: deflated copies it
 		{tou, []byte(fmt.Sprintf("<</Length %d>>stream\n%s\nendstream", cmap.Len(), cmap.String()))},
 	}
 	return objs, type0
+}
+
+// programs caches compressed font subsets by their glyphs: a batch's
+// documents all draw the same signer's text.
+var (
+	programsMu sync.Mutex
+	programs   = map[string]cachedProgram{}
+)
+
+type cachedProgram struct {
+	length int
+	z      []byte
+}
+
+// subsetProgram returns the subset's uncompressed length and its Flate
+// bytes, from the cache when the same glyphs were subset before.
+func subsetProgram(f *font, gids []int, keep map[uint16]bool) (int, []byte) {
+	key := fmt.Sprint(gids)
+	programsMu.Lock()
+	p, ok := programs[key]
+	programsMu.Unlock()
+	if ok {
+		return p.length, p.z
+	}
+	program := f.subset(keep)
+	p = cachedProgram{length: len(program), z: deflate(program)}
+	programsMu.Lock()
+	if len(programs) >= 64 {
+		clear(programs) // a bound, not a policy
+	}
+	programs[key] = p
+	programsMu.Unlock()
+	return p.length, p.z
 }
 
 // subsetTag is the six capital letters a subset font's name starts with,

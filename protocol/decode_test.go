@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -185,4 +186,22 @@ func manyMembers(n int) string {
 		fmt.Fprintf(&b, `"m%d":%d`, i, i)
 	}
 	return b.String()
+}
+
+// A streamed sign.pdf result is byte for byte what encoding/json writes.
+func TestSignPDFResultWriteJSON(t *testing.T) {
+	for _, r := range []SignPDFResult{
+		{Items: []PDFItem{}},
+		{Items: []PDFItem{{Name: "a<b>.pdf", Update: []byte{0, 1, 2}, SignedSize: 9, Level: LevelBLT}, {Name: "c", Update: nil, SignedSize: 1}},
+			Revocation: &RevocationInfo{Status: RevocationGood, Source: "ocsp"}},
+	} {
+		want, _ := json.Marshal(r)
+		var got bytes.Buffer
+		if err := r.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != string(want) {
+			t.Errorf("streamed %s\nwant     %s", got.String(), want)
+		}
+	}
 }

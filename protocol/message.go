@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"strconv"
 )
 
@@ -94,6 +95,11 @@ type Response struct {
 	ID      ID     `json:"id"`
 	Result  any    `json:"result,omitempty"`
 	Error   *Error `json:"error,omitempty"`
+}
+
+// StreamedResult is a result that writes its own JSON piece by piece.
+type StreamedResult interface {
+	WriteJSON(w io.Writer) error
 }
 
 // NewResult returns a success response. A nil result is sent as {}.

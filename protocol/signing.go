@@ -1,6 +1,10 @@
 package protocol
 
-import "unicode/utf8"
+import (
+	"encoding/json"
+	"io"
+	"unicode/utf8"
+)
 
 // Level is a signature baseline level (ETSI EN 319 142-1 and 319 122-1):
 // B-B, B-T, B-LT or B-LTA.
@@ -290,4 +294,44 @@ type SignPDFResult struct {
 	// Revocation is what the agent learnt of the signer's certificate
 	// before signing (sign.pdf only).
 	Revocation *RevocationInfo `json:"revocation,omitempty"`
+}
+
+// WriteJSON writes the result as JSON one item at a time, so that a batch
+// of signed documents is never all encoded in one buffer (it is
+// megabytes of base64). The bytes are those encoding/json writes.
+func (r SignPDFResult) WriteJSON(w io.Writer) error {
+	if _, err := io.WriteString(w, `{"items":[`); err != nil {
+		return err
+	}
+	for i, it := range r.Items {
+		if i > 0 {
+			if _, err := io.WriteString(w, ","); err != nil {
+				return err
+			}
+		}
+		b, err := json.Marshal(it)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	if _, err := io.WriteString(w, "]"); err != nil {
+		return err
+	}
+	if r.Revocation != nil {
+		b, err := json.Marshal(r.Revocation)
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, `,"revocation":`); err != nil {
+			return err
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "}")
+	return err
 }

@@ -77,7 +77,7 @@ func (p *Peer) write(v any) error {
 		// Encode marshals the whole value before writing a byte, so an
 		// encoding error leaves the message empty; the connection is
 		// closed then, as for a write error.
-		err = json.NewEncoder(w).Encode(v)
+		err = encode(w, v)
 		if cerr := w.Close(); err == nil {
 			err = cerr
 		}
@@ -88,6 +88,28 @@ func (p *Peer) write(v any) error {
 		return fmt.Errorf("failed to write to the page: %w", err)
 	}
 	return nil
+}
+
+// encode writes v as JSON; a response whose result streams itself (a
+// batch of signed documents) is written item by item.
+func encode(w io.Writer, v any) error {
+	r, ok := v.(protocol.Response)
+	sr, streams := r.Result.(protocol.StreamedResult)
+	if !ok || !streams || r.Error != nil {
+		return json.NewEncoder(w).Encode(v)
+	}
+	id, err := json.Marshal(r.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintf(w, `{"jsonrpc":%q,"id":%s,"result":`, r.JSONRPC, id); err != nil {
+		return err
+	}
+	if err := sr.WriteJSON(w); err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "}\n")
+	return err
 }
 
 // close sends a close frame with code and reason, then closes the socket.

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"image"
+	"image/color"
+	"image/png"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -182,8 +185,9 @@ func (b *bench) scenarioPDFs(r *report, runs, n int) error {
 }
 
 // scenarioBatchMemory checks that a 1,000-item batch of 1 MiB PDFs keeps
-// the agent's peak RSS under 64 MiB (one run: it is a bound, not a speed).
-func (b *bench) scenarioBatchMemory(r *report, n int) error {
+// the agent's peak RSS under 64 MiB (one run: it is a bound, not a speed);
+// with visible, the signatures carry text, a QR code and an image.
+func (b *bench) scenarioBatchMemory(r *report, n int, visible bool) error {
 	pdf := letterPDF(1 << 20)
 	c, err := dial(b.url, benchOrigin)
 	if err != nil {
@@ -196,7 +200,14 @@ func (b *bench) scenarioBatchMemory(r *report, n int) error {
 		return err
 	}
 	start := time.Now()
-	res, err := b.signPDFs(c, items)
+	var res protocol.SignPDFResult
+	if visible {
+		err = c.call("sign.pdf", map[string]any{"certificateId": b.certID(rsaID), "items": items, "appearance": map[string]any{
+			"text": []string{"Ditandatangani secara elektronik oleh", "Ni Luh Putu Ayu Wijayanti, S.E., M.Ak."},
+			"qr":   "https://eoffice.example.go.id/verifikasi/2026-0042", "image": map[string]any{"data": benchSeal()}}}, &res)
+	} else {
+		res, err = b.signPDFs(c, items)
+	}
 	if err != nil {
 		return err
 	}
@@ -212,8 +223,12 @@ func (b *bench) scenarioBatchMemory(r *report, n int) error {
 			return fmt.Errorf("pdfsig rejects signed PDF %d:\n%s", i, out)
 		}
 	}
+	title := fmt.Sprintf("memory: %d PDFs of 1 MiB uploaded and signed in one sign.pdf", n)
+	if visible {
+		title += ", each with a visible signature (text, QR code, image)"
+	}
 	r.add(section{
-		title: fmt.Sprintf("memory: %d PDFs of 1 MiB uploaded and signed in one sign.pdf", n),
+		title: title,
 		rows: [][2]string{
 			{"agent peak RSS (uploads and signing)", fmt.Sprintf("%.1f MiB (target < 64 MiB)", float64(peak)/(1<<20))},
 			{"sign.pdf request", fmt.Sprintf("%v = %.0f documents/s", took.Round(time.Millisecond), float64(n)/took.Seconds())},
@@ -222,6 +237,21 @@ func (b *bench) scenarioBatchMemory(r *report, n int) error {
 		note: "One run: this is a bound, not a speed. pdfsig checked the first, middle and last signed PDF.",
 	})
 	return nil
+}
+
+// benchSeal is a 120×120 PNG seal with transparency.
+func benchSeal() []byte {
+	img := image.NewNRGBA(image.Rect(0, 0, 120, 120))
+	for y := range 120 {
+		for x := range 120 {
+			if (x-60)*(x-60)+(y-60)*(y-60) < 55*55 {
+				img.Set(x, y, color.NRGBA{180, 0, 0, 200})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	return buf.Bytes()
 }
 
 // uploadPDFs uploads the PDF n times, one after the other, and returns the
