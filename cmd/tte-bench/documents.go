@@ -2,10 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
