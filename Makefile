@@ -83,6 +83,7 @@ fuzz:
 	$(FUZZ) FuzzInspect ./pades
 	$(FUZZ) FuzzContentText ./pades
 	$(FUZZ) FuzzParse ./cms
+	$(FUZZ) FuzzParseAnswer ./revocation
 	$(FUZZ) FuzzParseImage ./appearance
 	$(FUZZ) FuzzBinaryFrame ./agent/wsserver
 

@@ -2,6 +2,7 @@ package pades
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
@@ -63,7 +64,7 @@ func placeAnchor(cctx context.Context, ctx *model.Context, a Appearance) (Appear
 	}
 	where := "any page"
 	if a.Page > 0 {
-		where = "page " + itoa(a.Page)
+		where = "page " + strconv.Itoa(a.Page)
 	}
 	return a, invalid("appearance.anchor %q is not in the text of %s; check the template's marker, or place the signature with page and rect", a.Anchor, where)
 }
@@ -82,15 +83,4 @@ outer:
 		return i
 	}
 	return -1
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }

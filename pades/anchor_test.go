@@ -21,32 +21,17 @@ import (
 // "^" where the head signs: on page 2 at (350, 200), after other text on
 // the same line, and "#" drawn through a TJ array with kerning.
 func letterWithMarker() []byte {
-	var b bytes.Buffer
-	var offs []int
-	obj := func(body string) {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
-	}
-	p1 := "BT /F1 12 Tf 72 720 Td (Nota Dinas Nomor 7) Tj ET"
-	p2 := "BT /F1 12 Tf 72 700 Td (Demikian untuk dilaksanakan.) Tj ET\nq 1 0 0 1 50 0 cm BT /F1 12 Tf 1 0 0 1 250 200 Tm (Kepala ) Tj ET Q\n" +
-		"BT /F1 12 Tf 72 150 Td [(Tembusan ) -250 (#)] TJ ET"
-	b.WriteString("%PDF-1.7\n")
-	obj("<</Type/Catalog/Pages 2 0 R>>")
-	obj("<</Type/Pages/Kids[3 0 R 6 0 R]/Count 2/MediaBox[0 0 595 842]/Resources<</Font<</F1 4 0 R>>>>>>")
-	obj("<</Type/Page/Parent 2 0 R/Contents 5 0 R>>")
-	obj("<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>")
-	obj(fmt.Sprintf("<</Length %d>>stream\n%s\nendstream", len(p1), p1))
-	obj("<</Type/Page/Parent 2 0 R/Contents 7 0 R>>")
-	// "Kepala " then the marker, in the same text object.
-	p2 = strings.Replace(p2, "(Kepala ) Tj", "(Kepala ) Tj (^) Tj", 1)
-	obj(fmt.Sprintf("<</Length %d>>stream\n%s\nendstream", len(p2), p2))
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, x)
-	return b.Bytes()
+	return buildPDF(
+		"<</Type/Catalog/Pages 2 0 R>>",
+		"<</Type/Pages/Kids[3 0 R 6 0 R]/Count 2/MediaBox[0 0 595 842]/Resources<</Font<</F1 4 0 R>>>>>>",
+		"<</Type/Page/Parent 2 0 R/Contents 5 0 R>>",
+		"<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>",
+		stream("BT /F1 12 Tf 72 720 Td (Nota Dinas Nomor 7) Tj ET"),
+		"<</Type/Page/Parent 2 0 R/Contents 7 0 R>>",
+		// "Kepala " then the marker, in the same text object.
+		stream("BT /F1 12 Tf 72 700 Td (Demikian untuk dilaksanakan.) Tj ET\nq 1 0 0 1 50 0 cm BT /F1 12 Tf 1 0 0 1 250 200 Tm (Kepala ) Tj (^) Tj ET Q\n"+
+			"BT /F1 12 Tf 72 150 Td [(Tembusan ) -250 (#)] TJ ET"),
+	)
 }
 
 // The box lands at the template's marker: found on the right page, after
@@ -132,28 +117,13 @@ func runTool(t *testing.T, name string, args ...string) (string, error) {
 // threePages is a letter whose template marks every page's initials
 // (paraf) with "#".
 func threePages() []byte {
-	var b bytes.Buffer
-	var offs []int
-	obj := func(body string) {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
-	}
-	b.WriteString("%PDF-1.7\n")
-	obj("<</Type/Catalog/Pages 2 0 R>>")
-	obj("<</Type/Pages/Kids[3 0 R 5 0 R 7 0 R]/Count 3/MediaBox[0 0 595 842]/Resources<</Font<</F1 9 0 R>>>>>>")
+	objs := []string{"<</Type/Catalog/Pages 2 0 R>>",
+		"<</Type/Pages/Kids[3 0 R 5 0 R 7 0 R]/Count 3/MediaBox[0 0 595 842]/Resources<</Font<</F1 9 0 R>>>>>>"}
 	for i := range 3 {
-		obj(fmt.Sprintf("<</Type/Page/Parent 2 0 R/Contents %d 0 R>>", 4+2*i))
-		c := fmt.Sprintf("BT /F1 11 Tf 72 760 Td (Halaman %d) Tj ET BT /F1 11 Tf 480 60 Td (#) Tj ET", i+1)
-		obj(fmt.Sprintf("<</Length %d>>stream\n%s\nendstream", len(c), c))
+		objs = append(objs, fmt.Sprintf("<</Type/Page/Parent 2 0 R/Contents %d 0 R>>", 4+2*i),
+			stream(fmt.Sprintf("BT /F1 11 Tf 72 760 Td (Halaman %d) Tj ET BT /F1 11 Tf 480 60 Td (#) Tj ET", i+1)))
 	}
-	obj("<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, x)
-	return b.Bytes()
+	return buildPDF(append(objs, "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")...)
 }
 
 // anchorAll puts the one signature at every page's marker.

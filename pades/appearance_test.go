@@ -3,10 +3,7 @@ package pades_test
 import (
 	"context"
 	"errors"
-	"image"
-	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,38 +19,8 @@ import (
 // outside the rectangle (PDF coordinates, origin bottom-left).
 func darkPixels(t *testing.T, pdf string, rect [4]float64) (inside, outside int) {
 	t.Helper()
-	if _, err := exec.LookPath("pdftoppm"); err != nil {
-		t.Fatal("pdftoppm is not installed: run scripts/install-deps.sh")
-	}
-	prefix := filepath.Join(t.TempDir(), "page")
-	if out, err := exec.Command("pdftoppm", "-r", "72", "-f", "2", "-l", "2", "-png", "-singlefile", pdf, prefix).CombinedOutput(); err != nil {
-		t.Fatalf("pdftoppm: %v\n%s", err, out)
-	}
-	f, err := os.Open(prefix + ".png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := img.Bounds().Dy()
-	box := image.Rect(int(rect[0]), h-int(rect[3]), int(rect[2]), h-int(rect[1]))
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if (r+g+bl)/3 < 0x8000 {
-				if (image.Point{x, y}).In(box) {
-					inside++
-				} else {
-					outside++
-				}
-			}
-		}
-	}
-	return inside, outside
+	img := render(t, "pdftoppm", pdf, 2)
+	return dark(img, box(img, rect))
 }
 
 func TestVisibleAppearance(t *testing.T) {

@@ -13,23 +13,16 @@ import (
 	"github.com/tte-agent/tte-agent/pades/padestest"
 )
 
-// templatePDF is a one-page letter whose template left an empty signature
-// field "TTD_Kepala" at [300 100 520 170].
-func templatePDF() []byte {
+// buildPDF writes a PDF whose objects 1, 2, ... are objs (object 1 the
+// catalog), with a classic cross-reference table.
+func buildPDF(objs ...string) []byte {
 	var b bytes.Buffer
-	var offs []int
-	obj := func(body string) {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offs), body)
-	}
-	content := "BT /F1 12 Tf 72 720 Td (Surat Keputusan Kepala Dinas) Tj ET"
+	offs := make([]int, len(objs))
 	b.WriteString("%PDF-1.7\n")
-	obj("<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[6 0 R]>>>>")
-	obj("<</Type/Pages/Kids[3 0 R]/Count 1>>")
-	obj("<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R/Annots[6 0 R]>>")
-	obj("<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
-	obj(fmt.Sprintf("<</Length %d>>stream\n%s\nendstream", len(content), content))
-	obj("<</Type/Annot/Subtype/Widget/FT/Sig/T(TTD_Kepala)/Rect[300 100 520 170]/F 4/P 3 0 R>>")
+	for i, body := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, body)
+	}
 	x := b.Len()
 	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(offs)+1)
 	for _, o := range offs {
@@ -37,6 +30,24 @@ func templatePDF() []byte {
 	}
 	fmt.Fprintf(&b, "trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n", len(offs)+1, x)
 	return b.Bytes()
+}
+
+// stream is a content stream object's body.
+func stream(content string) string {
+	return fmt.Sprintf("<</Length %d>>stream\n%s\nendstream", len(content), content)
+}
+
+// templatePDF is a one-page letter whose template left an empty signature
+// field "TTD_Kepala" at [300 100 520 170].
+func templatePDF() []byte {
+	return buildPDF(
+		"<</Type/Catalog/Pages 2 0 R/AcroForm<</Fields[6 0 R]>>>>",
+		"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+		"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Resources<</Font<</F1 4 0 R>>>>/Contents 5 0 R/Annots[6 0 R]>>",
+		"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+		stream("BT /F1 12 Tf 72 720 Td (Surat Keputusan Kepala Dinas) Tj ET"),
+		"<</Type/Annot/Subtype/Widget/FT/Sig/T(TTD_Kepala)/Rect[300 100 520 170]/F 4/P 3 0 R>>",
+	)
 }
 
 // The template's empty field is signed in place, with its appearance in

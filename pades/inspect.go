@@ -68,69 +68,30 @@ func Inspect(ctx context.Context, r io.ReaderAt, size int64) (ins *Inspection, e
 			certifier = ref.String()
 		}
 	}
-	if af, err := pctx.DereferenceDict(catalog["AcroForm"]); err == nil && af != nil {
-		fields, _ := pctx.DereferenceArray(af["Fields"])
-		seen, seenV := map[string]bool{}, map[string]bool{}
-		var walk func(o types.Object, name string, ft string, depth int)
-		walk = func(o types.Object, name, ft string, depth int) {
-			if depth > 16 || len(ins.Fields) > 1000 {
-				return
+	seenV := map[string]bool{}
+	walkFields(pctx, catalog, func(_ *types.IndirectRef, fd types.Dict, name, ft string) bool {
+		v, ok := fd["V"]
+		if ft != "Sig" || !ok {
+			return len(ins.Fields) < 1000
+		}
+		// The widgets of one signature (an anchor's every place) carry its
+		// value too: one signature, counted once.
+		ref, isRef := v.(types.IndirectRef)
+		if isRef {
+			if seenV[ref.String()] {
+				return true
 			}
-			if ref, ok := o.(types.IndirectRef); ok {
-				if seen[ref.String()] {
-					return
-				}
-				seen[ref.String()] = true
-			}
-			fd, err := pctx.DereferenceDict(o)
-			if err != nil || fd == nil {
-				return
-			}
-			if t, ok := fd["T"]; ok {
-				if s, err := types.StringOrHexLiteral(t); err == nil && s != nil {
-					if name != "" {
-						name += "."
-					}
-					name += *s
-				}
-			}
-			if n := fd.NameEntry("FT"); n != nil {
-				ft = *n
-			}
-			if kids, err := pctx.DereferenceArray(fd["Kids"]); err == nil && kids != nil {
-				for _, k := range kids {
-					walk(k, name, ft, depth+1)
-				}
-			}
-			if ft != "Sig" {
-				return
-			}
-			v, ok := fd["V"]
-			if !ok {
-				return
-			}
-			// The widgets of one signature (an anchor's every place) carry
-			// its value too: one signature, counted once.
-			if ref, isRef := v.(types.IndirectRef); isRef {
-				if seenV[ref.String()] {
-					return
-				}
-				seenV[ref.String()] = true
-			}
-			f, err := readSigDict(pctx, v)
-			if err != nil || f == nil {
-				return
-			}
+			seenV[ref.String()] = true
+		}
+		if f, err := readSigDict(pctx, v); err == nil && f != nil {
 			f.Name = name
-			if ref, ok := v.(types.IndirectRef); ok && ref.String() == certifier {
+			if isRef && ref.String() == certifier {
 				f.DocMDP = docMDP(pctx, v)
 			}
 			ins.Fields = append(ins.Fields, *f)
 		}
-		for _, f := range fields {
-			walk(f, "", "", 0)
-		}
-	}
+		return len(ins.Fields) < 1000
+	})
 	sort.SliceStable(ins.Fields, func(i, j int) bool { return ins.Fields[i].SignedEnd() < ins.Fields[j].SignedEnd() })
 	if dss, err := pctx.DereferenceDict(catalog["DSS"]); err == nil && dss != nil {
 		ins.DSS.Certs = streams(pctx, dss["Certs"])

@@ -171,3 +171,29 @@ func TestFailureRemembered(t *testing.T) {
 		t.Fatalf("after FailureTTL: %v %v", r, err)
 	}
 }
+
+// FuzzParseAnswer: no OCSP answer or CRL (from a responder or a signed
+// document) makes the parsers panic.
+func FuzzParseAnswer(f *testing.F) {
+	p, err := revtest.Start(f.TempDir(), revtest.Options{Delegated: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer p.Close()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, _ := p.CA().Issue(key.Public(), softhsm.KeySpec{Subject: pkix.Name{CommonName: "Fuzz"}})
+	c := checker()
+	r, err := c.Check(context.Background(), leaf, p.Inter)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(r.OCSP)
+	p.SetOCSP(revtest.Down)
+	if r, err := checker().Check(context.Background(), leaf, p.Inter); err == nil {
+		f.Add(r.CRL)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		revocation.ParseOCSP(b, leaf, p.Inter, time.Now())
+		revocation.ParseCRL(b, leaf, p.Inter, time.Now())
+	})
+}
