@@ -130,6 +130,10 @@ func pdfError(err error, i int, name string) error {
 	if errors.Is(err, budget.ErrCPU) || errors.Is(err, budget.ErrMemory) {
 		e := protocol.BadRequest("params.items[%d] (%s): reading this PDF went %v; the file is damaged or built to exhaust the agent: export or print it to PDF again", i, name, err)
 		e.Message = fmt.Sprintf("Document %q is too costly to read; see the detail. Nothing was signed.", name)
+		e.Data.Problem = string(pades.ProblemTooCostly)
+		if i >= 0 {
+			e.Data.Item = &i
+		}
 		return e
 	}
 	if !errors.Is(err, pades.ErrInvalid) {
@@ -140,5 +144,7 @@ func pdfError(err error, i int, name string) error {
 	}
 	e := protocol.BadRequest("params.items[%d] (%s): %v", i, name, err)
 	e.Message = fmt.Sprintf("Document %q cannot be signed; see the detail, fix the file and sign again. Nothing was signed.", name)
+	e.Data.Item = &i
+	e.Data.Problem = string(pades.ProblemOf(err))
 	return e
 }

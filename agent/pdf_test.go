@@ -130,11 +130,11 @@ func TestSignPDFTimestamp(t *testing.T) {
 func TestSignPDFBadInput(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	c := h.dial(testOrigin)
-	tests := []struct{ file, want string }{
-		{"bad-truncated.pdf", "truncated"},
-		{"bad-encrypted.pdf", "encrypted"},
-		{"bad-not-pdf.pdf", "not a PDF"},
-		{"bad-malformed.pdf", "damaged"},
+	tests := []struct{ file, want, problem string }{
+		{"bad-truncated.pdf", "truncated", "truncated"},
+		{"bad-encrypted.pdf", "password", "encrypted"},
+		{"bad-not-pdf.pdf", "not a PDF", "not_pdf"},
+		{"bad-malformed.pdf", "damaged", "broken_xref"},
 	}
 	for _, tt := range tests {
 		good := c.upload("good.pdf", corpusFile(t, "go-minimal.pdf"), 1000)
@@ -144,6 +144,9 @@ func TestSignPDFBadInput(t *testing.T) {
 		wantError(t, perr, protocol.ReasonBadRequest)
 		if !strings.Contains(perr.Data.Detail, tt.want) || !strings.Contains(perr.Data.Detail, "items[1] ("+tt.file+")") {
 			t.Errorf("%s: detail %q, want it to name the item and say %q", tt.file, perr.Data.Detail, tt.want)
+		}
+		if perr.Data.Problem != tt.problem || perr.Data.Item == nil || *perr.Data.Item != 1 {
+			t.Errorf("%s: problem %q item %v, want %q and 1", tt.file, perr.Data.Problem, perr.Data.Item, tt.problem)
 		}
 	}
 	// Appearance text the built-in font cannot draw, and other refusals.

@@ -66,7 +66,7 @@ func placeAnchor(cctx context.Context, ctx *model.Context, a Appearance) (Appear
 	if a.Page > 0 {
 		where = "page " + strconv.Itoa(a.Page)
 	}
-	return a, invalid("appearance.anchor %q is not in the text of %s; check the template's marker, or place the signature with page and rect", a.Anchor, where)
+	return a, problemf(ProblemAnchorMissing, "appearance.anchor %q is not in the text of %s; check the template's marker, or place the signature with page and rect", a.Anchor, where)
 }
 
 func indexRunes(text []placed, needle []rune) int {

@@ -47,7 +47,7 @@ func checkContentBombs(ctx context.Context, pctx *model.Context) error {
 				return err
 			}
 			if n > maxContentBytes {
-				return invalid("page %d's content inflates to more than %d MiB (a decompression bomb): whoever opens the signed letter would hang; export or print the PDF again", page, maxContentBytes>>20)
+				return problemf(ProblemTooCostly, "page %d's content inflates to more than %d MiB (a decompression bomb): whoever opens the signed letter would hang; export or print the PDF again", page, maxContentBytes>>20)
 			}
 		}
 	}

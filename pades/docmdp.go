@@ -35,7 +35,7 @@ func checkCertification(ctx *model.Context, catalog types.Dict) error {
 			continue
 		}
 		if p := params.IntEntry("P"); p != nil && *p == 1 {
-			return invalid("the document is certified with no changes allowed (DocMDP P=1): another signature would break its certification; ask its author for a version that allows signatures")
+			return problemf(ProblemCertified, "the document is certified with no changes allowed (DocMDP P=1): another signature would break its certification; ask its author for a version that allows signatures")
 		}
 	}
 	return nil

@@ -43,7 +43,7 @@ func VRIKey(cms []byte) string {
 func AddDSS(ctx context.Context, r io.ReaderAt, size int64, vd ValidationData) (update []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			update, err = nil, invalid("the PDF structure is damaged (the parser failed: %v); export the PDF again", p)
+			update, err = nil, problemf(ProblemDamaged, "the PDF structure is damaged (the parser failed: %v); export the PDF again", p)
 		}
 	}()
 	d, err := read(ctx, r, size)
@@ -53,7 +53,10 @@ func AddDSS(ctx context.Context, r io.ReaderAt, size int64, vd ValidationData) (
 	pctx := d.ctx
 	next := *pctx.Size
 	alloc := func() int { n := next; next++; return n }
-	w := newWriter(d)
+	w, err := newWriter(d)
+	if err != nil {
+		return nil, err
+	}
 	catalog, err := pctx.Catalog()
 	if err != nil {
 		return nil, invalid("cannot read the catalog (%v)", err)
@@ -144,6 +147,9 @@ func AddDSS(ctx context.Context, r io.ReaderAt, size int64, vd ValidationData) (
 // next is the first unused object number; a cross-reference stream takes
 // it, since the stream lists itself and counts in /Size.
 func finishUpdate(pctx *model.Context, d *document, w *writer, next int) ([]byte, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
 	xrefNum := 0
 	if d.xrefIsStm {
 		xrefNum = next

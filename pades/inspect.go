@@ -49,7 +49,7 @@ type Inspection struct {
 func Inspect(ctx context.Context, r io.ReaderAt, size int64) (ins *Inspection, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			ins, err = nil, invalid("the PDF structure is damaged (the parser failed: %v)", p)
+			ins, err = nil, problemf(ProblemDamaged, "the PDF structure is damaged (the parser failed: %v)", p)
 		}
 	}()
 	d, err := read(ctx, r, size)
@@ -222,7 +222,7 @@ func streams(pctx *model.Context, o types.Object) [][]byte {
 func Changes(ctx context.Context, r io.ReaderAt, size, end int64, annots bool) (changes []string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			changes, err = nil, invalid("the PDF structure is damaged (the parser failed: %v)", p)
+			changes, err = nil, problemf(ProblemDamaged, "the PDF structure is damaged (the parser failed: %v)", p)
 		}
 	}()
 	if end >= size {

@@ -75,7 +75,7 @@ func Prepare(ctx context.Context, r io.ReaderAt, size int64, o Options) (u *Upda
 	// page tree in EnsurePageCount); no document may bring the agent down.
 	defer func() {
 		if p := recover(); p != nil {
-			u, err = nil, invalid("the PDF structure is damaged (the parser failed: %v); export the PDF again", p)
+			u, err = nil, problemf(ProblemDamaged, "the PDF structure is damaged (the parser failed: %v); export the PDF again", p)
 		}
 	}()
 	d, err := read(ctx, r, size)
@@ -89,7 +89,10 @@ func build(cctx context.Context, r io.ReaderAt, d *document, o Options) (*Update
 	ctx := d.ctx
 	next := *ctx.Size
 	alloc := func() int { n := next; next++; return n }
-	w := newWriter(d)
+	w, err := newWriter(d)
+	if err != nil {
+		return nil, err
+	}
 
 	pageNr := 1
 	if o.DocTimeStamp {
@@ -128,6 +131,9 @@ func build(cctx context.Context, r io.ReaderAt, d *document, o Options) (*Update
 	// certification says (ISO 32000-2 §12.8.2.2.2).
 	if !o.DocTimeStamp {
 		if err := checkCertification(ctx, catalog); err != nil {
+			return nil, err
+		}
+		if err := checkPermissions(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -175,10 +181,16 @@ func build(cctx context.Context, r io.ReaderAt, d *document, o Options) (*Update
 	if o.Certify != 0 {
 		fmt.Fprintf(&sig, "/Reference[<</Type/SigRef/TransformMethod/DocMDP/TransformParams<</Type/TransformParams/P %d/V/1.2>>>>]", o.Certify)
 	}
-	sig.WriteString("/ByteRange" + byteRangePlaceholder + "/Contents<")
+	// In an encrypted document every string but /Contents is encrypted
+	// (ISO 32000-2 §7.6.2).
+	head, err := w.crypt.seal(sigNum, 0, sig.String())
+	if err != nil {
+		return nil, err
+	}
+	head += "/ByteRange" + byteRangePlaceholder + "/Contents<"
 	w.offsets[sigNum] = w.pos()
 	w.gens[sigNum] = 0
-	fmt.Fprintf(&w.buf, "%d 0 obj\n%s", sigNum, sig.String())
+	fmt.Fprintf(&w.buf, "%d 0 obj\n%s", sigNum, head)
 	brAt := w.buf.Len() - len(byteRangePlaceholder+"/Contents<")
 	lt := w.buf.Len() - 1
 	w.buf.Write(bytes.Repeat([]byte("0"), 2*o.ContentsSize))
@@ -416,6 +428,9 @@ func trailerEntries(ctx *model.Context, size int, prev int64) (string, error) {
 	fmt.Fprintf(&b, "/Size %d/Root %s/Prev %d", size, ctx.Root.PDFString(), prev)
 	if ctx.Info != nil {
 		fmt.Fprintf(&b, "/Info %s", ctx.Info.PDFString())
+	}
+	if ctx.Encrypt != nil {
+		fmt.Fprintf(&b, "/Encrypt %s", ctx.Encrypt.PDFString())
 	}
 	fresh := make([]byte, 16)
 	if _, err := rand.Read(fresh); err != nil {

@@ -155,7 +155,7 @@ func TestBadInput(t *testing.T) {
 	s := newSigner(t, false)
 	for _, tt := range []struct{ file, want string }{
 		{"bad-truncated.pdf", "truncated"},
-		{"bad-encrypted.pdf", "encrypted"},
+		{"bad-encrypted.pdf", "password"},
 		{"bad-not-pdf.pdf", "not a PDF"},
 		{"bad-malformed.pdf", "damaged"},
 	} {

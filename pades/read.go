@@ -51,10 +51,10 @@ func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 		return nil, err
 	}
 	if !bytes.Contains(head, []byte("%PDF-")) {
-		return nil, invalid("the file is not a PDF (no %%PDF- header); send the letter as PDF")
+		return nil, problemf(ProblemNotPDF, "the file is not a PDF (no %%PDF- header); send the letter as PDF")
 	}
 	if size < 64 {
-		return nil, invalid("the file is too small to be a whole PDF: it is truncated")
+		return nil, problemf(ProblemTruncated, "the file is too small to be a whole PDF: it is truncated")
 	}
 	tail := make([]byte, min(tailSize, size))
 	if _, err := r.ReadAt(tail, size-int64(len(tail))); err != nil && err != io.EOF {
@@ -64,11 +64,11 @@ func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 	// them, and so does the search for the last startxref.
 	m := startxrefRE.FindSubmatch(bytes.TrimRight(tail, "\x00"))
 	if m == nil {
-		return nil, invalid("the file does not end with startxref and %%%%EOF: it is truncated or damaged; export the PDF again")
+		return nil, problemf(ProblemTruncated, "the file does not end with startxref and %%%%EOF: it is truncated or damaged; export the PDF again")
 	}
 	prev, err := strconv.ParseInt(string(m[1]), 10, 64)
 	if err != nil || prev <= 0 || prev >= size {
-		return nil, invalid("startxref points outside the file: it is truncated or damaged; export the PDF again")
+		return nil, problemf(ProblemTruncated, "startxref points outside the file: it is truncated or damaged; export the PDF again")
 	}
 	probe := make([]byte, min(64, size-prev))
 	if _, err := r.ReadAt(probe, prev); err != nil && err != io.EOF {
@@ -80,7 +80,7 @@ func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 	case objHeaderRE.Match(probe):
 		d.xrefIsStm = true
 	default:
-		return nil, invalid("startxref does not point at a cross-reference section: the file is damaged; export the PDF again")
+		return nil, problemf(ProblemBrokenXref, "startxref does not point at a cross-reference section: the file is damaged; export the PDF again")
 	}
 	last := tail[len(tail)-1]
 	d.endsInEOL = last == '\n' || last == '\r'
@@ -88,10 +88,8 @@ func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 	conf := model.NewDefaultConfiguration()
 	conf.ValidationMode = model.ValidationRelaxed
 	conf.Limits = limits(size)
-	if d.xrefIsStm {
-		if err := precheckXRefStreams(r, size, prev, conf.Limits); err != nil {
-			return nil, err
-		}
+	if err := precheckXRef(r, size, prev, conf.Limits); err != nil {
+		return nil, err
 	}
 	// pdfcpu refuses header versions it does not know ("%PDF-1.8", written
 	// by some producers and opened by every viewer): it reads a view whose
@@ -106,28 +104,25 @@ func read(ctx context.Context, r io.ReaderAt, size int64) (*document, error) {
 		return nil, context.Cause(ctx)
 	}
 	if br.over {
-		return nil, invalid("the PDF makes the parser read it more than %d times over: it is damaged or built to exhaust the agent; export the PDF again", readPasses)
+		return nil, problemf(ProblemTooCostly, "the PDF makes the parser read it more than %d times over: it is damaged or built to exhaust the agent; export the PDF again", readPasses)
 	}
 	if errors.Is(err, pdfcpu.ErrWrongPassword) {
-		return nil, invalid("the PDF is encrypted or password-protected; remove the protection and sign again")
+		return nil, problemf(ProblemEncrypted, "the PDF needs a password to open; open it, save a copy without the password and sign that copy")
 	}
 	if err != nil {
-		return nil, invalid("the PDF structure is damaged (%v); export the PDF again", err)
+		return nil, problemf(ProblemDamaged, "the PDF structure is damaged (%v); export the PDF again", err)
 	}
 	if err := pctx.EnsurePageCount(); err != nil {
-		return nil, invalid("the PDF's page tree is damaged (%v); export the PDF again", err)
-	}
-	if pctx.Encrypt != nil || pctx.E != nil {
-		return nil, invalid("the PDF is encrypted or password-protected; remove the protection and sign again")
+		return nil, problemf(ProblemDamaged, "the PDF's page tree is damaged (%v); export the PDF again", err)
 	}
 	if pctx.Read.RepairOffset != 0 {
-		return nil, invalid("the PDF's cross-reference offsets are wrong (it needed repair); export the PDF again")
+		return nil, problemf(ProblemBrokenXref, "the PDF's cross-reference table is wrong: viewers open it only by rebuilding it, and a signature cannot be added to it safely; open it in a viewer, save or print it as a new PDF, and sign that")
 	}
 	if pctx.Root == nil || pctx.Size == nil {
-		return nil, invalid("the PDF has no catalog or trailer size")
+		return nil, problemf(ProblemDamaged, "the PDF has no catalog or trailer size")
 	}
 	if pctx.PageCount < 1 {
-		return nil, invalid("the PDF has no pages")
+		return nil, problemf(ProblemDamaged, "the PDF has no pages")
 	}
 	if err := checkContentBombs(ctx, pctx); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package pades
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -15,20 +16,33 @@ type writer struct {
 	base    int64 // size of the original file
 	offsets map[int]int64
 	gens    map[int]int
+	crypt   *crypt // nil unless the document is encrypted
+	err     error  // the first error of object
 }
 
-func newWriter(d *document) *writer {
-	w := &writer{base: d.size, offsets: map[int]int64{}, gens: map[int]int{}}
+// newWriter starts the update of d; an encrypted document's update is
+// encrypted as its objects are.
+func newWriter(d *document) (*writer, error) {
+	c, err := newCrypt(d.ctx)
+	if err != nil {
+		return nil, err
+	}
+	w := &writer{base: d.size, offsets: map[int]int64{}, gens: map[int]int{}, crypt: c}
 	if !d.endsInEOL {
 		w.buf.WriteByte('\n') // the update must start on a new line
 	}
-	return w
+	return w, nil
 }
 
 func (w *writer) pos() int64 { return w.base + int64(w.buf.Len()) }
 
 // object writes "num gen obj <body> endobj".
 func (w *writer) object(num, gen int, body string) {
+	body, err := w.crypt.seal(num, gen, body)
+	if err != nil {
+		w.err = cmp.Or(w.err, err)
+		return
+	}
 	w.offsets[num] = w.pos()
 	w.gens[num] = gen
 	fmt.Fprintf(&w.buf, "%d %d obj\n%s\nendobj\n", num, gen, body)

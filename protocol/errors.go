@@ -74,6 +74,14 @@ type ErrorData struct {
 	// Completed counts the items finished before a request stopped; it is
 	// present on cancelled and token_removed errors.
 	Completed *int `json:"completed,omitempty"`
+	// Item is the index in params.items of the document a bad_request
+	// refuses.
+	Item *int `json:"item,omitempty"`
+	// Problem names why that document cannot be signed (not_pdf,
+	// truncated, damaged, broken_xref, encrypted, permissions, certified,
+	// too_costly, anchor_missing), for clients that tell the user in the
+	// user's language.
+	Problem string `json:"problem,omitempty"`
 }
 
 // Error is a JSON-RPC error object. It is also a Go error, so handlers

@@ -24,6 +24,14 @@ export type HashAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
 export type SignatureAlgorithm = "RSA-PKCS1-v1_5" | "RSA-PSS" | "ECDSA";
 export type Level = "B-B" | "B-T" | "B-LT" | "B-LTA";
 
+/** Why the agent refused a document (docs/protocol.md). */
+export type PdfProblem =
+  | "not_pdf" | "truncated" | "damaged" | "broken_xref" | "encrypted"
+  | "permissions" | "certified" | "too_costly" | "anchor_missing";
+
+/** What to tell the user about a refused document, in Indonesian or English. */
+export declare function describePdfProblem(problem: PdfProblem | string | undefined, language?: "id" | "en"): string | undefined;
+
 /** An error from the agent or the connection. */
 export declare class AgentError extends Error {
   constructor(reason: Reason, message: string, opts?: { code?: number; data?: Record<string, unknown> });
@@ -31,11 +39,15 @@ export declare class AgentError extends Error {
   /** The JSON-RPC error code (0 for the client's own reasons). */
   readonly code: number;
   /** The error's data member as the agent sent it. */
-  readonly data: { reason?: Reason; detail?: string; completed?: number; pinStatus?: PINStatus; [k: string]: unknown };
+  readonly data: { reason?: Reason; detail?: string; completed?: number; pinStatus?: PINStatus; item?: number; problem?: PdfProblem; [k: string]: unknown };
   /** Items finished before the request stopped, when the agent says. */
   readonly completed: number | undefined;
   /** The token's PIN status after a refused PIN. */
   readonly pinStatus: PINStatus | undefined;
+  /** Why a refused document cannot be signed. */
+  readonly problem: PdfProblem | undefined;
+  /** The index of the refused document in the request's items. */
+  readonly item: number | undefined;
 }
 
 export interface AgentInfo {

@@ -41,6 +41,48 @@ export class AgentError extends Error {
   get pinStatus() {
     return this.data.pinStatus;
   }
+  /** Why a refused document cannot be signed (docs/protocol.md), if known. */
+  get problem() {
+    return this.data.problem;
+  }
+  /** The index of the refused document in the request's items, if known. */
+  get item() {
+    return this.data.item;
+  }
+}
+
+const PDF_PROBLEMS = {
+  id: {
+    not_pdf: "Berkas ini bukan PDF. Kirim surat dalam format PDF.",
+    truncated: "Berkas PDF ini terpotong (unduhan atau salinan yang tidak selesai). Unduh atau ekspor ulang berkasnya, lalu tandatangani lagi.",
+    damaged: "Struktur berkas PDF ini rusak. Ekspor atau cetak ulang ke PDF, lalu tandatangani berkas yang baru.",
+    broken_xref: "Tabel referensi silang (cross-reference) berkas PDF ini salah; penampil PDF hanya dapat membukanya dengan memperbaikinya sendiri, dan tanda tangan tidak dapat ditambahkan dengan aman. Buka berkas di penampil PDF, simpan sebagai PDF baru (Simpan Sebagai, atau Cetak ke PDF), lalu tandatangani berkas baru itu.",
+    encrypted: "Berkas PDF ini dilindungi kata sandi untuk dibuka. Buka dengan kata sandinya, simpan salinan tanpa kata sandi, lalu tandatangani salinan itu.",
+    permissions: "Pengaturan keamanan berkas PDF ini melarang pengisian formulir dan penandatanganan. Minta pembuat dokumen mengirim salinan yang mengizinkan tanda tangan.",
+    certified: "Dokumen ini sudah disertifikasi dan sertifikasinya tidak mengizinkan tanda tangan tambahan. Minta pembuat dokumen versi yang mengizinkannya.",
+    too_costly: "Berkas PDF ini terlalu berat untuk dibaca dengan aman (rusak atau dibuat untuk membebani). Ekspor atau cetak ulang ke PDF, lalu tandatangani berkas yang baru.",
+    anchor_missing: "Penanda tempat tanda tangan (tag koordinat) tidak ditemukan di teks dokumen. Periksa penanda pada templat surat, atau pilih halaman dan posisi tanda tangan.",
+  },
+  en: {
+    not_pdf: "This file is not a PDF. Send the letter as PDF.",
+    truncated: "This PDF is truncated (an unfinished download or copy). Download or export it again, then sign it.",
+    damaged: "This PDF's structure is damaged. Export or print it to PDF again, then sign the new file.",
+    broken_xref: "This PDF's cross-reference table is wrong; viewers open it only by repairing it themselves, and a signature cannot be added safely. Open it in a PDF viewer, save it as a new PDF (Save As, or Print to PDF), then sign the new file.",
+    encrypted: "This PDF needs a password to open. Open it with the password, save a copy without it, then sign that copy.",
+    permissions: "This PDF's security settings forbid filling in forms and signing. Ask its author for a copy that allows signatures.",
+    certified: "This document is certified, and its certification allows no more signatures. Ask its author for a version that allows them.",
+    too_costly: "This PDF is too costly to read safely (damaged or built to overload). Export or print it to PDF again, then sign the new file.",
+    anchor_missing: "The signature marker (the template's coordinate tag) is not in the document's text. Check the letter template's marker, or choose the page and position.",
+  },
+};
+
+/**
+ * Tells the user, in Indonesian ("id", the default) or English ("en"),
+ * why a document was refused and what to do, from an AgentError's
+ * `problem`; undefined for a problem this client does not know.
+ */
+export function describePdfProblem(problem, language = "id") {
+  return (PDF_PROBLEMS[language] ?? PDF_PROBLEMS.id)[problem];
 }
 
 /** Encodes bytes as base64. */

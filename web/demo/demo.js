@@ -1,12 +1,13 @@
 // Demo e-office page: picks PDFs, chooses a certificate and signs them all
 // in one batch through tte-agent with tte-agent-client. ?agent=ws://…
 // points it at an agent on another port.
-import { AgentError, TteAgent } from "../client.js";
+import { AgentError, TteAgent, describePdfProblem } from "../client.js";
 
 const $ = (id) => document.getElementById(id);
 const url = new URLSearchParams(location.search).get("agent") || undefined;
 const agent = new TteAgent({ url });
 let busy = null; // the AbortController of the batch being signed
+let lastNames = []; // the file names of the batch being signed, for errors
 
 // What the user reads for each reason: what happened and what to do.
 const MESSAGES = {
@@ -34,6 +35,8 @@ function explain(e) {
   if (e.reason === "bad_request" && /time-stamping/.test(`${e.message} ${e.data.detail ?? ""}`)) {
     text = "tte-agent belum diatur dengan layanan cap waktu (TSA). Pilih PAdES B-B, atau minta admin TI mengisi [tsa] url.";
   }
+  const why = e.reason === "bad_request" && describePdfProblem(e.problem);
+  if (why) text = e.item !== undefined && lastNames[e.item] ? `Berkas "${lastNames[e.item]}" tidak dapat ditandatangani: ${why} Tidak ada dokumen yang ditandatangani.` : why;
   if (e.reason === "certificate_invalid" && /revoked/.test(e.data.detail ?? "")) {
     text = "Sertifikat ini telah DICABUT oleh penerbitnya dan tidak dapat lagi dipakai menandatangani. Hubungi admin/RA (BSrE) untuk sertifikat baru.";
   }
@@ -212,6 +215,7 @@ function signedName(name) {
 
 async function signAll() {
   const files = [...$("files").files];
+  lastNames = files.map((f) => f.name);
   const opt = $("cert").selectedOptions[0];
   busy = new AbortController();
   updateButtons();

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 
-import { AgentError, TteAgent, binaryFrame, fromBase64, toBase64 } from "../client.js";
+import { AgentError, TteAgent, binaryFrame, describePdfProblem, fromBase64, toBase64 } from "../client.js";
 import { FakeAgent, INFO } from "./fakews.mjs";
 
 function agentWith(fake, opts = {}) {
@@ -16,6 +16,22 @@ test("binary frames carry the upload id big-endian before the bytes", () => {
   assert.deepEqual([...f], [0, 0, 0, 1, 2, 3, 4, 5, 9, 8, 7]);
   const big = binaryFrame(2 ** 53 - 1, new Uint8Array(0));
   assert.deepEqual([...big], [0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+});
+
+test("every refusal problem the agent documents has words in both languages", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const doc = await readFile(new URL("../../docs/protocol.md", import.meta.url), "utf8");
+  const problems = [...doc.matchAll(/^\| `([a-z_]+)` \| (?:is|ends|has|needs|carries|would|does)/gm)].map((m) => m[1]);
+  assert.ok(problems.length >= 9, `found ${problems}`);
+  for (const p of problems) {
+    assert.match(describePdfProblem(p) ?? "", /\. /, `no Indonesian words for ${p}`);
+    assert.ok(describePdfProblem(p, "en"), `no English words for ${p}`);
+    assert.notEqual(describePdfProblem(p), describePdfProblem(p, "en"));
+  }
+  const e = new AgentError("bad_request", "x", { data: { problem: "encrypted", item: 2 } });
+  assert.equal(e.problem, "encrypted");
+  assert.equal(e.item, 2);
+  assert.match(describePdfProblem(e.problem), /kata sandi/);
 });
 
 test("base64 round-trips every byte value and large buffers", () => {
