@@ -1,7 +1,9 @@
 package pades_test
 
 import (
+	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -81,6 +83,24 @@ func TestEncryptedDocuments(t *testing.T) {
 			r = padestest.Check(t, twice, s.caFile, s2.caFile)
 			if len(r.PdfsigValid) != 2 || !r.PdfsigValid[0] || !r.PdfsigValid[1] || !r.PdfsigTotal {
 				t.Fatalf("after two signatures: %s", r)
+			}
+			// The agent's own verifier reads both: the CMS unencrypted,
+			// the reasons decrypted.
+			f, err := os.Open(twice)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			st, _ := f.Stat()
+			ins, err := pades.Inspect(context.Background(), f, st.Size())
+			if err != nil || len(ins.Fields) != 2 {
+				t.Fatalf("Inspect: %v", err)
+			}
+			for i, want := range []string{"Persetujuan", "Mengetahui"} {
+				fd := ins.Fields[i]
+				if fd.Reason != want || len(fd.Contents) == 0 || fd.Contents[0] != 0x30 {
+					t.Errorf("signature %d: reason %q, CMS starts %x; want %q and a DER SEQUENCE", i, fd.Reason, fd.Contents[:min(4, len(fd.Contents))], want)
+				}
 			}
 		})
 	}
