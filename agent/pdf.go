@@ -94,6 +94,25 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 		return nil, err
 	}
 	result := protocol.SignPDFResult{Items: make([]protocol.PDFItem, len(signed)), Revocation: ds.resultRevocation()}
+	if ds.lt == nil {
+		// Each update is finished as the result is written to the page:
+		// a batch holds each document's update without its signature and
+		// the signature, never all the signed updates at once.
+		for i, sd := range signed {
+			der, err := sd.Bytes()
+			if err != nil {
+				return nil, err
+			}
+			u := updates[i]
+			if err := u.Holds(der); err != nil {
+				return nil, err
+			}
+			result.Items[i] = protocol.PDFItem{Name: docs.names[i], SignedSize: u.SignedSize(), Level: ds.level,
+				Finish: func() ([]byte, error) { return u.Finish(der) }}
+			signed[i], updates[i] = nil, nil
+		}
+		return result, nil
+	}
 	finished := make([][]byte, len(signed))
 	lt := make([]*pades.ValidationData, len(signed))
 	for i, sd := range signed {

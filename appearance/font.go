@@ -205,7 +205,7 @@ func (f *font) subset(used map[uint16]bool) []byte {
 	for g := range len(f.advances) {
 		binary.BigEndian.PutUint32(loca[4*g:], uint32(glyf.Len()))
 		if keep[uint16(g)] {
-			glyf.Write(f.glyph(uint16(g)))
+			glyf.Write(withoutInstructions(f.glyph(uint16(g))))
 			for glyf.Len()%4 != 0 {
 				glyf.WriteByte(0)
 			}
@@ -215,7 +215,16 @@ func (f *font) subset(used map[uint16]bool) []byte {
 	head := append([]byte{}, f.tables["head"]...)
 	binary.BigEndian.PutUint16(head[50:], 1) // long loca
 	binary.BigEndian.PutUint32(head[8:], 0)  // checkSumAdjustment, set below
-	tables := map[string][]byte{"head": head, "loca": loca, "glyf": glyf.Bytes()}
+	// Metrics of the drawn glyphs only (the PDF's /W gives the widths;
+	// zeros compress to nothing), all long so none depends on another.
+	hmtx := make([]byte, 4*len(f.advances))
+	for g := range keep {
+		binary.BigEndian.PutUint16(hmtx[4*int(g):], f.advances[g])
+		binary.BigEndian.PutUint16(hmtx[4*int(g)+2:], uint16(f.lsb(g)))
+	}
+	hhea := append([]byte{}, f.tables["hhea"]...)
+	binary.BigEndian.PutUint16(hhea[34:], uint16(len(f.advances)))
+	tables := map[string][]byte{"head": head, "loca": loca, "glyf": glyf.Bytes(), "hmtx": hmtx, "hhea": hhea}
 	// post version 3.0: the header without glyph names (5 KB less).
 	if post := f.tables["post"]; len(post) >= 32 {
 		p := append([]byte{}, post[:32]...)
@@ -225,14 +234,16 @@ func (f *font) subset(used map[uint16]bool) []byte {
 	var tags []string
 	for _, t := range f.order {
 		switch t {
-		case "head", "loca", "glyf":
+		case "head", "loca", "glyf", "hmtx", "hhea":
 			continue // rewritten above
 		case "post":
 			if tables["post"] == nil {
 				continue
 			}
-		case "hhea", "hmtx", "maxp", "cvt ", "fpgm", "prep", "OS/2", "cmap":
-			// What ISO 32000 §9.9 asks of an embedded CIDFontType2 program,
+		case "maxp", "OS/2", "cmap":
+			// What ISO 32000 §9.9 asks of an embedded CIDFontType2 program
+			// (without cvt, fpgm and prep: the glyphs lose their hinting
+			// instructions, which print and zoomed screens do not need),
 			// with OS/2 and cmap, which strict font parsers expect.
 			tables[t] = f.tables[t]
 		default:
@@ -240,9 +251,86 @@ func (f *font) subset(used map[uint16]bool) []byte {
 		}
 		tags = append(tags, t)
 	}
-	tags = append(tags, "head", "loca", "glyf")
+	tags = append(tags, "head", "loca", "glyf", "hmtx", "hhea")
 	sort.Strings(tags)
 	return writeFont(tables, tags)
+}
+
+// lsb is glyph g's left side bearing from hmtx.
+func (f *font) lsb(g uint16) int16 {
+	hmtx := f.tables["hmtx"]
+	numH := int(binary.BigEndian.Uint16(f.tables["hhea"][34:]))
+	at := 4*int(g) + 2
+	if int(g) >= numH {
+		at = 4*numH + 2*(int(g)-numH)
+	}
+	if at+2 > len(hmtx) {
+		return 0
+	}
+	return int16(binary.BigEndian.Uint16(hmtx[at:]))
+}
+
+// withoutInstructions returns glyph data without its TrueType hinting
+// instructions (a simple glyph's, or a composite's after its last
+// component), so the font needs no fpgm, prep or cvt. Data it cannot
+// walk is returned as it is.
+func withoutInstructions(g []byte) []byte {
+	if len(g) < 10 {
+		return g
+	}
+	n := int(int16(binary.BigEndian.Uint16(g)))
+	if n >= 0 {
+		at := 10 + 2*n
+		if at+2 > len(g) {
+			return g
+		}
+		skip := int(binary.BigEndian.Uint16(g[at:]))
+		if at+2+skip > len(g) {
+			return g
+		}
+		out := make([]byte, 0, len(g)-skip)
+		out = append(out, g[:at]...)
+		out = append(out, 0, 0)
+		return append(out, g[at+2+skip:]...)
+	}
+	const (
+		words        = 0x0001
+		scale        = 0x0008
+		more         = 0x0020
+		xyScale      = 0x0040
+		twoByTwo     = 0x0080
+		instructions = 0x0100
+	)
+	at := 10
+	for {
+		if at+4 > len(g) {
+			return g
+		}
+		flags := binary.BigEndian.Uint16(g[at:])
+		last := at
+		at += 4
+		if flags&words != 0 {
+			at += 4
+		} else {
+			at += 2
+		}
+		switch {
+		case flags&scale != 0:
+			at += 2
+		case flags&xyScale != 0:
+			at += 4
+		case flags&twoByTwo != 0:
+			at += 8
+		}
+		if at > len(g) {
+			return g
+		}
+		if flags&more == 0 {
+			out := append([]byte{}, g[:at]...)
+			binary.BigEndian.PutUint16(out[last:], flags&^instructions)
+			return out
+		}
+	}
 }
 
 func checksum(b []byte) uint32 {

@@ -57,10 +57,12 @@ type Options struct {
 type Update struct {
 	orig     io.ReaderAt
 	origSize int64
-	update   []byte
-	// contents is the hex placeholder inside update: [lt, gt] are the
-	// indexes of '<' and '>'.
-	lt, gt int
+	// The update is head, then /Contents' hex string of hole bytes
+	// between '<' (head's last byte) and '>' (tail's first), then tail:
+	// the placeholder's zeros are not kept while a batch waits for its
+	// signatures.
+	head, tail []byte
+	hole       int
 }
 
 // Prepare reads the PDF in r and builds the update with a placeholder.
@@ -260,15 +262,14 @@ func build(cctx context.Context, r io.ReaderAt, d *document, o Options) (*Update
 	if err != nil {
 		return nil, err
 	}
-	u := &Update{orig: r, origSize: d.size, update: buf, lt: lt, gt: gt}
-	total := d.size + int64(len(u.update))
+	total := d.size + int64(len(buf))
 	start, end := d.size+int64(lt), d.size+int64(gt)+1
 	br := fmt.Sprintf("[0 %d %d %d]", start, end, total-end)
 	if len(br) > len(byteRangePlaceholder) {
 		return nil, invalid("the document is too large to sign")
 	}
-	copy(u.update[brAt:], br+strings.Repeat(" ", len(byteRangePlaceholder)-len(br)))
-	return u, nil
+	copy(buf[brAt:], br+strings.Repeat(" ", len(byteRangePlaceholder)-len(br)))
+	return &Update{orig: r, origSize: d.size, head: bytes.Clone(buf[:lt+1]), tail: bytes.Clone(buf[gt:]), hole: gt - lt - 1}, nil
 }
 
 // byteRangePlaceholder is as wide as the widest /ByteRange we write; the
@@ -282,23 +283,40 @@ func (u *Update) Digest(h crypto.Hash) ([]byte, error) {
 	if _, err := io.Copy(d, io.NewSectionReader(u.orig, 0, u.origSize)); err != nil {
 		return nil, fmt.Errorf("failed to read the document: %w", err)
 	}
-	d.Write(u.update[:u.lt])
-	d.Write(u.update[u.gt+1:])
+	d.Write(u.head[:len(u.head)-1])
+	d.Write(u.tail[1:])
 	return d.Sum(nil), nil
 }
 
 // Finish puts the DER CMS into /Contents and returns the update, to be
 // appended to the original bytes.
 func (u *Update) Finish(cms []byte) ([]byte, error) {
-	if 2*len(cms) > u.gt-u.lt-1 {
-		return nil, fmt.Errorf("the signature (%d bytes) is larger than the space reserved for it (%d bytes)", len(cms), (u.gt-u.lt-1)/2)
+	if err := u.Holds(cms); err != nil {
+		return nil, err
 	}
-	hex.Encode(u.update[u.lt+1:], cms)
-	return u.update, nil
+	out := make([]byte, len(u.head)+u.hole+len(u.tail))
+	n := copy(out, u.head)
+	n += hex.Encode(out[n:], cms)
+	for n < len(u.head)+u.hole {
+		out[n] = '0'
+		n++
+	}
+	copy(out[n:], u.tail)
+	return out, nil
+}
+
+// Holds says whether /Contents has room for cms: Finish fails if not.
+func (u *Update) Holds(cms []byte) error {
+	if 2*len(cms) > u.hole {
+		return fmt.Errorf("the signature (%d bytes) is larger than the space reserved for it (%d bytes)", len(cms), u.hole/2)
+	}
+	return nil
 }
 
 // SignedSize is the size of the signed file.
-func (u *Update) SignedSize() int64 { return u.origSize + int64(len(u.update)) }
+func (u *Update) SignedSize() int64 {
+	return u.origSize + int64(len(u.head)+u.hole+len(u.tail))
+}
 
 // fieldName picks "SignatureN" not used by a top-level field.
 func fieldName(ctx *model.Context, catalog types.Dict) (string, error) {

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"unicode/utf8"
@@ -286,6 +287,9 @@ type PDFItem struct {
 	SignedSize int64  `json:"signedSize"`
 	// Level is the level the document reached.
 	Level Level `json:"level"`
+	// Finish, when Update is nil, makes Update as the result is written,
+	// so that a batch's updates are never all in memory at once.
+	Finish func() ([]byte, error) `json:"-"`
 }
 
 // SignPDFResult is the result of sign.pdf and pdf.extend.
@@ -294,6 +298,13 @@ type SignPDFResult struct {
 	// Revocation is what the agent learnt of the signer's certificate
 	// before signing (sign.pdf only).
 	Revocation *RevocationInfo `json:"revocation,omitempty"`
+}
+
+// MarshalJSON is WriteJSON into one buffer.
+func (r SignPDFResult) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	err := r.WriteJSON(&b)
+	return b.Bytes(), err
 }
 
 // WriteJSON writes the result as JSON one item at a time, so that a batch
@@ -308,6 +319,14 @@ func (r SignPDFResult) WriteJSON(w io.Writer) error {
 			if _, err := io.WriteString(w, ","); err != nil {
 				return err
 			}
+		}
+		if it.Update == nil && it.Finish != nil {
+			u, err := it.Finish()
+			if err != nil {
+				return err
+			}
+			it.Update = u
+			r.Items[i].Finish = nil // what it kept is no longer needed
 		}
 		b, err := json.Marshal(it)
 		if err != nil {
