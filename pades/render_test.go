@@ -187,6 +187,10 @@ func TestRenderedAppearance(t *testing.T) {
 				if got := decodeQR(t, page, qr); got != verifyURL {
 					t.Errorf("%s: the QR code reads %q, want %q", tool, got, verifyURL)
 				}
+				// Every placement draws the same upright box: one
+				// expected image per renderer.
+				fine := renderAt(t, tool, signed, 1, 144)
+				matchGolden(t, "appearance-"+tool+".png", fine, boxAt(fine, tc.rect, 2))
 			}
 		})
 	}
@@ -204,6 +208,9 @@ func TestBSrEPreset(t *testing.T) {
 	// A 60-point QR code is 1.3 pixels a module at 72 dpi: read it at
 	// 216, as a printout is.
 	page := renderAt(t, "mutool", signed, 1, 216)
+	matchGolden(t, "bsre-mutool.png", page, boxAt(page, rect, 3))
+	poppler := renderAt(t, "pdftoppm", signed, 1, 216)
+	matchGolden(t, "bsre-pdftoppm.png", poppler, boxAt(poppler, rect, 3))
 	side := rect[3] - rect[1]
 	if got := decodeQR(t, page, boxAt(page, [4]float64{rect[0], rect[1], rect[0] + side, rect[3]}, 3)); got != verifyURL {
 		t.Errorf("the QR code reads %q", got)
