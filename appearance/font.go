@@ -182,10 +182,9 @@ func (f *font) components(g uint16) []uint16 {
 	return out
 }
 
-// subset returns a TrueType font with only the glyphs in used (and
-// .notdef and their components) drawn: the others stay as empty glyphs,
-// so glyph ids do not change and the PDF maps CIDs to them one to one.
-func (f *font) subset(used map[uint16]bool) []byte {
+// closure is the glyphs a subset drawing used keeps: those, .notdef and
+// the components of composite glyphs.
+func (f *font) closure(used map[uint16]bool) map[uint16]bool {
 	keep := map[uint16]bool{0: true}
 	var add func(g uint16, depth int)
 	add = func(g uint16, depth int) {
@@ -200,6 +199,29 @@ func (f *font) subset(used map[uint16]bool) []byte {
 	for g := range used {
 		add(g, 0)
 	}
+	return keep
+}
+
+// cidSet is the font descriptor's /CIDSet data (PDF/A-1 requires it of a
+// subset CIDFont): one bit per CID, high bit first, set for every glyph
+// the subset keeps (CIDs are glyph ids: CIDToGIDMap /Identity).
+func cidSet(keep map[uint16]bool) []byte {
+	top := uint16(0)
+	for g := range keep {
+		top = max(top, g)
+	}
+	b := make([]byte, int(top)/8+1)
+	for g := range keep {
+		b[g/8] |= 0x80 >> (g % 8)
+	}
+	return b
+}
+
+// subset returns a TrueType font with only the glyphs in used (and
+// .notdef and their components) drawn: the others stay as empty glyphs,
+// so glyph ids do not change and the PDF maps CIDs to them one to one.
+func (f *font) subset(used map[uint16]bool) []byte {
+	keep := f.closure(used)
 	var glyf bytes.Buffer
 	loca := make([]byte, 4*(len(f.advances)+1))
 	for g := range len(f.advances) {

@@ -105,7 +105,7 @@ func drawText(lines []string, b box, alloc func() int) (string, []Object, int, e
 // fontObjects returns the Type0 font, its CIDFontType2 descendant, the
 // font descriptor, the subset font program and the ToUnicode CMap.
 func fontObjects(f *font, used map[uint16]rune, alloc func() int) ([]Object, int) {
-	type0, cid, desc, file, tou := alloc(), alloc(), alloc(), alloc(), alloc()
+	type0, cid, desc, file, tou, set := alloc(), alloc(), alloc(), alloc(), alloc(), alloc()
 	gids := make([]int, 0, len(used))
 	keep := map[uint16]bool{}
 	for g := range used {
@@ -123,6 +123,7 @@ func fontObjects(f *font, used map[uint16]rune, alloc func() int) ([]Object, int
 	}
 	w.WriteString("]")
 	program, zf := subsetProgram(f, gids, keep)
+	cidSetData := cidSet(f.closure(keep))
 	var cmap strings.Builder
 	cmap.WriteString("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CIDSystemInfo<</Registry(Adobe)/Ordering(UCS)/Supplement 0>> def /CMapName/Adobe-Identity-UCS def /CMapType 2 def 1 begincodespacerange <0000><FFFF> endcodespacerange\n")
 	for i := 0; i < len(gids); i += 100 {
@@ -138,10 +139,11 @@ func fontObjects(f *font, used map[uint16]rune, alloc func() int) ([]Object, int
 	objs := []Object{
 		{type0, []byte(fmt.Sprintf("<</Type/Font/Subtype/Type0/BaseFont/%s/Encoding/Identity-H/DescendantFonts[%d 0 R]/ToUnicode %d 0 R>>", name, cid, tou))},
 		{cid, []byte(fmt.Sprintf("<</Type/Font/Subtype/CIDFontType2/BaseFont/%s/CIDSystemInfo<</Registry(Adobe)/Ordering(Identity)/Supplement 0>>/FontDescriptor %d 0 R/DW 1000/W%s/CIDToGIDMap/Identity>>", name, desc, w.String()))},
-		{desc, []byte(fmt.Sprintf("<</Type/FontDescriptor/FontName/%s/Flags 32/FontBBox[%d %d %d %d]/ItalicAngle 0/Ascent %d/Descent %d/CapHeight %d/StemV 80/FontFile2 %d 0 R>>",
-			name, s(float64(f.bbox[0])), s(float64(f.bbox[1])), s(float64(f.bbox[2])), s(float64(f.bbox[3])), s(float64(f.ascent)), s(float64(f.descent)), s(float64(f.capHeight)), file))},
+		{desc, []byte(fmt.Sprintf("<</Type/FontDescriptor/FontName/%s/Flags 32/FontBBox[%d %d %d %d]/ItalicAngle 0/Ascent %d/Descent %d/CapHeight %d/StemV 80/FontFile2 %d 0 R/CIDSet %d 0 R>>",
+			name, s(float64(f.bbox[0])), s(float64(f.bbox[1])), s(float64(f.bbox[2])), s(float64(f.bbox[3])), s(float64(f.ascent)), s(float64(f.descent)), s(float64(f.capHeight)), file, set))},
 		{file, deflated(fmt.Sprintf("/Length1 %d", program), zf)}, // zf is shared: deflated copies it
 		{tou, []byte(fmt.Sprintf("<</Length %d>>stream\n%s\nendstream", cmap.Len(), cmap.String()))},
+		{set, append(fmt.Appendf(nil, "<</Length %d>>stream\n", len(cidSetData)), append(cidSetData, "\nendstream"...)...)},
 	}
 	return objs, type0
 }
