@@ -2,6 +2,7 @@
 // in one batch through tte-agent with tte-agent-client. ?agent=ws://…
 // points it at an agent on another port.
 import { AgentError, TteAgent, describePdfProblem } from "../client.js";
+import { drawPreview } from "./preview.js";
 
 const $ = (id) => document.getElementById(id);
 const url = new URLSearchParams(location.search).get("agent") || undefined;
@@ -181,32 +182,18 @@ function appearanceFor(name, when) {
   return ap;
 }
 
-// The box's size in points (7 × 2.8 cm), and an A4 page for the preview.
+// The box's size in points (7 × 2.8 cm).
 const BOX = [230, 80];
-const A4 = [595, 842];
 
-// showPreview draws where the box goes on an A4 page: automatic places
-// sit at the bottom right; an anchor is found by the agent in the text.
+// showPreview shows the first chosen document's page where the box goes,
+// with the box, or an empty A4 page before a document is chosen.
 function showPreview() {
   $("place-anchor").hidden = $("place").value !== "anchor";
   $("place-rect").hidden = $("place").value !== "rect";
-  const c = $("preview");
-  const g = c.getContext("2d");
-  const k = c.width / A4[0];
-  g.clearRect(0, 0, c.width, c.height);
-  g.strokeStyle = "#5b6875";
-  g.strokeRect(0.5, 0.5, c.width - 1, c.height - 1);
-  if (!$("visible").checked) return;
-  let [x, y] = [A4[0] - 36 - BOX[0], 36];
-  if ($("place").value === "rect") [x, y] = [Number($("posx").value), Number($("posy").value)];
-  g.fillStyle = "rgba(17, 99, 41, 0.35)";
-  if ($("place").value === "anchor") {
-    g.fillStyle = "#8a5300";
-    g.font = "10px system-ui";
-    g.fillText(`di "${$("anchor").value}"`, 8, c.height / 2);
-    return;
-  }
-  g.fillRect(x * k, c.height - (y + BOX[1]) * k, BOX[0] * k, BOX[1] * k);
+  drawPreview($("preview"), $("preview-note"), {
+    file: $("files").files[0], visible: $("visible").checked, place: $("place").value, anchor: $("anchor").value,
+    page: Number($("page").value), x: Number($("posx").value), y: Number($("posy").value), box: BOX,
+  }).catch((e) => { $("preview-note").textContent = `Pratinjau tidak tersedia (${e.message}).`; });
 }
 
 function signedName(name) {
@@ -271,9 +258,12 @@ agent.addEventListener("tokenschanged", (e) => {
   loadCertificates().catch((err) => status($("sign-status"), explain(err), "error"));
 });
 agent.addEventListener("close", () => status($("agent-status"), MESSAGES.connection_lost, "error"));
-$("files").addEventListener("change", showChosen);
+$("files").addEventListener("change", () => {
+  showChosen();
+  showPreview();
+});
 $("cert").addEventListener("change", showCertStatus);
-for (const id of ["visible", "place", "anchor", "posx", "posy"]) $(id).addEventListener("input", showPreview);
+for (const id of ["visible", "place", "anchor", "page", "posx", "posy"]) $(id).addEventListener("input", showPreview);
 $("qr-url").value = new URL("verify.html", location.href).href.split("?")[0];
 showPreview();
 $("sign").addEventListener("click", signAll);

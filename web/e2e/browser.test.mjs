@@ -181,6 +181,58 @@ test("cancel while time-stamping: the page says how many were finished, nothing 
   await context.close();
 });
 
+test("the preview renders the page the box lands on (pdf.js), with the box where the agent puts it", async () => {
+  const { page, context, errors } = await openPage();
+  await page.setInputFiles("#files", PDFS.slice(0, 1)); // go-minimal.pdf: two pages of text
+  // Automatic placement: the last page, bottom right.
+  await page.locator("#preview-note", { hasText: "Pratinjau halaman 2 dari 2" }).waitFor({ timeout: ms(20000) });
+  const look = () => page.locator("#preview").evaluate((c) => {
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    const [bx, by] = JSON.parse(c.dataset.box || "[0,0]");
+    const k = c.width / 595.276;
+    let text = 0, box = 0;
+    for (let y = 0; y < c.height; y++) {
+      for (let x = 0; x < c.width; x++) {
+        const i = 4 * (y * c.width + x);
+        const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+        const inBox = x >= bx * k && x < (bx + 230) * k && y >= c.height - (by + 80) * k && y < c.height - by * k;
+        if (inBox && g > r + 20 && g > b) box++;
+        if (!inBox && r < 120 && g < 120 && b < 120) text++;
+      }
+    }
+    return { text, box, area: c.width * c.height, page: c.dataset.page, spot: [bx, by] };
+  });
+  let seen = await look();
+  assert.equal(seen.page, "2");
+  assert.deepEqual(seen.spot, [595 - 36 - 230, 36], "the automatic box sits at the bottom right, 36 points in");
+  // The page's one line of text ("Surat Edaran Walikota - halaman 2"); a
+  // blank page has none.
+  assert.ok(seen.text > 15, `the page's text is rendered (${seen.text} dark pixels)`);
+  assert.ok(seen.box > 0.5 * (230 * 80 * (180 / 595) ** 2), `the box is drawn (${seen.box} green pixels)`);
+  // A page and position.
+  await page.selectOption("#place", "rect");
+  await page.fill("#page", "1");
+  await page.fill("#posx", "100");
+  await page.fill("#posy", "500");
+  await page.locator("#preview-note", { hasText: "Pratinjau halaman 1 dari 2" }).waitFor();
+  seen = await look();
+  assert.deepEqual(seen.spot, [100, 500]);
+  assert.ok(seen.text > 15, `page 1's text is rendered (${seen.text} dark pixels)`);
+  assert.ok(seen.box > 0.5 * (230 * 80 * (180 / 595) ** 2));
+  // A marker in the text: its page, the box at the marker.
+  await page.selectOption("#place", "anchor");
+  await page.fill("#anchor", "Walikota");
+  await page.locator("#preview-note", { hasText: "Pratinjau halaman 1 dari 2" }).waitFor();
+  seen = await look();
+  assert.ok(seen.spot[1] > 700 && seen.box > 0, `the box is at the line near the top (${seen.spot})`);
+  // A marker the template does not have: the page says the agent will refuse.
+  await page.fill("#anchor", "#TTE#");
+  await page.locator("#preview-note", { hasText: "tidak ditemukan" }).waitFor();
+  await page.screenshot({ path: join(KEEP, "preview.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a wrong PIN is explained in plain words", async () => {
   await control("POST", "/pinentry", { action: "pin", pin: "000000" });
   const { page, context } = await openPage();
