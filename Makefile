@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/tte-agent/tte-agent/agent.Version=$(VERSION)
 FUZZTIME ?= 15s
 
-.PHONY: all build test test-loaded lint unit js fuzz demo bench deps-test deps-demo deps-package windows msi deb clean
+.PHONY: all build test test-loaded lint fmt vet windows-build staticcheck unit js fuzz demo bench deps-test deps-demo deps-package windows msi deb clean
 
 all: build
 
@@ -47,7 +47,16 @@ deb: deps-package
 ## SoftHSM integration tests under the race detector (with the browser
 ## tests in chromium, web/e2e), the JS client's tests and typecheck,
 ## bounded fuzzing.
-test: deps-test lint unit js fuzz
+## Every step runs even when an earlier one fails; the failures are
+## listed at the end and make test exits non-zero.
+TEST_STEPS := fmt vet windows-build staticcheck unit js fuzz
+test: deps-test
+	@failed=""; for step in $(TEST_STEPS); do \
+		echo "=== make $$step"; \
+		$(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make test: these steps FAILED:$$failed (see their output above)"; exit 1; fi; \
+	echo "make test: every step passed ($(TEST_STEPS))"
 
 ## test-loaded: make test while stress-ng saturates the machine (four
 ## CPU hogs on two cores); waits scale with the load (internal/testscale).
@@ -56,12 +65,20 @@ test-loaded: deps-test
 	trap 'kill $$pid 2>/dev/null' EXIT; sleep 20; \
 	$(MAKE) test
 
-lint:
+lint: fmt vet windows-build staticcheck
+
+fmt:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$bad" ]; then echo "gofmt would change:"; echo "$$bad"; exit 1; fi
+
+vet:
 	$(GO) vet ./...
-	# Every package must build for Windows too (mingw, cgo).
+
+# Every package must build for Windows too (mingw, cgo).
+windows-build:
 	GOOS=windows GOARCH=amd64 CC=$(WINCC) $(GO) build ./...
+
+staticcheck:
 	$(GO) tool staticcheck ./...
 
 unit:
