@@ -121,12 +121,16 @@ func (a *Agent) startDocSigning(ctx context.Context, p *wsserver.Peer, id protoc
 func (a *Agent) prepareDocuments(ctx context.Context, ds *docSigning, prepare func(i int) error) error {
 	n := len(ds.ready)
 	if !ds.docs.arriving() {
-		err := parallel(ctx, n, func(i int) error {
+		// Every document is read, so that the page learns of every one
+		// the agent refuses at once, not one per attempt.
+		if err := parallel(ctx, n, func(i int) error {
 			ds.errs[i] = prepare(i)
 			close(ds.ready[i])
-			return ds.errs[i]
-		})
-		return err
+			return nil
+		}); err != nil {
+			return err
+		}
+		return refusals(ds.errs)
 	}
 	go func() {
 		_ = parallel(ctx, n, func(i int) error {
@@ -140,6 +144,32 @@ func (a *Agent) prepareDocuments(ctx context.Context, ds *docSigning, prepare fu
 		})
 	}()
 	return nil
+}
+
+// refusals returns nil when no document failed, else the first error;
+// when that is a refused document, it lists every refused document in
+// data.refused.
+func refusals(errs []error) error {
+	var first *protocol.Error
+	var all []protocol.Refusal
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var pe *protocol.Error
+		if !errors.As(err, &pe) || pe.Data.Reason != protocol.ReasonBadRequest || pe.Data.Item == nil {
+			return err // not a document's fault: said as it is
+		}
+		if first == nil {
+			first = pe
+		}
+		all = append(all, protocol.Refusal{Item: *pe.Data.Item, Name: pe.Data.Name, Problem: pe.Data.Problem, Detail: pe.Data.Detail})
+	}
+	if first == nil {
+		return nil
+	}
+	first.Data.Refused = all
+	return first
 }
 
 // signDocuments signs every digest of ds as CMS in one consent and one

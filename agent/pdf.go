@@ -151,7 +151,7 @@ func pdfError(err error, i int, name string) error {
 		e.Message = fmt.Sprintf("Document %q is too costly to read; see the detail. Nothing was signed.", name)
 		e.Data.Problem = string(pades.ProblemTooCostly)
 		if i >= 0 {
-			e.Data.Item = &i
+			e.Data.Item, e.Data.Name = &i, name
 		}
 		return e
 	}
@@ -163,7 +163,7 @@ func pdfError(err error, i int, name string) error {
 	}
 	e := protocol.BadRequest("params.items[%d] (%s): %v", i, name, err)
 	e.Message = fmt.Sprintf("Document %q cannot be signed; see the detail, fix the file and sign again. Nothing was signed.", name)
-	e.Data.Item = &i
+	e.Data.Item, e.Data.Name = &i, name
 	e.Data.Problem = string(pades.ProblemOf(err))
 	return e
 }

@@ -149,6 +149,18 @@ func TestSignPDFBadInput(t *testing.T) {
 			t.Errorf("%s: problem %q item %v, want %q and 1", tt.file, perr.Data.Problem, perr.Data.Item, tt.problem)
 		}
 	}
+	// Several refused documents in one batch: every one is named, with
+	// why, in one answer.
+	var items []any
+	for _, f := range []string{"go-minimal.pdf", "bad-encrypted.pdf", "go-minimal.pdf", "bad-truncated.pdf"} {
+		items = append(items, map[string]any{"uploadId": c.upload(f, corpusFile(t, f), 1000)})
+	}
+	_, perr := c.call("sign.pdf", map[string]any{"certificateId": h.certID(rsaID), "items": items})
+	wantError(t, perr, protocol.ReasonBadRequest)
+	if r := perr.Data.Refused; len(r) != 2 || r[0].Item != 1 || r[0].Name != "bad-encrypted.pdf" || r[0].Problem != "encrypted" ||
+		r[1].Item != 3 || r[1].Problem != "truncated" || r[1].Detail == "" || *perr.Data.Item != 1 {
+		t.Errorf("refused: %+v, item %v; want items 1 (encrypted) and 3 (truncated)", r, perr.Data.Item)
+	}
 	// Appearance text the built-in font cannot draw, and other refusals.
 	for _, params := range []map[string]any{
 		{"appearance": map[string]any{"page": 1, "rect": []float64{0, 0, 200, 50}, "text": []string{"Tanda tangan 签名"}}},
@@ -170,7 +182,7 @@ func TestSignPDFBadInput(t *testing.T) {
 	// the request fails once nothing more arrives for idle_timeout.
 	res := mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "short.pdf", "size": 5000})
 	c.send(res.UploadID, corpusFile(t, "go-minimal.pdf"))
-	_, perr := c.call("sign.pdf", map[string]any{"certificateId": h.certID(rsaID), "items": []any{map[string]any{"uploadId": res.UploadID}}})
+	_, perr = c.call("sign.pdf", map[string]any{"certificateId": h.certID(rsaID), "items": []any{map[string]any{"uploadId": res.UploadID}}})
 	wantError(t, perr, protocol.ReasonBadRequest)
 	if !strings.Contains(perr.Data.Detail, "of its declared 5000 bytes arrived") || perr.Data.Completed == nil || *perr.Data.Completed != 0 {
 		t.Errorf("size mismatch: detail %q, completed %v", perr.Data.Detail, perr.Data.Completed)

@@ -82,6 +82,19 @@ type ErrorData struct {
 	// too_costly, anchor_missing), for clients that tell the user in the
 	// user's language.
 	Problem string `json:"problem,omitempty"`
+	// Name is that document's name.
+	Name string `json:"name,omitempty"`
+	// Refused lists every document of the request the agent refuses,
+	// the first of them being the one Item names.
+	Refused []Refusal `json:"refused,omitempty"`
+}
+
+// Refusal is one refused document of a request.
+type Refusal struct {
+	Item    int    `json:"item"`
+	Name    string `json:"name"`
+	Problem string `json:"problem,omitempty"`
+	Detail  string `json:"detail"`
 }
 
 // Error is a JSON-RPC error object. It is also a Go error, so handlers

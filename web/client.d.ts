@@ -9,6 +9,8 @@ export declare const CLIENT_REASONS: Readonly<{
   ORIGIN_NOT_ALLOWED: "origin_not_allowed";
   CONNECTION_LOST: "connection_lost";
   LOCAL_NETWORK_DENIED: "local_network_denied";
+  FILE_UNREADABLE: "file_unreadable";
+  CLIENT_ERROR: "client_error";
 }>;
 
 /** The contract's stable error reasons (§4) and the client's own. */
@@ -17,7 +19,8 @@ export type Reason =
   | "not_permitted" | "user_cancelled" | "pin_incorrect" | "pin_locked" | "token_removed"
   | "certificate_not_found" | "certificate_invalid" | "too_large" | "busy" | "cancelled"
   | "timeout" | "upstream_failed"
-  | "agent_unavailable" | "origin_not_allowed" | "connection_lost" | "local_network_denied";
+  | "agent_unavailable" | "origin_not_allowed" | "connection_lost" | "local_network_denied"
+  | "file_unreadable" | "client_error";
 
 export type PINStatus = "ok" | "count_low" | "final_try" | "locked";
 export type HashAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
@@ -31,6 +34,23 @@ export type PdfProblem =
 
 /** What to tell the user about a refused document, in Indonesian or English. */
 export declare function describePdfProblem(problem: PdfProblem | string | undefined, language?: "id" | "en"): string | undefined;
+
+/** One refused document of a request. */
+export interface Refusal {
+  item: number;
+  name?: string;
+  problem?: PdfProblem;
+  detail?: string;
+}
+
+/**
+ * What to tell the user about an error, in Indonesian (default) or English:
+ * every reason has words; refused documents are named with why.
+ */
+export declare function describeError(e: unknown, opts?: { language?: "id" | "en"; files?: Files }): string;
+
+/** Files as the client's methods take them: a FileList, an Array or any iterable. */
+export type Files = Iterable<File | Blob> | ArrayLike<File | Blob>;
 
 /** An error from the agent or the connection. */
 export declare class AgentError extends Error {
@@ -48,6 +68,8 @@ export declare class AgentError extends Error {
   readonly problem: PdfProblem | undefined;
   /** The index of the refused document in the request's items. */
   readonly item: number | undefined;
+  /** Every refused document of the request. */
+  readonly refused: Refusal[];
 }
 
 export interface AgentInfo {
@@ -240,17 +262,17 @@ export declare class TteAgent extends EventTarget {
     opts?: CallOptions,
   ): Promise<{ certificate: Uint8Array; items: Array<{ name: string; signature: Uint8Array }> }>;
   signCms(
-    files: Array<File | Blob>,
+    files: Files,
     opts: SignOptions,
   ): Promise<Array<{ name: string; cms: Uint8Array; blob: Blob; level: Level; revocation?: RevocationInfo }>>;
-  signPdf(files: Array<File | Blob>, opts: PdfOptions): Promise<SignedPdf[]>;
+  signPdf(files: Files, opts: PdfOptions): Promise<SignedPdf[]>;
   /** Trust chain and revocation status now (certificates.status). */
   certificateStatus(certificateId: string): Promise<CertificateStatus>;
   /** B-LT / B-LTA for signed PDFs without a token (pdf.extend; needs "extend"). */
-  extendPdf(files: Array<File | Blob>, opts?: CallOptions & { level?: "B-LT" | "B-LTA"; vri?: boolean }): Promise<SignedPdf[]>;
+  extendPdf(files: Files, opts?: CallOptions & { level?: "B-LT" | "B-LTA"; vri?: boolean }): Promise<SignedPdf[]>;
   /** Verifies PDFs and CMS signatures (document.verify; needs "verify"). */
   verify(
-    files: Array<File | Blob>,
+    files: Files,
     opts?: CallOptions & { contents?: Array<File | Blob | undefined>; online?: boolean; language?: "id" | "en" },
   ): Promise<{ valid: boolean; reports: VerifyReport[]; text: string }>;
 

@@ -14,6 +14,12 @@ export const CLIENT_REASONS = Object.freeze({
   ORIGIN_NOT_ALLOWED: "origin_not_allowed",
   CONNECTION_LOST: "connection_lost",
   LOCAL_NETWORK_DENIED: "local_network_denied",
+  // A file the page gave cannot be read (moved, deleted or changed on
+  // disk since the user chose it).
+  FILE_UNREADABLE: "file_unreadable",
+  // Something failed in the page or the client, not in the agent; the
+  // original error is the AgentError's `cause`.
+  CLIENT_ERROR: "client_error",
 });
 
 const CHUNK = 1 << 20; // bytes of a document per binary frame
@@ -49,6 +55,42 @@ export class AgentError extends Error {
   get item() {
     return this.data.item;
   }
+  /**
+   * Every refused document of the request, `[{item, name, problem,
+   * detail}]`, when the agent says (docs/protocol.md).
+   */
+  get refused() {
+    return this.data.refused ?? (this.data.item !== undefined ? [{ item: this.data.item, name: this.data.name, problem: this.data.problem, detail: this.data.detail }] : []);
+  }
+}
+
+// asAgentError turns any failure into an AgentError with a reason, so
+// that pages branch on `reason` alone: bad arguments are bad_request, a
+// file the browser cannot read is file_unreadable, the rest client_error
+// (the original error is `cause`).
+function asAgentError(e) {
+  if (e instanceof AgentError) return e;
+  const name = e?.name ?? "";
+  let reason = CLIENT_REASONS.CLIENT_ERROR;
+  if (name === "NotReadableError" || name === "NotFoundError" || name === "NotAllowedError") reason = CLIENT_REASONS.FILE_UNREADABLE;
+  else if (e instanceof TypeError || e instanceof RangeError) reason = "bad_request";
+  else if (name === "InvalidStateError") reason = CLIENT_REASONS.CONNECTION_LOST;
+  const err = new AgentError(reason, String(e?.message ?? e));
+  err.cause = e;
+  return err;
+}
+
+// blobs returns files (a FileList, an Array or any iterable of File or
+// Blob) as an Array, or throws bad_request saying what is wrong.
+function blobs(files, what = "files") {
+  if (files == null || typeof files === "string" || typeof files[Symbol.iterator] !== "function") {
+    throw new AgentError("bad_request", `${what} must be a FileList, an Array or another iterable of File or Blob objects`);
+  }
+  const all = Array.from(files);
+  all.forEach((f, i) => {
+    if (!(f instanceof Blob)) throw new AgentError("bad_request", `${what}[${i}] is not a File or Blob`);
+  });
+  return all;
 }
 
 const PDF_PROBLEMS = {
@@ -357,6 +399,7 @@ export class TteAgent extends EventTarget {
    * order, `{name, cms, blob}`: the DER SignedData and a Blob of it.
    */
   async signCms(files, { certificateId, hashAlgorithm = "SHA-256", level = "B-B", signal, onProgress } = {}) {
+    files = blobs(files);
     const ids = await this._uploadAll(files, { signal, onProgress });
     const res = await this.call("sign.cms", { certificateId, hashAlgorithm, level, items: ids.map((uploadId) => ({ uploadId })) },
       { signal, onProgress });
@@ -381,6 +424,7 @@ export class TteAgent extends EventTarget {
    */
   async signPdf(files, opts = {}) {
     const { certificateId, hashAlgorithm = "SHA-256", level = "B-B", signal, onProgress } = opts;
+    files = blobs(files);
     const ids = await this._uploadAll(files, { signal, onProgress });
     const params = { certificateId, hashAlgorithm, level, items: ids.map((uploadId) => ({ uploadId })) };
     for (const k of ["reason", "location", "contactInfo", "appearance", "vri", "certify", "field"]) {
@@ -402,6 +446,7 @@ export class TteAgent extends EventTarget {
    * dialog. Returns what signPdf returns.
    */
   async extendPdf(files, { level = "B-LTA", vri, signal, onProgress } = {}) {
+    files = blobs(files);
     const ids = await this._uploadAll(files, { signal, onProgress });
     const params = { level, items: ids.map((uploadId) => ({ uploadId })) };
     if (vri !== undefined) params.vri = vri;
@@ -415,6 +460,8 @@ export class TteAgent extends EventTarget {
    * files[i] at index i. Returns `{valid, reports, text}`.
    */
   async verify(files, { contents = [], online = false, language = "id", signal, onProgress } = {}) {
+    files = blobs(files);
+    contents = Array.from(contents ?? []);
     const all = [...files];
     const contentAt = [];
     files.forEach((_, i) => {
@@ -505,6 +552,108 @@ function pdfResults(files, res) {
 
 function fileName(f) {
   return f.name || "dokumen";
+}
+
+// Every public method's failures reach the page as AgentErrors with a
+// reason (asAgentError), whatever failed.
+for (const m of ["connect", "call", "info", "tokens", "certificates", "certificateStatus", "signDigests", "signCms", "signPdf", "extendPdf", "verify"]) {
+  const f = TteAgent.prototype[m];
+  if (typeof f !== "function") continue;
+  Object.defineProperty(TteAgent.prototype, m, {
+    value: async function (...args) {
+      try {
+        return await f.apply(this, args);
+      } catch (e) {
+        throw asAgentError(e);
+      }
+    },
+    writable: true,
+    configurable: true,
+  });
+}
+
+const REASON_MESSAGES = {
+  id: {
+    agent_unavailable: "tte-agent tidak berjalan di komputer ini. Jalankan tte-agent (atau hubungi admin TI), lalu muat ulang halaman.",
+    origin_not_allowed: "Situs ini belum diizinkan oleh tte-agent. Minta admin TI menambahkan alamat e-office ini ke kebijakan tte-agent.",
+    connection_lost: "Koneksi ke tte-agent terputus. Muat ulang halaman.",
+    local_network_denied: "Browser memblokir situs ini menghubungi tte-agent. Izinkan \"akses jaringan lokal\" di pengaturan situs (ikon gembok), atau minta admin TI mengatur kebijakan browser.",
+    file_unreadable: "Berkas yang dipilih tidak dapat dibaca lagi (dipindah, dihapus, atau diubah sejak dipilih). Pilih berkasnya kembali.",
+    client_error: "Terjadi kesalahan di halaman ini, bukan di tte-agent. Muat ulang halaman lalu coba lagi; jika berulang, hubungi admin aplikasi.",
+    parse_error: "Halaman mengirim pesan yang tidak dapat dibaca tte-agent. Muat ulang halaman; jika berulang, hubungi admin aplikasi.",
+    invalid_request: "Halaman mengirim permintaan yang tidak sah ke tte-agent. Muat ulang halaman; jika berulang, hubungi admin aplikasi.",
+    method_not_found: "Versi tte-agent di komputer ini belum mendukung fungsi ini. Minta admin TI memperbarui tte-agent.",
+    bad_request: "Permintaan tidak dapat diproses tte-agent. Periksa dokumen dan pilihan Anda, lalu coba lagi.",
+    internal: "Terjadi kesalahan di tte-agent. Coba lagi; jika berulang, minta admin TI memeriksa log tte-agent.",
+    not_permitted: "Situs ini tidak diizinkan melakukan tindakan tersebut. Minta admin TI memeriksa kebijakan tte-agent.",
+    user_cancelled: "Penandatanganan dibatalkan di dialog PIN.",
+    pin_incorrect: "PIN salah. Periksa PIN lalu coba lagi.",
+    pin_locked: "PIN token terblokir. Hubungi admin/RA untuk membukanya.",
+    token_removed: "Token dicabut saat penandatanganan. Pasang kembali token lalu coba lagi.",
+    certificate_not_found: "Sertifikat tidak ditemukan. Pasang token lalu muat ulang daftar sertifikat.",
+    certificate_invalid: "Sertifikat tidak berlaku (kedaluwarsa, belum berlaku, dicabut, tidak dipercaya, atau bukan untuk tanda tangan).",
+    too_large: "Dokumen terlalu besar atau terlalu banyak untuk sekali proses.",
+    busy: "tte-agent sedang melayani permintaan lain. Coba lagi sebentar lagi.",
+    cancelled: "Penandatanganan dibatalkan.",
+    timeout: "Dialog PIN tidak dijawab tepat waktu. Coba lagi.",
+    upstream_failed: "Layanan cap waktu (TSA) atau pemeriksaan status sertifikat (OCSP/CRL) tidak dapat dihubungi. Coba lagi nanti.",
+  },
+  en: {
+    agent_unavailable: "tte-agent is not running on this computer. Start tte-agent (or ask IT), then reload the page.",
+    origin_not_allowed: "tte-agent does not allow this site yet. Ask IT to add this site's address to the tte-agent policy.",
+    connection_lost: "The connection to tte-agent was lost. Reload the page.",
+    local_network_denied: "The browser blocks this site from reaching tte-agent. Allow \"local network access\" in the site settings (the padlock icon), or ask IT to set the browser policy.",
+    file_unreadable: "A chosen file cannot be read any more (moved, deleted or changed since it was chosen). Choose it again.",
+    client_error: "Something failed in this page, not in tte-agent. Reload the page and try again; if it happens again, tell the application's administrator.",
+    parse_error: "The page sent a message tte-agent cannot read. Reload the page; if it happens again, tell the application's administrator.",
+    invalid_request: "The page sent tte-agent an invalid request. Reload the page; if it happens again, tell the application's administrator.",
+    method_not_found: "The tte-agent on this computer does not support this yet. Ask IT to update tte-agent.",
+    bad_request: "tte-agent cannot process this request. Check your documents and choices, then try again.",
+    internal: "Something failed inside tte-agent. Try again; if it happens again, ask IT to look at tte-agent's log.",
+    not_permitted: "This site is not allowed to do that. Ask IT to check the tte-agent policy.",
+    user_cancelled: "Signing was cancelled in the PIN dialog.",
+    pin_incorrect: "The PIN is wrong. Check it and try again.",
+    pin_locked: "The token's PIN is locked. Ask your administrator/RA to unlock it.",
+    token_removed: "The token was removed while signing. Insert it again and retry.",
+    certificate_not_found: "The certificate was not found. Insert the token and reload the certificate list.",
+    certificate_invalid: "The certificate cannot be used (expired, not yet valid, revoked, untrusted, or not for signing).",
+    too_large: "The documents are too large or too many for one request.",
+    busy: "tte-agent is busy with another request. Try again shortly.",
+    cancelled: "Cancelled.",
+    timeout: "The PIN dialog was not answered in time. Try again.",
+    upstream_failed: "The time-stamping service (TSA) or certificate status service (OCSP/CRL) cannot be reached. Try again later.",
+  },
+};
+
+/**
+ * What to tell the user about an AgentError, in Indonesian ("id", the
+ * default) or English ("en"): what happened and what to do. Every reason
+ * has words; a refused document names itself (from `files`, the files
+ * the request was given, or the agent's name for it) and why, for every
+ * refused document.
+ */
+export function describeError(e, { language = "id", files } = {}) {
+  const en = language === "en";
+  const words = REASON_MESSAGES[en ? "en" : "id"];
+  if (!(e instanceof AgentError)) e = asAgentError(e);
+  let text = words[e.reason] ?? (en ? `tte-agent refused the request (${e.reason}).` : `tte-agent menolak permintaan (${e.reason}).`);
+  const refused = e.reason === "bad_request" ? e.refused.filter((r) => r.problem) : [];
+  if (refused.length) {
+    const list = Array.from(files ?? []);
+    text = refused.map((r) => {
+      const name = list[r.item]?.name ?? r.name ?? `#${r.item + 1}`;
+      const why = describePdfProblem(r.problem, en ? "en" : "id") ?? r.detail;
+      return en ? `"${name}" cannot be signed: ${why}` : `Berkas "${name}" tidak dapat ditandatangani: ${why}`;
+    }).join(" ") + (en ? " Nothing was signed." : " Tidak ada dokumen yang ditandatangani.");
+  }
+  if (e.reason === "pin_incorrect" && e.pinStatus === "final_try") {
+    text += en ? " One try left: a wrong PIN once more locks the token." : " Sisa satu percobaan: PIN salah sekali lagi akan memblokir token.";
+  }
+  if (e.reason === "pin_incorrect" && e.pinStatus === "locked") text = words.pin_locked;
+  if ((e.reason === "cancelled" || e.reason === "token_removed") && e.completed !== undefined) {
+    text += en ? ` ${e.completed} documents were finished before it stopped; none was kept.` : ` ${e.completed} dokumen sudah ditandatangani sebelum berhenti; tidak ada yang disimpan.`;
+  }
+  return text;
 }
 
 /** Connects to the agent: `const agent = await connect()`. */

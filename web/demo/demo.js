@@ -1,50 +1,24 @@
 // Demo e-office page: picks PDFs, chooses a certificate and signs them all
 // in one batch through tte-agent with tte-agent-client. ?agent=ws://…
 // points it at an agent on another port.
-import { AgentError, TteAgent, describePdfProblem } from "../client.js";
+import { AgentError, TteAgent, describeError } from "../client.js";
 import { drawPreview } from "./preview.js";
 
 const $ = (id) => document.getElementById(id);
 const url = new URLSearchParams(location.search).get("agent") || undefined;
 const agent = new TteAgent({ url });
 let busy = null; // the AbortController of the batch being signed
-let lastNames = []; // the file names of the batch being signed, for errors
+let lastFiles = []; // the files of the batch being signed, for errors
 
-// What the user reads for each reason: what happened and what to do.
-const MESSAGES = {
-  agent_unavailable: "tte-agent tidak berjalan di komputer ini. Jalankan tte-agent (atau hubungi admin TI), lalu muat ulang halaman.",
-  origin_not_allowed: "Situs ini belum diizinkan oleh tte-agent. Minta admin TI menambahkan alamat e-office ini ke kebijakan tte-agent.",
-  connection_lost: "Koneksi ke tte-agent terputus. Muat ulang halaman.",
-  local_network_denied: "Browser memblokir situs ini menghubungi tte-agent. Izinkan \"akses jaringan lokal\" di pengaturan situs (ikon gembok), atau minta admin TI mengatur kebijakan browser.",
-  user_cancelled: "Penandatanganan dibatalkan di dialog PIN.",
-  pin_incorrect: "PIN salah. Periksa PIN lalu coba lagi.",
-  pin_locked: "PIN token terblokir. Hubungi admin/RA untuk membukanya.",
-  token_removed: "Token dicabut saat penandatanganan. Pasang kembali token lalu coba lagi.",
-  certificate_not_found: "Sertifikat tidak ditemukan. Pasang token lalu klik Muat ulang.",
-  certificate_invalid: "Sertifikat tidak berlaku (kedaluwarsa, belum berlaku, tidak dipercaya, atau bukan untuk tanda tangan).",
-  not_permitted: "Situs ini tidak diizinkan melakukan tindakan tersebut.",
-  timeout: "Dialog PIN tidak dijawab tepat waktu. Coba lagi.",
-  busy: "tte-agent sedang melayani permintaan lain. Coba lagi sebentar lagi.",
-  too_large: "Dokumen terlalu besar atau terlalu banyak untuk sekali tanda tangan.",
-  cancelled: "Penandatanganan dibatalkan.",
-  upstream_failed: "Layanan cap waktu (TSA) atau pemeriksaan status sertifikat (OCSP/CRL) tidak dapat dihubungi. Coba lagi nanti, atau pilih PAdES B-B.",
-};
-
+// What the user reads: the client's words for every reason (Indonesian),
+// with the demo's own for two cases it knows more about.
 function explain(e) {
-  if (!(e instanceof AgentError)) return `Terjadi kesalahan: ${e.message}`;
-  let text = MESSAGES[e.reason] || `tte-agent menolak permintaan: ${e.message}`;
-  if (e.reason === "bad_request" && /time-stamping/.test(`${e.message} ${e.data.detail ?? ""}`)) {
+  let text = describeError(e, { files: lastFiles });
+  if (e.reason === "bad_request" && !e.problem && /time-stamping/.test(`${e.message} ${e.data?.detail ?? ""}`)) {
     text = "tte-agent belum diatur dengan layanan cap waktu (TSA). Pilih PAdES B-B, atau minta admin TI mengisi [tsa] url.";
   }
-  const why = e.reason === "bad_request" && describePdfProblem(e.problem);
-  if (why) text = e.item !== undefined && lastNames[e.item] ? `Berkas "${lastNames[e.item]}" tidak dapat ditandatangani: ${why} Tidak ada dokumen yang ditandatangani.` : why;
-  if (e.reason === "certificate_invalid" && /revoked/.test(e.data.detail ?? "")) {
+  if (e.reason === "certificate_invalid" && /revoked/.test(e.data?.detail ?? "")) {
     text = "Sertifikat ini telah DICABUT oleh penerbitnya dan tidak dapat lagi dipakai menandatangani. Hubungi admin/RA (BSrE) untuk sertifikat baru.";
-  }
-  if (e.reason === "pin_incorrect" && e.pinStatus === "final_try") text += " Sisa satu percobaan: PIN salah sekali lagi akan memblokir token.";
-  if (e.reason === "pin_incorrect" && e.pinStatus === "locked") text = MESSAGES.pin_locked;
-  if ((e.reason === "cancelled" || e.reason === "token_removed") && e.completed !== undefined) {
-    text += ` ${e.completed} dokumen sudah ditandatangani sebelum berhenti; tidak ada yang disimpan.`;
   }
   return text;
 }
@@ -202,7 +176,7 @@ function signedName(name) {
 
 async function signAll() {
   const files = [...$("files").files];
-  lastNames = files.map((f) => f.name);
+  lastFiles = files;
   const opt = $("cert").selectedOptions[0];
   busy = new AbortController();
   updateButtons();
@@ -257,7 +231,7 @@ agent.addEventListener("tokenschanged", (e) => {
   showTokens(e.detail.tokens);
   loadCertificates().catch((err) => status($("sign-status"), explain(err), "error"));
 });
-agent.addEventListener("close", () => status($("agent-status"), MESSAGES.connection_lost, "error"));
+agent.addEventListener("close", () => status($("agent-status"), explain(new AgentError("connection_lost", "closed")), "error"));
 $("files").addEventListener("change", () => {
   showChosen();
   showPreview();

@@ -1,7 +1,7 @@
 // "Periksa tanda tangan": sends the chosen files to tte-agent's
 // document.verify (the same checks as `tte-agent verify`) and shows the
 // verdict per file and the whole report, in Indonesian.
-import { AgentError, TteAgent } from "../client.js";
+import { AgentError, TteAgent, describeError } from "../client.js";
 
 const $ = (id) => document.getElementById(id);
 const url = new URLSearchParams(location.search).get("agent") || undefined;
@@ -13,14 +13,9 @@ function status(el, text, cls = "") {
 }
 
 function explain(e) {
-  if (!(e instanceof AgentError)) return `Terjadi kesalahan: ${e.message}`;
-  return {
-    agent_unavailable: "tte-agent tidak berjalan di komputer ini. Jalankan tte-agent (atau hubungi admin TI), lalu muat ulang halaman.",
-    origin_not_allowed: "Situs ini belum diizinkan oleh tte-agent. Minta admin TI menambahkan alamat ini ke kebijakan tte-agent.",
-    not_permitted: "Situs ini belum diizinkan memeriksa tanda tangan (kemampuan \"verify\"). Minta admin TI menambahkannya di kebijakan tte-agent.",
-    too_large: "Berkas terlalu besar atau terlalu banyak untuk sekali periksa.",
-    bad_request: `Berkas tidak dapat diperiksa: ${e.data?.detail ?? e.message}`,
-  }[e.reason] ?? `tte-agent menolak permintaan: ${e.message}`;
+  if (e.reason === "not_permitted") return "Situs ini belum diizinkan memeriksa tanda tangan (kemampuan \"verify\"). Minta admin TI menambahkannya di kebijakan tte-agent.";
+  if (e.reason === "bad_request" && !e.problem && e.data?.detail) return `Berkas tidak dapat diperiksa: ${e.data.detail}`;
+  return describeError(e);
 }
 
 function verdictItem(r) {

@@ -233,6 +233,78 @@ test("the preview renders the page the box lands on (pdf.js), with the box where
   await context.close();
 });
 
+// markerLetter is a one-page letter whose template put the marker "^"
+// where the signature goes, as e-office templates do.
+function markerLetter() {
+  const content = "BT /F1 12 Tf 72 720 Td (Nota Dinas Nomor 7) Tj ET\nBT /F1 12 Tf 330 200 Td (^) Tj ET";
+  const objs = [
+    "<</Type/Catalog/Pages 2 0 R>>",
+    "<</Type/Pages/Kids[3 0 R]/Count 1/MediaBox[0 0 595 842]>>",
+    "<</Type/Page/Parent 2 0 R/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+    `<</Length ${content.length}>>stream\n${content}\nendstream`,
+    "<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>",
+  ];
+  let pdf = "%PDF-1.7\n";
+  const offs = objs.map((body, i) => {
+    const at = pdf.length;
+    pdf += `${i + 1} 0 obj\n${body}\nendobj\n`;
+    return at;
+  });
+  const xref = pdf.length;
+  pdf += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n${offs.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
+  pdf += `trailer\n<</Size ${objs.length + 1}/Root 1 0 R>>\nstartxref\n${xref}\n%%EOF\n`;
+  return pdf;
+}
+
+test("every code example in docs/integration.md runs as written in the browser against the agent", async () => {
+  const doc = readFileSync(new URL("../../docs/integration.md", import.meta.url), "utf8");
+  const examples = [...doc.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.ok(examples.length >= 2, `${examples.length} examples`);
+  const letter = join(OUT, "nota-dinas.pdf");
+  writeFileSync(letter, markerLetter());
+  await control("POST", "/pinentry", { action: "pin", pin: PIN });
+  const { page, context, errors } = await openPage();
+  await connected(page);
+  // The names the examples say the page provides.
+  await page.evaluate(async () => {
+    const input = Object.assign(document.createElement("input"), { type: "file", multiple: true, id: "example-files" });
+    document.body.append(input);
+    const c = Object.assign(document.createElement("canvas"), { width: 60, height: 60 });
+    const g = c.getContext("2d");
+    g.fillStyle = "#c00";
+    g.fillRect(10, 10, 40, 40);
+    Object.assign(window, {
+      fileInput: input,
+      sealFile: await new Promise((r) => c.toBlob(r, "image/png")),
+      log: [],
+      showProgress: (stage, done, total) => window.log.push(["progress", stage, done, total]),
+      upload: (name, blob) => window.log.push(["upload", name, blob.size]),
+      showMessage: (...args) => window.log.push(["message", ...args.map(String)]),
+    });
+    window.addEventListener("error", (e) => { window.exampleError = e.message; });
+    window.addEventListener("unhandledrejection", (e) => { window.exampleError = String(e.reason); });
+  });
+  await page.setInputFiles("#example-files", [letter]);
+  for (const [i, code] of examples.entries()) {
+    // The package name resolves to the client the page serves; the agent
+    // is on this test's port, not the default one.
+    const src = code.replaceAll('from "tte-agent-client"', 'from "/client.js"').replaceAll("new TteAgent()", `new TteAgent({ url: ${JSON.stringify(AGENT)} })`);
+    await page.addScriptTag({ type: "module", content: `${src}\nwindow.exampleDone = ${i};` });
+    await page.waitForFunction((i) => window.exampleDone === i || window.exampleError, i, { timeout: ms(60000) });
+    assert.equal(await page.evaluate(() => window.exampleError), undefined, `example ${i + 1} failed`);
+  }
+  const log = await page.evaluate(() => window.log);
+  // Example 1 signed the letter at its marker, with progress on the way.
+  const uploaded = log.find((l) => l[0] === "upload");
+  assert.ok(uploaded && uploaded[1] === "nota-dinas.pdf" && uploaded[2] > markerLetter().length, `log: ${JSON.stringify(log)}`);
+  assert.ok(log.some((l) => l[0] === "progress" && l[1] === "signing"));
+  // Example 2 told the user, in Indonesian, that the certificate is missing.
+  const messages = log.filter((l) => l[0] === "message").map((l) => l[1]);
+  assert.deepEqual(messages, ["Sertifikat tidak ditemukan. Pasang token lalu muat ulang daftar sertifikat."]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("a wrong PIN is explained in plain words", async () => {
   await control("POST", "/pinentry", { action: "pin", pin: "000000" });
   const { page, context } = await openPage();

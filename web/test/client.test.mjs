@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 
-import { AgentError, TteAgent, binaryFrame, describePdfProblem, fromBase64, toBase64 } from "../client.js";
+import { AgentError, TteAgent, binaryFrame, describeError, describePdfProblem, fromBase64, toBase64 } from "../client.js";
 import { FakeAgent, INFO } from "./fakews.mjs";
 
 function agentWith(fake, opts = {}) {
@@ -147,6 +147,58 @@ test("signPdf streams each file in order and returns original ‖ update", async
   assert.equal(stages[0], `uploading:0/${big.length + 14}`);
   assert.ok(stages.includes(`uploading:${big.length + 14}/${big.length + 14}`));
   assert.deepEqual(stages.slice(-2), ["awaiting_user:0/2", "signing:2/2"]);
+});
+
+test("files come as a FileList, an Array or any iterable; anything else is bad_request, never a TypeError", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  let n = 0;
+  fake.on("document.upload", () => ({ uploadId: ++n }));
+  fake.on("sign.pdf", (p) => ({ items: p.items.map((it) => ({ name: `d${it.uploadId}`, update: toBase64(new Uint8Array(2)), signedSize: 6 })) }));
+  const a = await agentWith(fake).connect();
+  const make = () => [new File(["%PDF"], "a.pdf"), new File(["%PDF"], "b.pdf")];
+  // What an <input type=file> gives: array-like and iterable, not an Array.
+  const fileList = (files) => Object.assign(Object.create({ item(i) { return this[i]; }, *[Symbol.iterator]() { for (let i = 0; i < this.length; i++) yield this[i]; } }), { ...files, length: files.length });
+  for (const files of [make(), fileList(make()), new Set(make()), (function* () { yield* make(); })()]) {
+    const out = await a.signPdf(files, { certificateId: "c" });
+    assert.equal(out.length, 2);
+    assert.equal(out[1].blob.size, 6);
+  }
+  for (const bad of [undefined, "a.pdf", 42, [new File(["x"], "a.pdf"), "b.pdf"], [{ size: 3 }]]) {
+    await assert.rejects(a.signPdf(bad, { certificateId: "c" }), (e) => e instanceof AgentError && e.reason === "bad_request" && /File or Blob/.test(e.message));
+  }
+});
+
+test("a file the browser cannot read any more is file_unreadable; a failure in the page is client_error with its cause", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO).on("document.upload", () => ({ uploadId: 1 }));
+  const a = await agentWith(fake).connect();
+  class Gone extends Blob {
+    slice() {
+      return { arrayBuffer: () => Promise.reject(Object.assign(new Error("the file changed"), { name: "NotReadableError" })) };
+    }
+  }
+  await assert.rejects(a.signPdf([new Gone(["%PDF-1.7"])], { certificateId: "c" }), (e) => e instanceof AgentError && e.reason === "file_unreadable" && e.cause?.name === "NotReadableError");
+  const broken = { get onProgress() { throw new Error("page bug"); } };
+  await assert.rejects(a.signPdf([new File(["%PDF"], "a.pdf")], broken), (e) => e instanceof AgentError && e.reason === "client_error" && e.cause?.message === "page bug");
+});
+
+test("describeError has Indonesian and English words for every reason, and names every refused document", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const dts = await readFile(new URL("../client.d.ts", import.meta.url), "utf8");
+  const union = dts.slice(dts.indexOf("export type Reason ="), dts.indexOf(";", dts.indexOf("export type Reason =")));
+  const reasons = [...union.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
+  assert.ok(reasons.length >= 23, `${reasons}`);
+  for (const r of reasons) {
+    const id = describeError(new AgentError(r, "x")), en = describeError(new AgentError(r, "x"), { language: "en" });
+    assert.ok(id && !/menolak permintaan \(/.test(id), `no Indonesian words for ${r}`);
+    assert.ok(en && !/refused the request \(/.test(en), `no English words for ${r}`);
+    assert.notEqual(id, en);
+  }
+  const e = new AgentError("bad_request", "x", { data: { item: 1, problem: "encrypted", refused: [
+    { item: 1, name: "b.pdf", problem: "encrypted", detail: "…" }, { item: 3, name: "d.pdf", problem: "broken_xref", detail: "…" }] } });
+  const text = describeError(e, { files: [{ name: "a.pdf" }, { name: "Surat B.pdf" }, { name: "c.pdf" }, { name: "Surat D.pdf" }] });
+  assert.match(text, /Berkas "Surat B\.pdf" tidak dapat ditandatangani: .*kata sandi.* Berkas "Surat D\.pdf" tidak dapat ditandatangani: .*cross-reference.*Tidak ada dokumen yang ditandatangani\./);
+  assert.match(describeError(new AgentError("pin_incorrect", "x", { data: { pinStatus: "final_try" } })), /Sisa satu percobaan/);
+  assert.match(describeError(new TypeError("boom")), /kesalahan di halaman ini|Permintaan tidak dapat/);
 });
 
 test("a signed size that does not add up is an error, not a corrupt file", async () => {

@@ -1,6 +1,16 @@
 // Compiled by `npm run typecheck` (in make test): the declarations describe
 // what an e-office app writes.
-import { AgentError, TteAgent, connect, type Certificate, type Progress } from "tte-agent-client";
+import { AgentError, TteAgent, connect, describeError, type Certificate, type Progress } from "tte-agent-client";
+
+// A FileList from an <input type=file> is taken as it is.
+export async function fromInput(agent: TteAgent, input: HTMLInputElement): Promise<string> {
+  try {
+    await agent.signPdf(input.files!, { certificateId: "x" });
+    return "";
+  } catch (e) {
+    return describeError(e, { files: input.files! });
+  }
+}
 
 export async function example(files: File[], signal: AbortSignal): Promise<Blob[]> {
   const agent: TteAgent = await connect({ retries: 2 });
