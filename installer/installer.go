@@ -84,4 +84,20 @@ const (
 	Running      Status = "running"
 	Stopped      Status = "installed, not running"
 	NotInstalled Status = "not installed"
+	// Unknown: installed, but the service manager cannot say whether it
+	// runs (Status's error says why).
+	Unknown Status = "installed, state unknown"
+	// Partial: an earlier install or uninstall stopped half way; uninstall
+	// removes what is left.
+	Partial Status = "half installed"
 )
+
+// PartialError is an uninstall that removed the files but could not tell
+// systemd: a running agent keeps running until the session ends.
+type PartialError struct{ Err error }
+
+func (e *PartialError) Error() string {
+	return "tte-agent's files are removed, but systemd could not be told (" + e.Err.Error() + "); an agent still running stops when your session ends, or with `pkill -x tte-agent`"
+}
+
+func (e *PartialError) Unwrap() error { return e.Err }

@@ -1,6 +1,7 @@
 package installer
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,6 +75,14 @@ state=` + bin + `/active
 case "$1" in
 start) touch "$state" ;;
 stop) rm -f "$state" ;;
+--user)
+	# Ours: systemctl --user VERB UNIT. enable and disable make and
+	# remove the wants link, as systemctl does.
+	wants="$HOME/.config/systemd/user/default.target.wants"
+	case "$2" in
+	enable) mkdir -p "$wants" && ln -sf "$HOME/.config/systemd/user/$3" "$wants/$3" ;;
+	disable) rm -f "$wants/$3" ;;
+	esac ;;
 is-active) if [ -e "$state" ]; then echo active; exit 0; else echo inactive; exit 3; fi ;;
 list-unit-files) [ -e "$HOME/.config/systemd/user/$4" ] && echo "$4 enabled"; exit 0 ;;
 esac
@@ -136,10 +145,110 @@ func TestUserServiceLifecycle(t *testing.T) {
 		t.Errorf("second uninstall: %v", err)
 	}
 	data, _ := os.ReadFile(calls)
-	for _, want := range []string{"enable --user tte-agent.service", "daemon-reload --user", "start --user tte-agent.service",
-		"stop --user tte-agent.service", "disable --user tte-agent.service"} {
+	for _, want := range []string{"--user show --property=Version", "--user daemon-reload", "--user enable tte-agent.service", "start --user tte-agent.service",
+		"--user stop tte-agent.service", "--user disable tte-agent.service", "--user daemon-reload"} {
 		if !strings.Contains(string(data), want+"\n") {
 			t.Errorf("systemctl was not called with %q:\n%s", want, data)
 		}
 	}
+}
+
+// brokenSystemctl puts a systemctl on PATH that fails as systemctl does
+// without a reachable systemd, or only for the verbs in failing.
+func brokenSystemctl(t *testing.T, failing ...string) {
+	t.Helper()
+	bin := t.TempDir()
+	cond := "true"
+	if len(failing) > 0 {
+		cond = "false"
+		for _, v := range failing {
+			cond += ` || [ "$v" = ` + v + ` ]`
+		}
+	}
+	script := `#!/bin/sh
+for v in "$@"; do case "$v" in --*) ;; *) break ;; esac; done
+if ` + cond + `; then echo "Failed to connect to bus: No medium found" >&2; exit 1; fi
+case "$v" in
+is-active) echo inactive; exit 3 ;;
+list-unit-files) echo "tte-agent.service enabled"; exit 0 ;;
+esac
+exit 0
+`
+	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+}
+
+// Where systemd does not answer (a container, WSL, no user session), or
+// fails half way, install says why in words and leaves nothing behind;
+// status tells every half-installed state; uninstall removes what is left.
+func TestServiceWithoutSystemd(t *testing.T) {
+	exe, _ := os.Executable()
+	newUser := func(t *testing.T) (Manager, string, string) {
+		home := t.TempDir()
+		t.Setenv("HOME", home)
+		m, err := New(Options{Exec: exe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(home, ".config/systemd/user")
+		return m, filepath.Join(dir, "tte-agent.service"), filepath.Join(dir, "default.target.wants/tte-agent.service")
+	}
+	t.Run("no systemd", func(t *testing.T) {
+		brokenSystemctl(t)
+		m, unit, link := newUser(t)
+		err := m.Install()
+		if !errors.Is(err, ErrNoSystemd) || !strings.Contains(err.Error(), "No medium found") || !strings.Contains(err.Error(), "tte-agent run") {
+			t.Errorf("install: %v", err)
+		}
+		if exists(unit) || exists(link) {
+			t.Error("install left files behind")
+		}
+		if st, err := m.Status(); st != NotInstalled || err != nil {
+			t.Errorf("status: %v %v", st, err)
+		}
+	})
+	t.Run("enable fails", func(t *testing.T) {
+		brokenSystemctl(t, "enable")
+		m, unit, _ := newUser(t)
+		err := m.Install()
+		if err == nil || !strings.Contains(err.Error(), "No medium found") || !strings.Contains(err.Error(), "nothing was left installed") {
+			t.Errorf("install: %v", err)
+		}
+		if exists(unit) {
+			t.Error("the unit file is still there after a failed install")
+		}
+		if st, _ := m.Status(); st != NotInstalled {
+			t.Errorf("status after a failed install: %v", st)
+		}
+	})
+	t.Run("half installed", func(t *testing.T) {
+		brokenSystemctl(t)
+		m, unit, link := newUser(t)
+		os.MkdirAll(filepath.Dir(unit), 0o755)
+		os.WriteFile(unit, []byte("[Unit]\n"), 0o644)
+		if st, err := m.Status(); st != Partial || err == nil || !strings.Contains(err.Error(), "service uninstall") {
+			t.Errorf("unit without link: %v %v", st, err)
+		}
+		os.MkdirAll(filepath.Dir(link), 0o755)
+		os.Symlink(unit, link)
+		if st, err := m.Status(); st != Unknown || !errors.Is(err, ErrNoSystemd) {
+			t.Errorf("unit and link, systemd away: %v %v", st, err)
+		}
+		err := m.Uninstall()
+		var partial *PartialError
+		if !errors.As(err, &partial) || !strings.Contains(err.Error(), "files are removed") {
+			t.Errorf("uninstall without systemd: %v", err)
+		}
+		if exists(unit) || exists(link) {
+			t.Error("uninstall left files behind")
+		}
+		if st, err := m.Status(); st != NotInstalled || err != nil {
+			t.Errorf("after uninstall: %v %v", st, err)
+		}
+		if err := m.Uninstall(); err != ErrNotInstalled {
+			t.Errorf("second uninstall: %v", err)
+		}
+	})
 }

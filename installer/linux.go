@@ -35,5 +35,5 @@ func New(o Options) (Manager, error) {
 	if o.System {
 		where = "systemd system unit /etc/systemd/system/tte-agent.service"
 	}
-	return newKardianos(o, where)
+	return newSystemd(o, where)
 }

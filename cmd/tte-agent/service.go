@@ -57,6 +57,11 @@ func cmdService(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "tte-agent installed: %s\nIt starts at %s; `tte-agent service start` starts it now.\n", m.Where(), when(*system))
 	case "uninstall":
 		if err := m.Uninstall(); err != nil {
+			var partial *installer.PartialError
+			if errors.As(err, &partial) {
+				fmt.Fprintf(stdout, "tte-agent uninstalled (%s), but: %v\n", m.Where(), err)
+				return errSilent
+			}
 			return err
 		}
 		fmt.Fprintf(stdout, "tte-agent uninstalled (%s).\n", m.Where())
@@ -72,11 +77,14 @@ func cmdService(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "tte-agent stopped.")
 	case "status":
 		st, err := m.Status()
-		if err != nil {
+		if st == "" {
 			return err
 		}
 		fmt.Fprintf(stdout, "tte-agent: %s (%s)\n", st, m.Where())
-		if st == installer.NotInstalled {
+		if err != nil {
+			fmt.Fprintf(stdout, "  %v\n", err)
+		}
+		if err != nil || st == installer.NotInstalled {
 			return errSilent
 		}
 	default:
