@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/metrics"
+	"github.com/tte-agent/tte-agent/installer"
 	"github.com/tte-agent/tte-agent/token"
 )
 
@@ -112,11 +115,50 @@ func (d *doctor) dialog(cfg *config.Config) {
 		d.ok("PIN dialog: the native Windows dialog")
 		return
 	}
-	if p, err := exec.LookPath(prog); err != nil {
+	p, err := exec.LookPath(prog)
+	if err != nil {
 		d.problem("install a pinentry (Debian: apt install pinentry-gnome3, or pinentry-curses), or set [pinentry] program", "the PIN dialog program %q is not installed: no one can give consent", prog)
-	} else {
-		d.ok("PIN dialog: %s", p)
+		return
 	}
+	const fix = "install a graphical pinentry (Debian: apt install pinentry-gnome3, or pinentry-qt) and set [pinentry] program = \"pinentry-gnome3\""
+	if real, tty := terminalOnly(p); tty {
+		if where, ok := asService(); ok {
+			d.problem(fix, "the PIN dialog %s (%s) draws only in a terminal, but tte-agent runs as a service (%s), which has none: every signing request would fail", p, real, where)
+		} else {
+			d.warn(fix+", or keep tte-agent running in a terminal", "the PIN dialog %s (%s) draws only in a terminal: it works only while tte-agent runs in one (`tte-agent run`), not as a service", p, real)
+		}
+		return
+	}
+	d.ok("PIN dialog: %s", p)
+}
+
+// terminalOnly says whether the pinentry at path draws only in a
+// terminal (curses, tty), following Debian's alternatives symlinks
+// (/usr/bin/pinentry -> /etc/alternatives/pinentry -> pinentry-curses).
+func terminalOnly(path string) (string, bool) {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		real = path
+	}
+	base := filepath.Base(real)
+	return base, strings.Contains(base, "curses") || strings.HasSuffix(base, "-tty")
+}
+
+// asService says whether tte-agent runs (or is installed to run) as this
+// user's service, where no terminal exists: doctor itself runs under
+// systemd, or `tte-agent service install` put a unit in place.
+func asService() (string, bool) {
+	if os.Getenv("INVOCATION_ID") != "" {
+		return "this process runs under systemd", true
+	}
+	m, err := installer.New(installer.Options{})
+	if err != nil {
+		return "", false
+	}
+	if st, _ := m.Status(); st != "" && st != installer.NotInstalled {
+		return m.Where(), true
+	}
+	return "", false
 }
 
 // port checks the WebSocket address: free, held by a tte-agent (which
