@@ -60,7 +60,7 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg, err := config.LoadWithPolicy(userPath, *policy)
 	if err != nil {
-		d.problem("correct the file (keys and values: docs/protocol.md#configuration, policy: docs/deployment.md)", "configuration: %v", err)
+		d.problem("correct the file (keys and values: "+doc("protocol.md")+", section Configuration; the policy: "+doc("deployment.md")+")", "configuration: %v", err)
 		return d.finish()
 	}
 	d.ok("configuration %s, policy %s", orNone(userPath), orNone(cfg.PolicyPath))
@@ -72,7 +72,7 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) error {
 	d.port(cfg)
 	if *cfg.Metrics.Listen != "" {
 		if err := metrics.Check(*cfg.Metrics.Listen, cfg.Metrics.WebConfig); err != nil {
-			d.problem("bind metrics to 127.0.0.1, or set [metrics] web_config with TLS and basic_auth_users (docs/metrics.md)", "%v", err)
+			d.problem("bind metrics to 127.0.0.1, or set [metrics] web_config with TLS and basic_auth_users ("+doc("metrics.md")+")", "%v", err)
 		} else {
 			d.ok("metrics listener %s", *cfg.Metrics.Listen)
 		}

@@ -44,6 +44,7 @@ commands:
                           files; exit 0 only when all are valid
   policy write --origins LIST [--modules LIST] [--path FILE]
                           write the machine's policy (installers use it)
+  man                     print the manual page (roff; man -l <(tte-agent man))
   version                 print the version
 `
 
@@ -72,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDoctor(args[1:], stdout, stderr)
 	case "verify":
 		err = cmdVerify(args[1:], stdout, stderr)
+	case "man":
+		err = cmdMan(stdout)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "tte-agent %s (protocol 1)\n", agent.Version)
 	case "help", "-h", "--help":

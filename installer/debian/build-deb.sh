@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # build-deb.sh BIN VERSION OUT: the tte-agent .deb (amd64) with the
-# systemd user unit, enabled for every user, and the policy file.
+# systemd user unit, enabled for every user, the policy file, the guides
+# and the man page.
 # `make deb` and the tests run it.
 set -euo pipefail
 bin=$(realpath "$1") version=$2 out=$3
@@ -12,7 +13,13 @@ install -D -m 0755 "$bin" "$root/usr/bin/tte-agent"
 mkdir -p "$root/usr/lib/systemd/user"
 "$bin" service unit --exec /usr/bin/tte-agent > "$root/usr/lib/systemd/user/tte-agent.service"
 install -D -m 0644 "$here/policy.toml" "$root/etc/tte-agent/policy.toml"
-install -D -m 0644 "$here/../../docs/deployment.md" "$root/usr/share/doc/tte-agent/deployment.md"
+# Every guide, since doctor's fixes and the man page point to them.
+for f in "$here"/../../docs/*.md; do
+	install -D -m 0644 "$f" "$root/usr/share/doc/tte-agent/$(basename "$f")"
+done
+# The man page, generated from the program's own flag definitions.
+mkdir -p "$root/usr/share/man/man1"
+"$bin" man | gzip -9n > "$root/usr/share/man/man1/tte-agent.1.gz"
 install -D -m 0644 "$here/copyright" "$root/usr/share/doc/tte-agent/copyright"
 mkdir -p "$root/DEBIAN"
 sed "s/@VERSION@/$version/" "$here/control" > "$root/DEBIAN/control"

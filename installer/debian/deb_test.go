@@ -34,7 +34,8 @@ func buildDeb(t *testing.T) string {
 }
 
 // TestDebContents: the package holds the agent, the user unit, the policy
-// as a conffile and the deployment guide, all owned by root.
+// as a conffile, every guide doctor's fixes point to and the man page, all
+// owned by root.
 func TestDebContents(t *testing.T) {
 	deb := buildDeb(t)
 	out, err := exec.Command("dpkg-deb", "-c", deb).CombinedOutput()
@@ -44,7 +45,8 @@ func TestDebContents(t *testing.T) {
 	for _, want := range []string{
 		"-rwxr-xr-x root/root", "./usr/bin/tte-agent",
 		"./usr/lib/systemd/user/tte-agent.service", "./etc/tte-agent/policy.toml",
-		"./usr/share/doc/tte-agent/deployment.md",
+		"./usr/share/doc/tte-agent/deployment.md", "./usr/share/doc/tte-agent/protocol.md", "./usr/share/doc/tte-agent/metrics.md",
+		"./usr/share/doc/tte-agent/security.md", "./usr/share/doc/tte-agent/integration.md", "./usr/share/man/man1/tte-agent.1.gz",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("dpkg-deb -c lacks %q:\n%s", want, out)
