@@ -111,7 +111,7 @@ bench: deps-test build
 
 ## demo: a demo token, the agent and the demo e-office page on 127.0.0.1.
 demo: deps-demo
-	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/tte-demo
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/tte-demo $(if $(ORIGINS),-origins "$(ORIGINS)")
 
 clean:
 	rm -rf bin dist

@@ -267,8 +267,18 @@ func (a *Agent) info(p *wsserver.Peer, req protocol.Request) (any, error) {
 		Origin:   p.Origin,
 		Allow:    allow,
 		Formats:  []string{"raw", "cms", "pades"},
+		Levels:   a.levels(),
 		Limits:   a.Limits(),
 	}, nil
+}
+
+// levels are the signature levels the agent can make: the time-stamped
+// ones need [tsa] url.
+func (a *Agent) levels() []protocol.Level {
+	if a.tsa == nil {
+		return []protocol.Level{protocol.LevelBB}
+	}
+	return []protocol.Level{protocol.LevelBB, protocol.LevelBT, protocol.LevelBLT, protocol.LevelBLTA}
 }
 
 func truncate(s string, n int) string {

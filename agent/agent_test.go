@@ -34,6 +34,10 @@ func TestInfoAndLists(t *testing.T) {
 	if d := mustCall[protocol.AgentInfo](h.dial(docsOrigin), "agent.info", nil); !slices.Equal(d.Allow, []protocol.Capability{"documents"}) {
 		t.Errorf("agent.info for the documents-only origin allows %v", d.Allow)
 	}
+	// Without a TSA only B-B can be made (with one: TestSignPDFLongTerm).
+	if !slices.Equal(info.Levels, []protocol.Level{"B-B"}) {
+		t.Errorf("levels without a TSA: %v", info.Levels)
+	}
 
 	toks := mustCall[protocol.TokensList](c, "tokens.list", nil).Tokens
 	if len(toks) != 1 {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -155,6 +156,9 @@ func TestSignPDFLongTerm(t *testing.T) {
 	h := archiveHarness(t, pki, tsaSrv, "require")
 	anchors := []string{pki.RootFile, tsaSrv.CAFile}
 	c := h.dial(testOrigin)
+	if l := mustCall[protocol.AgentInfo](c, "agent.info", nil).Levels; !slices.Equal(l, []protocol.Level{"B-B", "B-T", "B-LT", "B-LTA"}) {
+		t.Errorf("agent.info levels with a TSA: %v", l)
+	}
 
 	names := []string{"go-minimal.pdf", "qpdf-objstm.pdf", "cairo.pdf"}
 	originals := map[string][]byte{}

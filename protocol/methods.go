@@ -106,7 +106,10 @@ type AgentInfo struct {
 	Origin   string       `json:"origin"`
 	Allow    []Capability `json:"allow"`
 	Formats  []string     `json:"formats"`
-	Limits   Limits       `json:"limits"`
+	// Levels are the signature levels this agent can make now: B-B
+	// always; B-T, B-LT and B-LTA only with a time-stamping authority.
+	Levels []Level `json:"levels"`
+	Limits Limits  `json:"limits"`
 }
 
 // Token describes one token, in tokens.list and tokens.changed.

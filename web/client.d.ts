@@ -79,6 +79,8 @@ export interface AgentInfo {
   origin: string;
   allow: Array<"documents" | "digest">;
   formats: Array<"raw" | "cms" | "pades">;
+  /** The levels this agent can make now (time-stamped ones need its TSA). */
+  levels: Level[];
   limits: {
     textFrameBytes: number;
     binaryFrameBytes: number;
@@ -277,6 +279,8 @@ export declare class TteAgent extends EventTarget {
   ): Promise<{ valid: boolean; reports: VerifyReport[]; text: string }>;
 
   addEventListener(type: "tokenschanged", listener: (ev: TokensChangedEvent) => void, options?: boolean | AddEventListenerOptions): void;
+  /** Fired each time a connection opens (also after one was lost). */
+  addEventListener(type: "open", listener: (ev: CustomEvent) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: "close", listener: (ev: CustomEvent<{ code: number; reason: string }>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }

@@ -203,6 +203,8 @@ export class TteAgent extends EventTarget {
       if (attempt > 0) await sleep(this.retryDelay);
       try {
         await this._open();
+        // Pages show "connected" again after a lost connection.
+        this.dispatchEvent(new CustomEvent("open"));
         return this;
       } catch (err) {
         last = err;

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,7 +49,14 @@ func main() {
 func run() error {
 	webAddr := flag.String("web", "127.0.0.1:14580", "address of the demo e-office page")
 	agentAddr := flag.String("listen", config.DefaultListen, "address of the agent")
+	extra := flag.String("origins", os.Getenv("TTE_DEMO_ORIGINS"), "more origins the demo agent allows (comma-separated), e.g. your own e-office in development; `make demo ORIGINS=...`")
 	flag.Parse()
+	var more strings.Builder
+	for _, o := range strings.Split(*extra, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			fmt.Fprintf(&more, "[[origins]]\norigin = %q\nallow = [\"documents\", \"digest\", \"extend\", \"verify\"]\n", o)
+		}
+	}
 
 	state, err := config.StateDir()
 	if err != nil {
@@ -93,7 +101,7 @@ allow = ["documents", "digest", "extend", "verify"]
 [[origins]]
 origin = "http://localhost:%s"
 allow = ["documents", "digest", "extend", "verify"]
-[metrics]
+%s[metrics]
 listen = ""
 # The demo CA's OCSP responder, CRLs and TSA run inside tte-demo.
 [tsa]
@@ -102,7 +110,7 @@ url = %q
 anchors = [%q, %q]
 [revocation]
 mode = "prefer"
-`, *agentAddr, store.Module, port, port, stamps.URL, pki.RootFile, stamps.CAFile)
+`, *agentAddr, store.Module, port, port, more.String(), stamps.URL, pki.RootFile, stamps.CAFile)
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		return err
 	}
@@ -146,8 +154,16 @@ tte-agent demo is running.
   Demo TSA:    %s
 
 The PIN dialog appears in this terminal (pinentry-curses) or on your desktop.
+
+From another terminal, with the demo token (SoftHSM finds it through
+SOFTHSM2_CONF; the config is rewritten at every start, so add your own
+origins with: make demo ORIGINS=https://eoffice.example.go.id):
+  SOFTHSM2_CONF=%s tte-agent tokens --config %s
+  SOFTHSM2_CONF=%s tte-agent doctor --config %s --policy ""
+
 Press Ctrl+C to stop.
-`, open, verifyPage, demoLabel, serial, demoPIN, d.URL(), cfgPath, pki.URL, pki.RootFile, stamps.URL)
+`, open, verifyPage, demoLabel, serial, demoPIN, d.URL(), cfgPath, pki.URL, pki.RootFile, stamps.URL,
+		shellQuote(store.Conf), shellQuote(cfgPath), shellQuote(store.Conf), shellQuote(cfgPath))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -162,6 +178,14 @@ Press Ctrl+C to stop.
 	defer cancel()
 	srv.Shutdown(sctx)
 	return d.Close(sctx)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // createToken creates the demo token with an ASN certificate issued by the

@@ -3,6 +3,7 @@
 // points it at an agent on another port.
 import { AgentError, TteAgent, describeError } from "../client.js";
 import { drawPreview } from "./preview.js";
+import { makeZip } from "./zip.js";
 
 const $ = (id) => document.getElementById(id);
 const url = new URLSearchParams(location.search).get("agent") || undefined;
@@ -120,6 +121,9 @@ function showChosen() {
 function progress({ stage, done, total }) {
   const bar = $("progress");
   bar.hidden = false;
+  // While the agent receives or waits for the user there is no fraction
+  // to show: the bar runs without a value (indeterminate).
+  if (stage === "receiving" || stage === "awaiting_user") bar.removeAttribute("value");
   const text = {
     uploading: `Mengirim dokumen ke tte-agent… ${Math.round((100 * done) / Math.max(total, 1))}%`,
     receiving: "tte-agent menerima dokumen…",
@@ -193,6 +197,8 @@ async function signAll() {
       signal: busy.signal,
       onProgress: progress,
     });
+    $("progress").max = 1;
+    $("progress").value = 1;
     $("results").replaceChildren(...out.map((r) => {
       const a = document.createElement("a");
       a.href = URL.createObjectURL(r.blob);
@@ -209,7 +215,19 @@ async function signAll() {
     } else {
       status($("sign-status"), `${out.length} dokumen berhasil ditandatangani (${got}).`, "ok");
     }
+    if (out.length > 1) {
+      // "Unduh semua": one ZIP of every signed letter, made in the page.
+      const zip = await makeZip(out.map((r) => ({ name: signedName(r.name), blob: r.blob })));
+      const a = Object.assign(document.createElement("a"), { id: "download-all", href: URL.createObjectURL(zip), download: "dokumen-ttd.zip",
+        textContent: `Unduh semua (${out.length} dokumen, ZIP)` });
+      const li = Object.assign(document.createElement("li"), { className: "all" });
+      li.append(a);
+      $("results").prepend(li);
+    }
   } catch (e) {
+    // Nothing was signed: the bar does not stay full.
+    $("progress").hidden = true;
+    $("progress").value = 0;
     status($("sign-status"), explain(e), "error");
   } finally {
     busy = null;
@@ -217,10 +235,22 @@ async function signAll() {
   }
 }
 
+// offerLevels leaves only the levels the agent can make (time-stamped
+// ones need its TSA) and keeps the choice when it still can.
+function offerLevels(levels) {
+  const sel = $("level");
+  for (const o of sel.options) {
+    o.disabled = !levels.includes(o.value);
+    o.title = o.disabled ? "tte-agent ini belum diatur dengan layanan cap waktu (TSA)" : "";
+  }
+  if (sel.selectedOptions[0]?.disabled) sel.value = levels.includes("B-LT") ? "B-LT" : levels[0];
+}
+
 async function start() {
   try {
     const info = await agent.info();
     status($("agent-status"), `Terhubung ke ${info.name} ${info.version}.`, "ok");
+    offerLevels(info.levels ?? ["B-B"]);
     await refresh();
   } catch (e) {
     status($("agent-status"), explain(e), "error");
@@ -232,6 +262,10 @@ agent.addEventListener("tokenschanged", (e) => {
   loadCertificates().catch((err) => status($("sign-status"), explain(err), "error"));
 });
 agent.addEventListener("close", () => status($("agent-status"), explain(new AgentError("connection_lost", "closed")), "error"));
+// A new connection (a reload, the next request) clears "terputus".
+agent.addEventListener("open", () => {
+  agent.info().then((info) => status($("agent-status"), `Terhubung ke ${info.name} ${info.version}.`, "ok"), () => {});
+});
 $("files").addEventListener("change", () => {
   showChosen();
   showPreview();

@@ -10,6 +10,7 @@
 //   TTE_OUT           where downloads go; TTE_KEEP: the screenshots
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -90,11 +91,21 @@ test("the allowed page signs three PDFs in one batch and they download", async (
   assert.equal(await page.locator("#progress").evaluate((p) => p.value === p.max), true);
   assert.equal(await dialogs(), shownBefore + 1, "one dialog for the whole batch");
 
-  const links = page.locator("#results a");
+  const links = page.locator("#results li:not(.all) a");
   assert.deepEqual(await links.allInnerTexts(), ["Unduh go-minimal-ttd.pdf", "Unduh cairo-ttd.pdf", "Unduh qpdf-objstm-ttd.pdf"]);
   for (let i = 0; i < 3; i++) {
     const [download] = await Promise.all([page.waitForEvent("download"), links.nth(i).click()]);
     await download.saveAs(join(OUT, download.suggestedFilename()));
+  }
+  // "Unduh semua": one ZIP holding the same three signed files.
+  assert.equal(await page.locator("#download-all").innerText(), "Unduh semua (3 dokumen, ZIP)");
+  const [zipped] = await Promise.all([page.waitForEvent("download"), page.click("#download-all")]);
+  assert.equal(zipped.suggestedFilename(), "dokumen-ttd.zip");
+  const zipPath = join(OUT, "dokumen-ttd.zip");
+  await zipped.saveAs(zipPath);
+  execFileSync("unzip", ["-tq", zipPath]); // CRCs and structure, by Info-ZIP's unzip
+  for (const name of ["go-minimal-ttd.pdf", "cairo-ttd.pdf", "qpdf-objstm-ttd.pdf"]) {
+    assert.ok(execFileSync("unzip", ["-p", zipPath, name]).equals(readFileSync(join(OUT, name))), `${name} in the ZIP differs from its own download`);
   }
   await page.screenshot({ path: join(KEEP, "signed.png"), fullPage: true });
   assert.deepEqual(errors, []);
@@ -150,11 +161,14 @@ test("cancel mid-batch: the dialog closes and the page says nothing was signed",
   await page.click("#sign");
   await page.locator("#sign-status", { hasText: "Menunggu persetujuan dan PIN Anda" }).waitFor();
   assert.equal(await page.locator("#cancel").isEnabled(), true);
+  // Waiting for the user is not progress: the bar has no value, not 100%.
+  assert.equal(await page.locator("#progress").evaluate((p) => p.hasAttribute("value")), false);
   await page.click("#cancel");
   await page.locator("#sign-status", { hasText: "Penandatanganan dibatalkan." }).waitFor();
   assert.match(await page.locator("#sign-status").innerText(), /0 dokumen sudah ditandatangani sebelum berhenti/);
   assert.equal(await page.locator("#results li").count(), 0);
   assert.equal(await page.locator("#sign").isEnabled(), true);
+  assert.equal(await page.locator("#progress").isHidden(), true, "no full bar after a cancel");
 
   // The agent is free again: the same batch signs now.
   await control("POST", "/pinentry", { action: "pin", pin: PIN });
