@@ -63,6 +63,22 @@ func TestCancelledDialogNeverLogsIn(t *testing.T) {
 	}
 }
 
+// A dialog that cannot be shown (pinentry-curses in a terminal too small
+// for it) is dialog_unavailable, never logs in, and says what to do.
+func TestDialogUnavailable(t *testing.T) {
+	h := newHarness(t, harnessOpts{spy: true})
+	c := h.dial(testOrigin)
+	h.fake.Set(t, pinentrytest.Behaviour{Action: "too_small"})
+	_, perr := c.call("sign.digest", digestParams(h, rsaID, "surat-1"))
+	wantError(t, perr, protocol.ReasonDialogUnavailable)
+	if perr.Code != -32013 || !strings.Contains(perr.Message, "enlarge the terminal") || !strings.Contains(perr.Data.Detail, "too small") {
+		t.Errorf("error %+v", perr)
+	}
+	if n := spyCalls(t, h, "C_Login"); n != 0 {
+		t.Errorf("C_Login called %d times without a dialog", n)
+	}
+}
+
 // TestWrongPIN: pin_incorrect carries the token's new PIN status, the
 // agent asks once and does not retry, and the next request works.
 func TestWrongPIN(t *testing.T) {

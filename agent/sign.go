@@ -221,9 +221,18 @@ func (a *Agent) ask(ctx context.Context, req consent.Request, pinPad bool, shown
 		return nil, err
 	}
 
-	d := consent.Dialog(a.conf().Pinentry.Language, req)
+	// The dialog is laid out for where it is drawn: a terminal's size for
+	// pinentry-curses, a window otherwise.
+	var scr pinentry.Screen
+	if s, ok := a.prompt.(interface{ Screen() pinentry.Screen }); ok {
+		scr = s.Screen()
+	}
+	d, err := consent.DialogOn(a.conf().Pinentry.Language, req, scr)
+	if err != nil {
+		a.log.Error("the PIN dialog does not fit its screen", "rows", scr.Rows, "cols", scr.Cols, "err", err)
+		return nil, dialogUnavailable(err)
+	}
 	var pin []byte
-	var err error
 	if pinPad {
 		err = a.prompt.Confirm(ctx, d)
 	} else {
@@ -240,7 +249,16 @@ func (a *Agent) ask(ctx context.Context, req consent.Request, pinPad bool, shown
 		return nil, a.contextError(ctx, err, 0)
 	}
 	a.log.Error("the PIN dialog failed", "program", a.conf().Pinentry.Program, "err", err)
-	return nil, protocol.NewError(protocol.ReasonInternal, "The agent could not show its PIN dialog; ask your administrator to check the pinentry program.")
+	return nil, dialogUnavailable(err)
+}
+
+// dialogUnavailable is the answer when the consent dialog cannot be shown.
+func dialogUnavailable(err error) *protocol.Error {
+	e := protocol.NewError(protocol.ReasonDialogUnavailable, "The PIN dialog could not be shown, so nothing was signed: enlarge the terminal tte-agent runs in, or install a graphical pinentry (tte-agent doctor says more).")
+	if errors.Is(err, consent.ErrNoRoom) || errors.Is(err, pinentry.ErrNoRoom) {
+		e.Data.Detail = err.Error()
+	}
+	return e
 }
 
 // lockToken serialises requests on one token: PKCS#11 login state is the

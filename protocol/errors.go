@@ -32,6 +32,10 @@ const (
 	ReasonCancelled           Reason = "cancelled"
 	ReasonTimeout             Reason = "timeout"
 	ReasonUpstreamFailed      Reason = "upstream_failed"
+	// ReasonDialogUnavailable: the consent dialog could not be shown (a
+	// terminal too small for it, no terminal or display, a broken
+	// pinentry); nothing was signed.
+	ReasonDialogUnavailable Reason = "dialog_unavailable"
 )
 
 var reasonCodes = map[Reason]int{
@@ -52,6 +56,7 @@ var reasonCodes = map[Reason]int{
 	ReasonCancelled:           -32010,
 	ReasonTimeout:             -32011,
 	ReasonUpstreamFailed:      -32012,
+	ReasonDialogUnavailable:   -32013,
 }
 
 // Code returns the JSON-RPC error code of the reason, or the code of

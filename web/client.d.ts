@@ -18,7 +18,7 @@ export type Reason =
   | "parse_error" | "invalid_request" | "method_not_found" | "bad_request" | "internal"
   | "not_permitted" | "user_cancelled" | "pin_incorrect" | "pin_locked" | "token_removed"
   | "certificate_not_found" | "certificate_invalid" | "too_large" | "busy" | "cancelled"
-  | "timeout" | "upstream_failed"
+  | "timeout" | "upstream_failed" | "dialog_unavailable"
   | "agent_unavailable" | "origin_not_allowed" | "connection_lost" | "local_network_denied"
   | "file_unreadable" | "client_error";
 

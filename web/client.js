@@ -599,6 +599,7 @@ const REASON_MESSAGES = {
     cancelled: "Penandatanganan dibatalkan.",
     timeout: "Dialog PIN tidak dijawab tepat waktu. Coba lagi.",
     upstream_failed: "Layanan cap waktu (TSA) atau pemeriksaan status sertifikat (OCSP/CRL) tidak dapat dihubungi. Coba lagi nanti.",
+    dialog_unavailable: "Dialog PIN tte-agent tidak dapat ditampilkan (jendela terminal terlalu kecil, atau tidak ada layar). Perbesar jendela terminal tempat tte-agent berjalan lalu coba lagi, atau minta admin TI memasang pinentry grafis.",
   },
   en: {
     agent_unavailable: "tte-agent is not running on this computer. Start tte-agent (or ask IT), then reload the page.",
@@ -624,6 +625,7 @@ const REASON_MESSAGES = {
     cancelled: "Cancelled.",
     timeout: "The PIN dialog was not answered in time. Try again.",
     upstream_failed: "The time-stamping service (TSA) or certificate status service (OCSP/CRL) cannot be reached. Try again later.",
+    dialog_unavailable: "tte-agent's PIN dialog cannot be shown (the terminal window is too small, or there is no screen). Enlarge the terminal tte-agent runs in and try again, or ask IT to install a graphical pinentry.",
   },
 };
 

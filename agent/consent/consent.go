@@ -6,6 +6,7 @@
 package consent
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -95,6 +96,92 @@ func Dialog(lang string, r Request) pinentry.Dialog {
 		}
 	}
 	return d
+}
+
+// ErrNoRoom means the dialog cannot show on its screen everything it
+// must: the signed texts and the warnings are never cut.
+var ErrNoRoom = errors.New("the dialog does not fit on its screen")
+
+// DialogOn is Dialog laid out for the screen it is drawn on (a terminal's
+// rows and columns for pinentry-curses, a window's otherwise): every line
+// is wrapped at word boundaries to the screen's width, so that nothing is
+// cut (pinentry-curses cuts a long warning at the dialog's edge), and the
+// list of names is summarised ("dan N lainnya") until the whole dialog
+// fits. A zero Screen gives Dialog as it is.
+func DialogOn(lang string, r Request, scr pinentry.Screen) (pinentry.Dialog, error) {
+	d := Dialog(lang, r)
+	if scr.Rows <= 0 || scr.Cols <= 0 {
+		return d, nil
+	}
+	t := texts[lang]
+	if t == nil {
+		t = texts["id"]
+	}
+	// pinentry-curses draws text between "| " and "|": four columns less
+	// than the screen; one more keeps its own wrapping out of play.
+	width := scr.Cols - 5
+	if width < 24 {
+		return d, fmt.Errorf("%w: a terminal of %d columns is too narrow (at least 29)", ErrNoRoom, scr.Cols)
+	}
+	// Around the description: the frame (2), a blank line, the PIN field
+	// and the line below it, the buttons; the warning and a blank line.
+	fixed := 6
+	if d.Error != "" {
+		d.Error = wrap(d.Error, width)
+		fixed += strings.Count(d.Error, "\n") + 2
+	}
+	for n := min(len(r.Items), maxItemsShown); n >= 0; n-- {
+		desc := wrap(describe(t, r, n), width)
+		if pinentry.EscapedLen(desc) > descBudget {
+			continue
+		}
+		if lines := strings.Count(desc, "\n") + 1; fixed+lines <= scr.Rows {
+			d.Description = desc
+			return d, nil
+		}
+	}
+	need := fixed + strings.Count(wrap(describe(t, r, 0), width), "\n") + 1
+	return d, fmt.Errorf("%w: it needs %d rows, the terminal has %d", ErrNoRoom, need, scr.Rows)
+}
+
+// wrap breaks every line of s at word boundaries to at most width runes;
+// a continued line keeps its indent and two spaces more; a word longer
+// than a line is broken where the line ends.
+func wrap(s string, width int) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		indent := len(line) - len(strings.TrimLeft(line, " "))
+		cont := strings.Repeat(" ", min(indent+2, width/2))
+		cur, n, empty := line[:indent], indent, true
+		next := func() {
+			out = append(out, cur)
+			cur, n, empty = cont, len(cont), true
+		}
+		for _, w := range strings.Fields(line) {
+			r := []rune(w)
+			for len(r) > 0 {
+				sp := ""
+				if !empty {
+					sp = " "
+				}
+				switch {
+				case n+len(sp)+len(r) <= width:
+					cur, n, empty, r = cur+sp+string(r), n+len(sp)+len(r), false, nil
+				case !empty && len(r) <= width-len(cont):
+					next()
+				case width-n-len(sp) < 1:
+					next()
+				default:
+					k := width - n - len(sp)
+					cur += sp + string(r[:k])
+					r = r[k:]
+					next()
+				}
+			}
+		}
+		out = append(out, cur)
+	}
+	return strings.Join(out, "\n")
 }
 
 // Fits reports whether the dialog can show r's signed texts (reason,

@@ -146,6 +146,8 @@ func mapError(code uint32) error {
 		return ErrCancelled
 	case errTimeout:
 		return ErrTimeout
+	case errWindowTooSmall, errMissingEnvvar:
+		return ErrNoRoom
 	}
 	return &assuanError{code: code}
 }

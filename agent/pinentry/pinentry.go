@@ -200,6 +200,12 @@ func (p *Program) run(ctx context.Context, d Dialog, ask func(*conn) error) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	flush := func() {}
+	if p.TTYName != "" && p.terminal() {
+		var restore func()
+		flush, restore = quiet(p.TTYName)
+		defer restore()
+	}
 	pr, err := p.take()
 	if err != nil {
 		return err
@@ -209,7 +215,10 @@ func (p *Program) run(ctx context.Context, d Dialog, ask func(*conn) error) erro
 	defer c.r.wipe()
 	errc := make(chan error, 1)
 	go func() {
-		errc <- p.converse(c, d, timeout, ask)
+		errc <- p.converse(c, d, timeout, func(c *conn) error {
+			flush() // keys typed before the dialog are not the PIN
+			return ask(c)
+		})
 	}()
 	select {
 	case err = <-errc:

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/metrics"
+	"github.com/tte-agent/tte-agent/agent/pinentry"
 	"github.com/tte-agent/tte-agent/installer"
 	"github.com/tte-agent/tte-agent/token"
 )
@@ -133,15 +134,13 @@ func (d *doctor) dialog(cfg *config.Config) {
 }
 
 // terminalOnly says whether the pinentry at path draws only in a
-// terminal (curses, tty), following Debian's alternatives symlinks
-// (/usr/bin/pinentry -> /etc/alternatives/pinentry -> pinentry-curses).
+// terminal, and names the program it resolves to.
 func terminalOnly(path string) (string, bool) {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		real = path
 	}
-	base := filepath.Base(real)
-	return base, strings.Contains(base, "curses") || strings.HasSuffix(base, "-tty")
+	return filepath.Base(real), pinentry.TerminalOnly(path)
 }
 
 // asService says whether tte-agent runs (or is installed to run) as this

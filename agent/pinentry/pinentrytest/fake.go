@@ -199,6 +199,8 @@ func run(path string) int {
 				time.Sleep(time.Hour)
 			case "garbage":
 				say("WHAT\x00")
+			case "too_small": // pinentry-curses in a terminal too small for the dialog
+				say("ERR 83886381 Window too small <Pinentry>")
 			default:
 				say("ERR 83886179 unknown fake action")
 			}
