@@ -15,6 +15,7 @@ import (
 
 	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent/instance"
 	"github.com/tte-agent/tte-agent/agent/listen"
 	"github.com/tte-agent/tte-agent/agent/metrics"
 	"github.com/tte-agent/tte-agent/agent/upload"
@@ -42,6 +43,8 @@ type Daemon struct {
 	metrics   *metrics.Server // nil when [metrics] listen is ""
 	failed    atomic.Pointer[error]
 
+	unlock func() // releases the one-agent-per-user lock
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -58,14 +61,25 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(cfg.Limits.HeapBytes)
 	}
-	tokens, err := token.Open(cfg.PKCS11.Modules, log)
+	// One agent per user: a second one would take the next port of the
+	// range and empty this one's spool.
+	unlock, err := instance.Lock(cfg.Uploads.Dir + ".lock")
 	if err != nil {
 		return nil, err
 	}
-	l, err := Listen(cfg.Listen)
+	tokens, err := token.Open(cfg.PKCS11.Modules, log)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	l, taken, err := listen.Range(cfg.Listen, cfg.ListenPorts)
 	if err != nil {
 		tokens.Close()
+		unlock()
 		return nil, err
+	}
+	if len(taken) > 0 {
+		log.Info("ports taken by other users' agents or other programs; pages find this agent with /v1/hello", "taken", taken, "listening", l.Addr().String())
 	}
 	// The spool is opened (and emptied of a crashed run's files) only once
 	// the port is ours: a second agent must not delete the first's files.
@@ -73,6 +87,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	if err != nil {
 		l.Close()
 		tokens.Close()
+		unlock()
 		return nil, err
 	}
 	store.SetQuota(cfg.Uploads.QuotaBytes)
@@ -80,6 +95,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	if err != nil {
 		l.Close()
 		tokens.Close()
+		unlock()
 		return nil, err
 	}
 	a := New(cfg, tokens, store, prompt, log)
@@ -104,17 +120,25 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		},
 	}, a)
 	ctx, stop := context.WithCancel(context.Background())
-	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1), stop: stop, watching: make(chan struct{})}
-	if listen := *cfg.Metrics.Listen; listen != "" {
-		d.metrics, err = a.metrics.Serve(listen, cfg.Metrics.WebConfig, d.healthy, log)
-		if err != nil {
+	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1), stop: stop, watching: make(chan struct{}), unlock: unlock}
+	if addr := *cfg.Metrics.Listen; addr != "" {
+		d.metrics, err = a.metrics.Serve(addr, cfg.Metrics.WebConfig, d.healthy, log)
+		switch {
+		case errors.Is(err, listen.ErrPortTaken):
+			// Metrics are for the administrator; signing goes on. On a
+			// shared machine the first user's agent serves them.
+			log.Warn("the metrics port is taken (another user's agent, or another program): metrics are off for this agent, signing goes on", "addr", addr, "err", err)
+			d.metrics = nil
+		case err != nil:
 			stop()
 			l.Close()
 			trail.Close()
 			tokens.Close()
+			unlock()
 			return nil, err
+		default:
+			log.Info("metrics listening", "addr", d.metrics.Addr().String(), "tls", cfg.Metrics.WebConfig != "")
 		}
-		log.Info("metrics listening", "addr", d.metrics.Addr().String(), "tls", cfg.Metrics.WebConfig != "")
 	}
 	// Pages hold at most Limits.Connections; the rest of the cap is room
 	// for handshakes in progress. Beyond it connections are closed at
@@ -207,5 +231,7 @@ func (d *Daemon) close(ctx context.Context) error {
 	if d.Agent.audit != nil {
 		d.Agent.audit.Close()
 	}
-	return errors.Join(serr, cerr, d.tokens.Close())
+	err := errors.Join(serr, cerr, d.tokens.Close())
+	d.unlock()
+	return err
 }

@@ -2,6 +2,8 @@
 
 /** The agent's default WebSocket URL. */
 export declare const DEFAULT_URL: "ws://127.0.0.1:14545/v1";
+/** The ports searched for this user's agent when no url is given: 14545 to 14554. */
+export declare const DEFAULT_PORTS: readonly number[];
 
 /** Reasons the client adds to the contract's own. */
 export declare const CLIENT_REASONS: Readonly<{
@@ -232,8 +234,10 @@ export interface VerifyReport {
 }
 
 export interface ConnectOptions {
-  /** Default DEFAULT_URL. */
+  /** The agent's WebSocket URL; without it the client finds this user's agent among `ports`. */
   url?: string;
+  /** Where to look for this user's agent (GET /v1/hello); default DEFAULT_PORTS. */
+  ports?: number[];
   /** Connection attempts before giving up; default 3. */
   retries?: number;
   /** Milliseconds between attempts; default 500. */

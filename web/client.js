@@ -8,6 +8,14 @@
 /** The agent's default WebSocket URL (contract §1). */
 export const DEFAULT_URL = "ws://127.0.0.1:14545/v1";
 
+/**
+ * The ports an agent may listen on (its listen port and the nine after
+ * it): on a machine where several users are logged in, each user's agent
+ * takes the first free one, and the client finds its own with GET
+ * /v1/hello, which only the agent that would serve this page answers.
+ */
+export const DEFAULT_PORTS = Object.freeze(Array.from({ length: 10 }, (_, i) => 14545 + i));
+
 /** Reasons the client adds to the contract's own (§4). */
 export const CLIENT_REASONS = Object.freeze({
   AGENT_UNAVAILABLE: "agent_unavailable",
@@ -167,13 +175,16 @@ function cancelledError() {
 export class TteAgent extends EventTarget {
   /**
    * @param {object} [opts]
-   * @param {string} [opts.url] the agent's WebSocket URL
+   * @param {string} [opts.url] the agent's WebSocket URL; without it the
+   *   client finds this user's agent among `ports`
+   * @param {number[]} [opts.ports] where to look (DEFAULT_PORTS)
    * @param {number} [opts.retries] connection attempts before giving up
    * @param {number} [opts.retryDelay] milliseconds between attempts
    */
   constructor(opts = {}) {
     super();
     this.url = opts.url ?? DEFAULT_URL;
+    this._ports = opts.url ? [] : [...(opts.ports ?? DEFAULT_PORTS)];
     this.retries = opts.retries ?? 3;
     this.retryDelay = opts.retryDelay ?? 500;
     this._WebSocket = opts.WebSocket ?? globalThis.WebSocket;
@@ -202,6 +213,7 @@ export class TteAgent extends EventTarget {
     for (let attempt = 0; attempt < Math.max(1, this.retries); attempt++) {
       if (attempt > 0) await sleep(this.retryDelay);
       try {
+        await this._discover();
         await this._open();
         // Pages show "connected" again after a lost connection.
         this.dispatchEvent(new CustomEvent("open"));
@@ -265,6 +277,28 @@ export class TteAgent extends EventTarget {
     } catch {
       return false; // a browser without the permission
     }
+  }
+
+  // _discover points url at this user's agent: the first port of the
+  // range whose /v1/hello answers this page (CORS for its origin). An
+  // agent of another user, or one that does not allow this page, answers
+  // without CORS headers, which a page cannot read. Without an answer the
+  // url stays as it is, and connect says why.
+  async _discover() {
+    if (!this._fetch || this._ports.length === 0) return;
+    for (const port of this._ports) {
+      try {
+        const res = await this._fetch(`http://127.0.0.1:${port}/v1/hello`, { mode: "cors", cache: "no-store", credentials: "omit" });
+        const hello = res.ok ? await res.json() : null;
+        if (hello?.agent === "tte-agent") {
+          this.url = `ws://127.0.0.1:${port}/v1`;
+          return;
+        }
+      } catch {
+        // nothing there, or not ours: the next port
+      }
+    }
+    this.url = `ws://127.0.0.1:${this._ports[0]}/v1`;
   }
 
   async _agentAnswers() {

@@ -25,15 +25,20 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	Listen   string   `toml:"listen"`
-	PKCS11   PKCS11   `toml:"pkcs11"`
-	Pinentry Pinentry `toml:"pinentry"`
-	Origins  []Origin `toml:"origins"`
-	TSA      TSA      `toml:"tsa"`
-	Audit    Audit    `toml:"audit"`
-	Metrics  Metrics  `toml:"metrics"`
-	Limits   Limits   `toml:"limits"`
-	Uploads  Uploads  `toml:"uploads"`
+	Listen string `toml:"listen"`
+	// ListenPorts is how many ports, from listen's on, the agent tries in
+	// order when one is taken (another user's agent on a shared machine or
+	// terminal server); pages find their own user's agent with GET
+	// /v1/hello (docs/protocol.md). 1 keeps the agent on listen's port.
+	ListenPorts int      `toml:"listen_ports"`
+	PKCS11      PKCS11   `toml:"pkcs11"`
+	Pinentry    Pinentry `toml:"pinentry"`
+	Origins     []Origin `toml:"origins"`
+	TSA         TSA      `toml:"tsa"`
+	Audit       Audit    `toml:"audit"`
+	Metrics     Metrics  `toml:"metrics"`
+	Limits      Limits   `toml:"limits"`
+	Uploads     Uploads  `toml:"uploads"`
 	// Certificates holds issuer certificates to include in signatures
 	// when the token does not carry them.
 	Certificates Certificates `toml:"certificates"`
@@ -205,6 +210,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // Defaults of contract §1 and §5.
 const (
 	DefaultListen      = "127.0.0.1:14545"
+	DefaultListenPorts = 10
 	DefaultMetrics     = "127.0.0.1:14546"
 	DefaultProgram     = "pinentry"
 	DefaultTimeout     = 120 * time.Second
@@ -268,6 +274,12 @@ func (c *Config) complete() error {
 	}
 	if err := checkLoopback(c.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if c.ListenPorts == 0 {
+		c.ListenPorts = DefaultListenPorts
+	}
+	if c.ListenPorts < 1 || c.ListenPorts > 64 {
+		return fmt.Errorf("listen_ports %d: must be between 1 and 64", c.ListenPorts)
 	}
 	if len(c.PKCS11.Modules) == 0 {
 		c.PKCS11.Modules = DefaultModules()

@@ -2,6 +2,7 @@ package listen
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -59,4 +60,50 @@ func TestFreedPortRebinds(t *testing.T) {
 func port(l net.Listener) string {
 	_, p, _ := net.SplitHostPort(l.Addr().String())
 	return p
+}
+
+// TestRange: a taken port is skipped for the next of the range; a range
+// whose ports are all taken fails with ErrPortTaken and says how to fix it.
+func TestRange(t *testing.T) {
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	// Two consecutive ports taken, the third free.
+	var base int
+	for try := 0; try < 50 && base == 0; try++ {
+		a, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := a.Addr().(*net.TCPAddr).Port
+		b, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		if err != nil {
+			a.Close()
+			continue
+		}
+		if c, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+2)); err == nil {
+			c.Close()
+			held, base = []net.Listener{a, b}, p
+		} else {
+			a.Close()
+			b.Close()
+		}
+	}
+	if base == 0 {
+		t.Fatal("found no three consecutive ports to use")
+	}
+	l, taken, err := Range(fmt.Sprintf("127.0.0.1:%d", base), 3)
+	if err != nil || l.Addr().(*net.TCPAddr).Port != base+2 || len(taken) != 2 {
+		t.Fatalf("Range over two taken ports: %v, taken %v, %v", l, taken, err)
+	}
+	l.Close()
+	if _, _, err := Range(fmt.Sprintf("127.0.0.1:%d", base), 2); !errors.Is(err, ErrPortTaken) || !strings.Contains(err.Error(), "listen_ports") {
+		t.Errorf("every port taken: %v", err)
+	}
+	if _, _, err := Range(fmt.Sprintf("127.0.0.1:%d", base), 1); !errors.Is(err, ErrPortTaken) || !strings.Contains(err.Error(), "another program using the port") {
+		t.Errorf("the only port taken: %v", err)
+	}
 }

@@ -68,9 +68,9 @@ func (m *Metrics) Serve(listen, webConfig string, healthy func() error, log *slo
 	if err := Check(listen, webConfig); err != nil {
 		return nil, err
 	}
-	l, err := net.Listen("tcp", listen)
+	l, err := agentlisten.TCP(listen)
 	if err != nil {
-		return nil, fmt.Errorf("failed to listen for metrics on %s: %w (set [metrics] listen, or \"\" to turn metrics off)", listen, err)
+		return nil, fmt.Errorf("metrics: %w (set [metrics] listen, or \"\" to turn metrics off)", err)
 	}
 	// A scraper needs a connection or two; a flood of idle ones must not
 	// take the process's file descriptors from the WebSocket listener.

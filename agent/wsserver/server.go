@@ -8,6 +8,7 @@ package wsserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +24,10 @@ import (
 
 // Path is the endpoint of protocol version 1.
 const Path = "/v1"
+
+// HelloPath is where a page finds its own user's agent among a range of
+// ports (docs/protocol.md, "Finding the agent").
+const HelloPath = "/v1/hello"
 
 // ErrCancelRequested is the cause of a request context cancelled by
 // request.cancel; handlers answer it with the cancelled error.
@@ -189,6 +194,10 @@ func (s *Server) Connections() int { return int(s.conns.Load()) }
 
 // ServeHTTP checks the handshake and upgrades it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == HelloPath {
+		s.hello(w, r)
+		return
+	}
 	if r.URL.Path != Path {
 		http.NotFound(w, r)
 		return
@@ -285,10 +294,8 @@ func (s *Server) check(r *http.Request) (string, refusal) {
 	if !listen.LoopbackHost(r.Host, int(s.port.Load())) {
 		return "", refuseHost
 	}
-	origin, why := checkOrigin(r, s.h.AllowOrigin)
-	if why != "" {
-		return "", why
-	}
+	// The user before the origin: a tool without an Origin (doctor) can
+	// tell its own agent from another user's.
 	if s.cfg.UID >= 0 || s.cfg.AllowUser != nil {
 		remote, err1 := net.ResolveTCPAddr("tcp", r.RemoteAddr)
 		local, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr)
@@ -305,5 +312,42 @@ func (s *Server) check(r *http.Request) (string, refusal) {
 			return "", refuseUser
 		}
 	}
-	return origin, ""
+	return checkOrigin(r, s.h.AllowOrigin)
+}
+
+// hello answers a page looking for its own user's agent on the ports of
+// the range: the same checks as the WebSocket (loopback, Host, user,
+// Origin), then 200 with CORS headers for that origin only, so a page
+// reads the answer only from the agent that would serve it. A refusal has
+// no CORS headers: the page cannot read it and tries the next port. Pages
+// of other users probing the range are not audited as refusals (they are
+// not attacks), only logged at debug level.
+func (s *Server) hello(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodOptions {
+		w.Header().Set("Allow", "GET, OPTIONS")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	origin, why := s.check(r)
+	if why != "" {
+		s.cfg.Log.Debug("refused a hello", "reason", string(why), "origin", r.Header.Get("Origin"), "host", r.Host)
+		http.Error(w, string(why), http.StatusForbidden)
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Vary", "Origin")
+	h.Set("Cache-Control", "no-store")
+	if r.Method == http.MethodOptions {
+		// A CORS preflight, and Chromium's local-network-access one for a
+		// page on a public origin.
+		h.Set("Access-Control-Allow-Methods", "GET")
+		if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
+			h.Set("Access-Control-Allow-Private-Network", "true")
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"agent":"tte-agent","protocol":%d,"url":"ws://%s%s"}`+"\n", protocol.Version, r.Host, Path)
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,23 +164,55 @@ func asService() (string, bool) {
 // port checks the WebSocket address: free, held by a tte-agent (which
 // answers a request without Origin with 403), or held by something else.
 func (d *doctor) port(cfg *config.Config) {
-	l, err := net.Listen("tcp", cfg.Listen)
-	if err == nil {
-		l.Close()
-		d.warn("start it: `tte-agent service start` (or log on again)", "nothing listens on %s: tte-agent is not running, pages will say so", cfg.Listen)
-		return
+	host, p, _ := net.SplitHostPort(cfg.Listen)
+	first, _ := strconv.Atoi(p)
+	n := cfg.ListenPorts
+	if first == 0 {
+		n = 1
 	}
 	client := &http.Client{Timeout: 3 * time.Second}
-	resp, herr := client.Get("http://" + cfg.Listen + "/v1")
-	if herr == nil {
+	var others, foreign []string
+	free := ""
+	for i := range max(n, 1) {
+		addr := net.JoinHostPort(host, strconv.Itoa(first+i))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			if free == "" {
+				free = addr
+			}
+			continue
+		}
+		// The agent checks the user before the origin: without an
+		// Origin, this user's agent says "Origin", another user's says
+		// "another user".
+		resp, err := client.Get("http://" + addr + "/v1")
+		if err != nil {
+			others = append(others, addr)
+			continue
+		}
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusForbidden && strings.Contains(string(body), "Origin") {
-			d.ok("a tte-agent is running on %s", cfg.Listen)
+		switch {
+		case resp.StatusCode == http.StatusForbidden && strings.Contains(string(body), "another user"):
+			foreign = append(foreign, addr)
+		case resp.StatusCode == http.StatusForbidden && strings.Contains(string(body), "Origin"):
+			d.ok("your tte-agent is running on %s", addr)
 			return
+		default:
+			others = append(others, addr)
 		}
 	}
-	d.problem("stop the other program, or move tte-agent with listen = \"127.0.0.1:PORT\" in the policy (and in the e-office's client)", "another program holds %s: %v", cfg.Listen, err)
+	if len(foreign) > 0 {
+		d.ok("other users' agents hold %s; pages find yours with /v1/hello", strings.Join(foreign, ", "))
+	}
+	if len(others) > 0 && free != "" {
+		d.warn("stop the other program if it should not be there", "another program holds %s; tte-agent will use %s", strings.Join(others, ", "), free)
+	}
+	if free == "" {
+		d.problem("raise listen_ports in the policy, or stop the programs holding the ports", "every port from %s on (%d) is taken: tte-agent cannot start", cfg.Listen, n)
+		return
+	}
+	d.warn("start it: `tte-agent service start` (or log on again)", "tte-agent is not running (it would listen on %s): pages will say so", free)
 }
 
 func (d *doctor) tokens(cfg *config.Config, now time.Time) {

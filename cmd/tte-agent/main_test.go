@@ -38,6 +38,11 @@ func TestMain(m *testing.M) {
 		fmt.Println("STATUS", status)
 		os.Exit(0)
 	}
+	if ports := os.Getenv("TTE_FIND_AGENT"); ports != "" {
+		// A page of one OS user looking for its agent (TestTwoUsers).
+		fmt.Println(findAgent(strings.Split(ports, ",")))
+		os.Exit(0)
+	}
 	// testscript (doctor_test.go) runs these as programs.
 	testscript.Main(m, map[string]func(){"tte-agent": main, "mktoken": mktokenMain})
 }
@@ -193,16 +198,34 @@ func TestStopAtAnyMoment(t *testing.T) {
 	}
 }
 
-// TestPortTaken: the agent exits non-zero and says the port is in use; it
-// never moves to another port.
+// TestPortTaken: with listen_ports = 1 the agent exits non-zero and says
+// the port is in use; with the default range it starts on the next free
+// port (another user's agent holds the first on a shared machine).
 func TestPortTaken(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A taken port whose next one is free.
+	var l net.Listener
+	for range 50 {
+		c, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", c.Addr().(*net.TCPAddr).Port+1)); err == nil {
+			n.Close()
+			l = c
+			break
+		}
+		c.Close()
+	}
+	if l == nil {
+		t.Fatal("found no free port whose next port is free")
 	}
 	defer l.Close()
 	cfg, _ := setup(t, l.Addr().String())
-	cmd := exec.Command(os.Args[0], "run", "--config", cfg)
+	data, _ := os.ReadFile(cfg)
+	one := strings.Replace(string(data), "\n", "\nlisten_ports = 1\n", 1)
+	single := filepath.Join(filepath.Dir(cfg), "single.toml")
+	os.WriteFile(single, []byte(one), 0o600)
+	cmd := exec.Command(os.Args[0], "run", "--config", single)
 	cmd.Env = append(os.Environ(), "TTE_AGENT_AS_MAIN=1")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
@@ -210,6 +233,28 @@ func TestPortTaken(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "address already in use") || !strings.Contains(string(out), "another program using the port") {
 		t.Errorf("message does not say the port is taken:\n%s", out)
+	}
+
+	port := l.Addr().(*net.TCPAddr).Port
+	next := fmt.Sprintf("127.0.0.1:%d", port+1)
+	cmd = exec.Command(os.Args[0], "run", "--config", cfg)
+	cmd.Env = append(os.Environ(), "TTE_AGENT_AS_MAIN=1")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	deadline := time.Now().Add(testscale.D(20 * time.Second))
+	for {
+		if c, err := net.Dial("tcp", next); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not start on %s:\n%s", next, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 
-import { AgentError, TteAgent, binaryFrame, describeError, describePdfProblem, fromBase64, toBase64 } from "../client.js";
+import { AgentError, DEFAULT_PORTS, TteAgent, binaryFrame, describeError, describePdfProblem, fromBase64, toBase64 } from "../client.js";
 import { FakeAgent, INFO } from "./fakews.mjs";
 
 function agentWith(fake, opts = {}) {
@@ -56,7 +56,36 @@ test("nothing on the port: agent_unavailable after the retries", async () => {
   const a = agentWith(fake, { retries: 2, fetch: (url, init) => { probes.push([url, init.mode]); return Promise.reject(new TypeError("Failed to fetch")); } });
   await assert.rejects(a.connect(), (e) => e instanceof AgentError && e.reason === "agent_unavailable" && /not running/.test(e.message));
   assert.equal(fake.attempts, 2);
-  assert.deepEqual(probes, [["http://127.0.0.1:14545/", "no-cors"]]);
+  // Each attempt looks for this user's agent on every port of the range;
+  // then one opaque probe tells "not running" from "not allowed".
+  const hellos = DEFAULT_PORTS.map((p) => [`http://127.0.0.1:${p}/v1/hello`, "cors"]);
+  assert.deepEqual(probes, [...hellos, ...hellos, ["http://127.0.0.1:14545/", "no-cors"]]);
+});
+
+test("several users on one machine: the client connects to the port whose agent answers this page's hello", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  let url;
+  const WebSocket = class extends fake.WebSocket {
+    constructor(u) {
+      super(u);
+      url = u;
+    }
+  };
+  // 14545 is another user's agent (403, unreadable: a CORS failure), 14546
+  // is free, 14547 is ours.
+  const fetch = (u) => u === "http://127.0.0.1:14547/v1/hello"
+    ? Promise.resolve({ ok: true, json: () => Promise.resolve({ agent: "tte-agent", protocol: 1 }) })
+    : Promise.reject(new TypeError("Failed to fetch"));
+  const a = new TteAgent({ WebSocket, fetch, retryDelay: 1 });
+  await a.connect();
+  assert.equal(url, "ws://127.0.0.1:14547/v1");
+  assert.equal(a.url, "ws://127.0.0.1:14547/v1");
+  // An explicit url is used as it is, without looking.
+  const seen = [];
+  const b = new TteAgent({ url: "ws://127.0.0.1:9999/v1", WebSocket, fetch: (u) => { seen.push(u); return fetch(u); }, retryDelay: 1 });
+  await b.connect();
+  assert.equal(url, "ws://127.0.0.1:9999/v1");
+  assert.deepEqual(seen, []);
 });
 
 test("the agent answers but refuses the handshake: origin_not_allowed", async () => {

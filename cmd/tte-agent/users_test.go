@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+const usersOrigin = "https://eoffice.kota.go.id"
+
+// findAgent does what the JS client does on a page: GET /v1/hello on each
+// port until one answers this origin, then opens the WebSocket there and
+// asks agent.info. It prints "FOUND port" and the agent's answer, or
+// "NONE".
+func findAgent(ports []string) string {
+	client := &http.Client{Timeout: 2 * time.Second}
+	for _, p := range ports {
+		req, _ := http.NewRequest("GET", "http://127.0.0.1:"+p+"/v1/hello", nil)
+		req.Header.Set("Origin", usersOrigin)
+		resp, err := client.Do(req)
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		// A browser reads the answer only with CORS headers for its origin.
+		if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != usersOrigin || !bytes.Contains(body, []byte(`"tte-agent"`)) {
+			continue
+		}
+		ws, _, err := websocket.DefaultDialer.Dial("ws://127.0.0.1:"+p+"/v1", http.Header{"Origin": {usersOrigin}})
+		if err != nil {
+			return "FOUND " + p + " but the WebSocket failed: " + err.Error()
+		}
+		defer ws.Close()
+		ws.WriteJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "agent.info"})
+		var answer map[string]any
+		if err := ws.ReadJSON(&answer); err != nil || answer["result"] == nil {
+			return "FOUND " + p + " but agent.info failed"
+		}
+		return "FOUND " + p + " info ok"
+	}
+	return "NONE"
+}
+
+// TestTwoUsers: two OS users logged in on one machine (a terminal server,
+// a shared PC) each run their own agent with the default port range: the
+// second takes the next port, its taken metrics port only turns its
+// metrics off, and each user's page finds that user's agent and no other.
+func TestTwoUsers(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Fatal("this test runs agents as two OS users it creates; run it as root (CI does)")
+	}
+	users := []*syscall.Credential{ensureUser(t, "tte-user-a-test"), ensureUser(t, "tte-user-b-test")}
+	// Three consecutive free ports, and a metrics port.
+	var base int
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		free := base+2 <= 65535
+		for i := 1; i <= 2 && free; i++ {
+			if c, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i)); err == nil {
+				c.Close()
+			} else {
+				free = false
+			}
+		}
+		if free {
+			break
+		}
+		base = 0
+	}
+	if base == 0 {
+		t.Fatal("found no three consecutive free ports")
+	}
+	metricsAddr := freePort(t)
+	// Everything the users run lives where they may enter.
+	root, err := os.MkdirTemp("", "tte-users-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	os.Chmod(root, 0o755)
+	self, _ := os.Executable()
+	data, _ := os.ReadFile(self)
+	bin := filepath.Join(root, "tte-agent.test")
+	os.WriteFile(bin, data, 0o755)
+	logs := make([]*bytes.Buffer, len(users))
+	for i, cred := range users {
+		home := filepath.Join(root, fmt.Sprintf("home%d", i))
+		os.MkdirAll(home, 0o700)
+		os.Chown(home, int(cred.Uid), int(cred.Gid))
+		cfg := filepath.Join(home, "config.toml")
+		os.WriteFile(cfg, []byte(fmt.Sprintf(`listen = "127.0.0.1:%d"
+listen_ports = 3
+[[origins]]
+origin = %q
+allow = ["documents"]
+[pkcs11]
+modules = ["/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so"]
+[pinentry]
+program = "/bin/false"
+[audit]
+path = %q
+[uploads]
+dir = %q
+[metrics]
+listen = %q
+`, base, usersOrigin, filepath.Join(home, "audit.log"), filepath.Join(home, "spool"), metricsAddr)), 0o600)
+		os.Chown(cfg, int(cred.Uid), int(cred.Gid))
+		cmd := exec.Command(bin, "run", "--config", cfg, "--policy", "")
+		cmd.Env = append(os.Environ(), "TTE_AGENT_AS_MAIN=1", "HOME="+home, "XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		logs[i] = &bytes.Buffer{}
+		cmd.Stderr = logs[i]
+		startAgent(t, cmd, fmt.Sprintf("127.0.0.1:%d", base+i))
+	}
+	if !strings.Contains(logs[1].String(), "metrics port is taken") || !strings.Contains(logs[1].String(), "signing goes on") {
+		t.Errorf("the second agent does not say its metrics are off:\n%s", logs[1])
+	}
+	ports := strings.Join([]string{strconv.Itoa(base), strconv.Itoa(base + 1), strconv.Itoa(base + 2)}, ",")
+	for i, cred := range users {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "TTE_FIND_AGENT="+ports)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		out, err := cmd.CombinedOutput()
+		want := fmt.Sprintf("FOUND %d info ok", base+i)
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("user %d's page: %v %q, want %q\nagent log:\n%s", i, err, out, want, logs[i])
+		}
+	}
+	// root, a third user, finds no agent: neither serves it.
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "TTE_FIND_AGENT="+ports)
+	if out, _ := cmd.CombinedOutput(); strings.TrimSpace(string(out)) != "NONE" {
+		t.Errorf("another user's page found an agent: %s", out)
+	}
+}
