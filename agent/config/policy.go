@@ -173,32 +173,74 @@ func joinKeys(keys []toml.Key) string {
 	return strings.Join(s, ", ")
 }
 
-// FormatPolicy writes a policy file's TOML for origins and modules, as
-// installers do from their properties.
-func FormatPolicy(header string, origins []Origin, modules []string) []byte {
+// PolicySpec is what `tte-agent policy write` puts in a policy: the keys
+// a rollout sets from installer properties or a script. Empty fields are
+// left out.
+type PolicySpec struct {
+	Origins []Origin
+	Modules []string
+	// AllowUsers and ListenPorts are the top-level allow_users and
+	// listen_ports.
+	AllowUsers  []string
+	ListenPorts int
+	// TrustAnchors and Intermediates are [trust]'s files.
+	TrustAnchors, Intermediates []string
+	TSAURL                      string
+	RevocationMode              string
+	// MetricsListen and MetricsWebConfig are [metrics] listen and
+	// web_config.
+	MetricsListen, MetricsWebConfig string
+}
+
+// FormatPolicy returns a policy file with the header as comments.
+func FormatPolicy(header string, p PolicySpec) []byte {
 	var b strings.Builder
 	for _, line := range strings.Split(strings.TrimSpace(header), "\n") {
 		b.WriteString("# " + line + "\n")
 	}
-	if len(modules) > 0 {
-		b.WriteString("\n[pkcs11]\nmodules = [")
-		for i, m := range modules {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(tomlString(m))
+	list := func(items []string) string {
+		q := make([]string, len(items))
+		for i, it := range items {
+			q[i] = tomlString(it)
 		}
-		b.WriteString("]\n")
+		return "[" + strings.Join(q, ", ") + "]"
 	}
-	for _, o := range origins {
-		b.WriteString("\n[[origins]]\norigin = " + tomlString(o.Origin) + "\nallow = [")
-		for i, c := range o.Allow {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(tomlString(c))
+	// Top-level keys come before any table.
+	if len(p.AllowUsers) > 0 {
+		b.WriteString("allow_users = " + list(p.AllowUsers) + "\n")
+	}
+	if p.ListenPorts > 0 {
+		fmt.Fprintf(&b, "listen_ports = %d\n", p.ListenPorts)
+	}
+	if len(p.Modules) > 0 {
+		b.WriteString("\n[pkcs11]\nmodules = " + list(p.Modules) + "\n")
+	}
+	if len(p.TrustAnchors) > 0 || len(p.Intermediates) > 0 {
+		b.WriteString("\n[trust]\n")
+		if len(p.TrustAnchors) > 0 {
+			b.WriteString("anchors = " + list(p.TrustAnchors) + "\n")
 		}
-		b.WriteString("]\n")
+		if len(p.Intermediates) > 0 {
+			b.WriteString("intermediates = " + list(p.Intermediates) + "\n")
+		}
+	}
+	if p.TSAURL != "" {
+		b.WriteString("\n[tsa]\nurl = " + tomlString(p.TSAURL) + "\n")
+	}
+	if p.RevocationMode != "" {
+		b.WriteString("\n[revocation]\nmode = " + tomlString(p.RevocationMode) + "\n")
+	}
+	if p.MetricsListen != "" || p.MetricsWebConfig != "" {
+		b.WriteString("\n[metrics]\n")
+		if p.MetricsListen != "" {
+			b.WriteString("listen = " + tomlString(p.MetricsListen) + "\n")
+		}
+		if p.MetricsWebConfig != "" {
+			b.WriteString("web_config = " + tomlString(p.MetricsWebConfig) + "\n")
+		}
+	}
+	for _, o := range p.Origins {
+		b.WriteString("\n[[origins]]\norigin = " + tomlString(o.Origin) + "\nallow = " + list(o.Allow) + "\n")
 	}
 	return []byte(b.String())
 }

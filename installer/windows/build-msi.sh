@@ -14,6 +14,6 @@ cp "$exew" "$work/tte-agentw.exe"
 (cd "$work" && wixl -a x64 -D Version="$version" -D Exe=tte-agent.exe -D ExeW=tte-agentw.exe -o out.msi "$here/tte-agent.wxs")
 # wixl cannot mark properties secure; ORIGINS and MODULES must be, to
 # reach the elevated part of a silent install.
-msibuild "$work/out.msi" -q "UPDATE Property SET Value = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ORIGINS;MODULES' WHERE Property = 'SecureCustomProperties'"
+msibuild "$work/out.msi" -q "UPDATE Property SET Value = 'WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ORIGINS;MODULES;TRUSTANCHORS;TSAURL;REVOCATION;METRICSLISTEN;METRICSWEBCONFIG' WHERE Property = 'SecureCustomProperties'"
 mv "$work/out.msi" "$out"
 echo "built $out"

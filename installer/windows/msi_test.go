@@ -34,10 +34,10 @@ func TestMSI(t *testing.T) {
 		{"File", "tte-agent.exe"},
 		{"File", "tte-agentw.exe"},
 		{"Registry", `Software\Microsoft\Windows\CurrentVersion\Run	tte-agent	"[INSTALLDIR]tte-agentw.exe" run --background`},
-		{"CustomAction", `policy write --origins "[ORIGINS]" --modules "[MODULES]"`},
+		{"CustomAction", `policy write --origins "[ORIGINS]" --modules "[MODULES]" --trust-anchors "[TRUSTANCHORS]" --tsa-url "[TSAURL]" --revocation "[REVOCATION]" --metrics-listen "[METRICSLISTEN]" --metrics-web-config "[METRICSWEBCONFIG]"`},
 		{"CustomAction", "policy remove"},
 		{"Property", "ProductVersion	0.1.99"},
-		{"Property", "SecureCustomProperties	WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ORIGINS;MODULES"},
+		{"Property", "SecureCustomProperties	WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;ORIGINS;MODULES;TRUSTANCHORS;TSAURL;REVOCATION;METRICSLISTEN;METRICSWEBCONFIG"},
 		{"Property", "ALLUSERS	1"},
 		{"Upgrade", "{6F1D2C3E-8A4B-4C5D-9E6F-7A8B9C0D1E2F}"},
 	} {
@@ -54,7 +54,8 @@ func TestMSI(t *testing.T) {
 		return string(out)
 	}
 	runKey := `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`
-	wine("msiexec", "/i", winPath(msi), "/qn", "ORIGINS=https://eoffice.kota.go.id,https://arsip.kota.go.id=documents+digest", `MODULES=C:\Windows\System32\eps2003csp11.dll`)
+	wine("msiexec", "/i", winPath(msi), "/qn", "ORIGINS=https://eoffice.kota.go.id,https://arsip.kota.go.id=documents+digest", `MODULES=C:\Windows\System32\eps2003csp11.dll`,
+		"TSAURL=http://tsa.kota.go.id/", "REVOCATION=require")
 	installed := filepath.Join(pfx, "drive_c", "Program Files", "tte-agent", "tte-agent.exe")
 	if _, err := os.Stat(installed); err != nil {
 		t.Fatalf("after msiexec /i: %v", err)
@@ -64,7 +65,8 @@ func TestMSI(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the policy was not written: %v", err)
 	}
-	for _, want := range []string{"origin = 'https://eoffice.kota.go.id'\nallow = ['documents']", "origin = 'https://arsip.kota.go.id'\nallow = ['documents', 'digest']", `modules = ['C:\Windows\System32\eps2003csp11.dll']`} {
+	for _, want := range []string{"origin = 'https://eoffice.kota.go.id'\nallow = ['documents']", "origin = 'https://arsip.kota.go.id'\nallow = ['documents', 'digest']", `modules = ['C:\Windows\System32\eps2003csp11.dll']`,
+		"[tsa]\nurl = 'http://tsa.kota.go.id/'", "[revocation]\nmode = 'require'"} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("policy lacks %q:\n%s", want, data)
 		}
