@@ -35,8 +35,9 @@ commands:
                           certificates, the port and the PIN dialog; print fixes
   audit verify [--config FILE]
                           check the audit trail's hash chain
-  audit report --from DATE --to DATE [--format text|csv|json] [--config FILE]
-                          the evaluation summary for a period (dates YYYY-MM-DD, inclusive)
+  audit report --from DATE --to DATE [--format text|csv|json] [--config FILE] [--trails DIR]
+                          the evaluation summary for a period (dates YYYY-MM-DD, inclusive);
+                          with --trails, for every workstation's trail collected under DIR
   service install|uninstall|start|stop|status [--system] [--config FILE]
                           start tte-agent at logon (or at boot with --system)
   verify [--config FILE] [--json] [--online] [--lang id|en] [--content FILE] FILE...
@@ -306,6 +307,7 @@ func cmdAuditReport(args []string, stdout, stderr io.Writer) error {
 	fromS := fs.String("from", "", "first day, YYYY-MM-DD")
 	toS := fs.String("to", "", "last day, YYYY-MM-DD (inclusive)")
 	format := fs.String("format", "text", "text, csv or json")
+	trails := fs.String("trails", "", "a directory of trails collected from many workstations (one directory with an audit.log per workstation): the organisation's report, each trail verified on its own")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -313,6 +315,26 @@ func cmdAuditReport(args []string, stdout, stderr io.Writer) error {
 	to, err2 := time.ParseInLocation("2006-01-02", *toS, time.Local)
 	if err1 != nil || err2 != nil || to.Before(from) {
 		return fmt.Errorf("--from and --to are dates YYYY-MM-DD, --to not before --from")
+	}
+	if *trails != "" {
+		org, err := audit.SummarizeTree(*trails, from, to.AddDate(0, 0, 1))
+		if err != nil {
+			return err
+		}
+		switch *format {
+		case "text":
+			err = org.WriteText(stdout)
+		case "csv":
+			err = org.WriteCSV(stdout)
+		case "json":
+			err = org.WriteJSON(stdout)
+		default:
+			return fmt.Errorf("--format %q: use text, csv or json", *format)
+		}
+		if err == nil && !org.Intact {
+			err = fmt.Errorf("some workstations' audit trails are not intact (see the report)")
+		}
+		return err
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
