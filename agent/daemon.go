@@ -18,6 +18,7 @@ import (
 	"github.com/tte-agent/tte-agent/agent/instance"
 	"github.com/tte-agent/tte-agent/agent/listen"
 	"github.com/tte-agent/tte-agent/agent/metrics"
+	"github.com/tte-agent/tte-agent/agent/syslog"
 	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/protocol"
@@ -43,7 +44,8 @@ type Daemon struct {
 	metrics   *metrics.Server // nil when [metrics] listen is ""
 	failed    atomic.Pointer[error]
 
-	unlock func() // releases the one-agent-per-user lock
+	unlock  func()            // releases the one-agent-per-user lock
+	forward *syslog.Forwarder // nil without [audit] syslog
 
 	closeOnce sync.Once
 	closeErr  error
@@ -91,7 +93,21 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		return nil, err
 	}
 	store.SetQuota(cfg.Uploads.QuotaBytes)
-	trail, err := audit.Open(cfg.Audit.Path, audit.Options{MaxBytes: cfg.Audit.MaxBytes, MaxTotalBytes: cfg.Audit.MaxTotalBytes, Log: log})
+	var fwd *syslog.Forwarder
+	if cfg.Audit.Syslog != "" {
+		if fwd, err = syslog.New(cfg.Audit.Syslog, cfg.Audit.SyslogCA, log); err != nil {
+			l.Close()
+			tokens.Close()
+			unlock()
+			return nil, err
+		}
+		log.Info("audit records also go to the syslog collector", "collector", cfg.Audit.Syslog)
+	}
+	opts := audit.Options{MaxBytes: cfg.Audit.MaxBytes, MaxTotalBytes: cfg.Audit.MaxTotalBytes, Log: log}
+	if fwd != nil {
+		opts.OnWrite = fwd.Send
+	}
+	trail, err := audit.Open(cfg.Audit.Path, opts)
 	if err != nil {
 		l.Close()
 		tokens.Close()
@@ -120,7 +136,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		},
 	}, a)
 	ctx, stop := context.WithCancel(context.Background())
-	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1), stop: stop, watching: make(chan struct{}), unlock: unlock}
+	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1), stop: stop, watching: make(chan struct{}), unlock: unlock, forward: fwd}
 	if addr := *cfg.Metrics.Listen; addr != "" {
 		d.metrics, err = a.metrics.Serve(addr, cfg.Metrics.WebConfig, d.healthy, log)
 		switch {
@@ -230,6 +246,12 @@ func (d *Daemon) close(ctx context.Context) error {
 	_ = d.Agent.record(audit.Record{Event: audit.EventStop, Detail: "tte-agent " + Version})
 	if d.Agent.audit != nil {
 		d.Agent.audit.Close()
+	}
+	if d.forward != nil {
+		// The stop record too, if the collector takes it in a moment.
+		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		d.forward.Close(fctx)
+		cancel()
 	}
 	err := errors.Join(serr, cerr, d.tokens.Close())
 	d.unlock()

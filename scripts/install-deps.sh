@@ -15,7 +15,8 @@ demo_pkgs=(softhsm2 opensc openssl pinentry-curses p11-kit ca-certificates)
 test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki passwd procps chromium fonts-dejavu-core systemd
 	gcc-mingw-w64-x86-64 wine64 xvfb xdotool x11-apps wixl msitools dpkg-dev prometheus
 	util-linux stress-ng libnss3-tools zbar-tools mupdf-tools unzip
-	default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java groff-base tmux)
+	default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java groff-base tmux
+	rsyslog rsyslog-openssl)
 # What `make windows`, `make msi` and `make deb` need, without the tests'.
 package_pkgs=(gcc-mingw-w64-x86-64 wixl msitools dpkg-dev)
 # Node.js runs the client's tests and drives chromium; the machine's own

@@ -74,6 +74,10 @@ func (r Record) hash() string {
 
 // Options tune a Log.
 type Options struct {
+	// OnWrite, if set, is given each record's line (its JSON, without the
+	// newline) once it is written: a copy for a central collector. It must
+	// not block.
+	OnWrite func(line []byte)
 	// MaxBytes rotates the file when it grows past this size.
 	MaxBytes int64
 	// MaxTotalBytes bounds all the trail's files together: the oldest
@@ -288,6 +292,9 @@ func (l *Log) appendLocked(r Record) error {
 	}
 	l.size += int64(n)
 	l.seq, l.prev = r.Seq, r.Hash
+	if l.o.OnWrite != nil {
+		l.o.OnWrite(data)
+	}
 	return nil
 }
 

@@ -148,6 +148,11 @@ type Audit struct {
 	// AnchorInterval is how often the chain's head is time-stamped when a
 	// TSA is configured (also at start); default 24h.
 	AnchorInterval Duration `toml:"anchor_interval"`
+	// Syslog, "tcp://HOST:PORT" or "tls://HOST:PORT", also sends every
+	// record to a central collector as RFC 5424 (docs/deployment.md).
+	Syslog string `toml:"syslog"`
+	// SyslogCA is the collector's CA certificate for tls:// (PEM).
+	SyslogCA string `toml:"syslog_ca"`
 }
 
 // IsRequired reports audit.required, true unless set false.
