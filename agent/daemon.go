@@ -46,6 +46,7 @@ type Daemon struct {
 
 	unlock  func()            // releases the one-agent-per-user lock
 	forward *syslog.Forwarder // nil without [audit] syslog
+	events  *syslog.EventLog  // nil without [audit] eventlog
 
 	closeOnce sync.Once
 	closeErr  error
@@ -103,9 +104,25 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		}
 		log.Info("audit records also go to the syslog collector", "collector", cfg.Audit.Syslog)
 	}
+	var events *syslog.EventLog
+	if cfg.Audit.EventLog {
+		if events, err = syslog.OpenEventLog(); err != nil {
+			l.Close()
+			tokens.Close()
+			unlock()
+			return nil, err
+		}
+	}
 	opts := audit.Options{MaxBytes: cfg.Audit.MaxBytes, MaxTotalBytes: cfg.Audit.MaxTotalBytes, Log: log}
-	if fwd != nil {
-		opts.OnWrite = fwd.Send
+	if fwd != nil || events != nil {
+		opts.OnWrite = func(line []byte) {
+			if fwd != nil {
+				fwd.Send(line)
+			}
+			if events != nil {
+				events.Send(line)
+			}
+		}
 	}
 	trail, err := audit.Open(cfg.Audit.Path, opts)
 	if err != nil {
@@ -136,7 +153,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		},
 	}, a)
 	ctx, stop := context.WithCancel(context.Background())
-	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1), stop: stop, watching: make(chan struct{}), unlock: unlock, forward: fwd}
+	d := &Daemon{Agent: a, tokens: tokens, listener: l, server: srv, done: make(chan error, 1), stop: stop, watching: make(chan struct{}), unlock: unlock, forward: fwd, events: events}
 	if addr := *cfg.Metrics.Listen; addr != "" {
 		d.metrics, err = a.metrics.Serve(addr, cfg.Metrics.WebConfig, d.healthy, log)
 		switch {
@@ -246,6 +263,9 @@ func (d *Daemon) close(ctx context.Context) error {
 	_ = d.Agent.record(audit.Record{Event: audit.EventStop, Detail: "tte-agent " + Version})
 	if d.Agent.audit != nil {
 		d.Agent.audit.Close()
+	}
+	if d.events != nil {
+		d.events.Close()
 	}
 	if d.forward != nil {
 		// The stop record too, if the collector takes it in a moment.

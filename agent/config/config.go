@@ -153,6 +153,9 @@ type Audit struct {
 	Syslog string `toml:"syslog"`
 	// SyslogCA is the collector's CA certificate for tls:// (PEM).
 	SyslogCA string `toml:"syslog_ca"`
+	// EventLog (Windows) also writes every record to the Application
+	// event log, source tte-agent.
+	EventLog bool `toml:"eventlog"`
 }
 
 // IsRequired reports audit.required, true unless set false.

@@ -74,6 +74,9 @@ func TestMSI(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(installed), "tte-agentw.exe")); err != nil {
 		t.Errorf("the console-less agent is not installed: %v", err)
 	}
+	if reg := wine("reg", "query", `HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\tte-agent`, "/v", "EventMessageFile"); !strings.Contains(strings.ToLower(reg), `eventcreate.exe`) {
+		t.Errorf("the event log source is not registered:\n%s", reg)
+	}
 	if reg := wine("reg", "query", runKey, "/v", "tte-agent"); !strings.Contains(reg, `"C:\Program Files\tte-agent\tte-agentw.exe" run --background`) {
 		t.Errorf("Run entry after install:\n%s", reg)
 	}

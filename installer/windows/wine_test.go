@@ -141,6 +141,7 @@ origin = "https://eoffice.kota.go.id"
 allow = ["documents"]
 [audit]
 path = %q
+eventlog = true
 [uploads]
 dir = %q
 [metrics]
@@ -148,6 +149,9 @@ listen = ""
 `, addr, winPath(filepath.Join(dir, "audit.log")), winPath(filepath.Join(dir, "spool")))), 0o600)
 	var log bytes.Buffer
 	run := exec.Command(wine64(), exe, "run", "--config", winPath(cfg), "--policy", "")
+	// Wine's ReportEventW traces each event's strings on the eventlog
+	// channel: as far as the Windows event log goes under wine.
+	run.Env = append(os.Environ(), "WINEDEBUG=trace+eventlog")
 	run.Stdout, run.Stderr = &log, &log
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -191,7 +195,11 @@ listen = ""
 	if info.Name != "tte-agent" || info.Origin != "https://eoffice.kota.go.id" || len(info.Allow) != 1 {
 		t.Errorf("agent.info under wine: %+v", info)
 	}
-	if toks := string(call("tokens.list")); toks != `{"tokens":[]}` {
+	// The agent's start record went to the event log too.
+	if !strings.Contains(log.String(), "trace:eventlog") || !strings.Contains(log.String(), `{\"seq\":1,`) {
+		t.Errorf("no audit record reached the event log under wine:\n%s", log.String())
+	}
+if toks := string(call("tokens.list")); toks != `{"tokens":[]}` {
 		t.Errorf("tokens.list with no token: %s", toks)
 	}
 	// A page from another origin is refused there too.
