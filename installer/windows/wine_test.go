@@ -199,7 +199,7 @@ listen = ""
 	if !strings.Contains(log.String(), "trace:eventlog") || !strings.Contains(log.String(), `{\"seq\":1,`) {
 		t.Errorf("no audit record reached the event log under wine:\n%s", log.String())
 	}
-if toks := string(call("tokens.list")); toks != `{"tokens":[]}` {
+	if toks := string(call("tokens.list")); toks != `{"tokens":[]}` {
 		t.Errorf("tokens.list with no token: %s", toks)
 	}
 	// A page from another origin is refused there too.
