@@ -126,6 +126,12 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 	}
 	trail, err := audit.Open(cfg.Audit.Path, opts)
 	if err != nil {
+		if events != nil {
+			events.Close()
+		}
+		if fwd != nil {
+			fwd.Close(context.Background())
+		}
 		l.Close()
 		tokens.Close()
 		unlock()
