@@ -56,7 +56,16 @@ func (a *Agent) documentUpload(p *wsserver.Peer, req protocol.Request) (any, err
 		return nil, err
 	}
 	a.log.Debug("upload started", "conn", p.ID, "upload", u.ID, "size", u.Size)
-	return protocol.DocumentUploadResult{UploadID: u.ID}, nil
+	res := protocol.DocumentUploadResult{UploadID: u.ID}
+	if u.Size > 0 {
+		// Browsers send a Blob over HTTP many times faster than in
+		// WebSocket frames (docs/performance.md); frames stay the
+		// fallback.
+		if res.UploadURL, err = p.UploadURL(u.ID); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (a *Agent) documentDiscard(p *wsserver.Peer, req protocol.Request) (any, error) {

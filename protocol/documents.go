@@ -24,6 +24,9 @@ func (p *DocumentUploadParams) Validate() *Error {
 // DocumentUploadResult is the result of document.upload.
 type DocumentUploadResult struct {
 	UploadID uint64 `json:"uploadId"`
+	// UploadURL is the fast path: PUT the document's bytes there (once,
+	// from this page's origin) instead of sending binary frames.
+	UploadURL string `json:"uploadUrl,omitempty"`
 }
 
 // DocumentDiscardParams are the params of document.discard.

@@ -238,6 +238,8 @@ export interface ConnectOptions {
   url?: string;
   /** Where to look for this user's agent (GET /v1/hello); default DEFAULT_PORTS. */
   ports?: number[];
+  /** Send documents over HTTP when the agent offers it (default true); false keeps to WebSocket frames. */
+  httpUploads?: boolean;
   /** Connection attempts before giving up; default 3. */
   retries?: number;
   /** Milliseconds between attempts; default 500. */

@@ -45,6 +45,10 @@ type Peer struct {
 	chunk     []byte // read buffer for binary frames, allocated on first use
 	// active is when the page last sent a message (unix nanoseconds).
 	active atomic.Int64
+	// host is the Host of the handshake, for upload URLs; tokens are the
+	// connection's upload URL tokens, guarded by the server's mu.
+	host   string
+	tokens []string
 }
 
 func (s *Server) newPeer(ws *websocket.Conn, origin string) *Peer {

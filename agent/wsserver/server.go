@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,6 +93,8 @@ type Server struct {
 	wg       sync.WaitGroup
 	nextID   atomic.Uint64
 	limits   atomic.Pointer[protocol.Limits] // cfg.Limits, then SetLimits
+	// httpUploads maps upload URL tokens to their upload, guarded by mu.
+	httpUploads map[string]httpUpload
 }
 
 // New returns a server that dispatches to h.
@@ -198,6 +201,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.hello(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, UploadPath) {
+		s.upload(w, r)
+		return
+	}
 	if r.URL.Path != Path {
 		http.NotFound(w, r)
 		return
@@ -244,6 +251,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.newPeer(ws, origin)
+	p.host = r.Host
 	switch {
 	case over:
 		release()
@@ -282,6 +290,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		delete(s.peers, p)
 		s.mu.Unlock()
+		s.forgetUploads(p)
 		release()
 		s.h.Closed(p)
 	}()

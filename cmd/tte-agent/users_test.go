@@ -11,14 +11,35 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/tte-agent/tte-agent/internal/testscale"
 )
 
 const usersOrigin = "https://eoffice.kota.go.id"
+
+// syncBuffer is a bytes.Buffer a process's output and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 // findAgent does what the JS client does on a page: GET /v1/hello on each
 // port until one answers this origin, then opens the WebSocket there and
@@ -100,7 +121,7 @@ func TestTwoUsers(t *testing.T) {
 	data, _ := os.ReadFile(self)
 	bin := filepath.Join(root, "tte-agent.test")
 	os.WriteFile(bin, data, 0o755)
-	logs := make([]*bytes.Buffer, len(users))
+	logs := make([]*syncBuffer, len(users))
 	for i, cred := range users {
 		home := filepath.Join(root, fmt.Sprintf("home%d", i))
 		os.MkdirAll(home, 0o700)
@@ -126,12 +147,18 @@ listen = %q
 		cmd := exec.Command(bin, "run", "--config", cfg, "--policy", "")
 		cmd.Env = append(os.Environ(), "TTE_AGENT_AS_MAIN=1", "HOME="+home, "XDG_STATE_HOME="+filepath.Join(home, "state"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		logs[i] = &bytes.Buffer{}
+		logs[i] = &syncBuffer{}
 		cmd.Stderr = logs[i]
 		startAgent(t, cmd, fmt.Sprintf("127.0.0.1:%d", base+i))
 	}
-	if !strings.Contains(logs[1].String(), "metrics port is taken") || !strings.Contains(logs[1].String(), "signing goes on") {
-		t.Errorf("the second agent does not say its metrics are off:\n%s", logs[1])
+	// The port answers as soon as it is bound; the metrics come after.
+	for deadline := time.Now().Add(testscale.D(10 * time.Second)); !strings.Contains(logs[1].String(), "metrics port is taken"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the second agent does not say its metrics are off:\n%s", logs[1])
+		}
+	}
+	if !strings.Contains(logs[1].String(), "signing goes on") {
+		t.Errorf("the second agent's warning does not say signing goes on:\n%s", logs[1])
 	}
 	ports := strings.Join([]string{strconv.Itoa(base), strconv.Itoa(base + 1), strconv.Itoa(base + 2)}, ",")
 	for i, cred := range users {

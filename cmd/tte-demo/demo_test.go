@@ -87,7 +87,7 @@ func TestDemoPrintsWorkingCommands(t *testing.T) {
 		t.Errorf("%s: %v\n%s", commands[0], err, got)
 	}
 	got, _ = shell(commands[1]) // a terminal-only pinentry may make it exit 1
-	for _, want := range []string{"origin https://eoffice.example.go.id may documents", "token \"" + demoLabel + "\"", "a tte-agent is running on " + agentAddr} {
+	for _, want := range []string{"origin https://eoffice.example.go.id may documents", "token \"" + demoLabel + "\"", "your tte-agent is running on " + agentAddr} {
 		if !strings.Contains(got, want) {
 			t.Errorf("%s does not say %q:\n%s", commands[1], want, got)
 		}

@@ -86,10 +86,16 @@ test("the allowed page signs three PDFs in one batch and they download", async (
 
   await page.setInputFiles("#files", PDFS);
   assert.equal(await page.locator("#chosen li").count(), 3);
+  // The documents go over the HTTP fast path, one PUT each.
+  const puts = [];
+  page.on("requestfinished", (r) => {
+    if (r.method() === "PUT" && r.url().includes("/v1/upload/")) puts.push(r.url());
+  });
   await page.click("#sign");
   await page.locator("#sign-status", { hasText: "3 dokumen berhasil ditandatangani (B-LT)." }).waitFor();
   assert.equal(await page.locator("#progress").evaluate((p) => p.value === p.max), true);
   assert.equal(await dialogs(), shownBefore + 1, "one dialog for the whole batch");
+  assert.equal(puts.length, 3, `HTTP uploads: ${puts}`);
 
   const links = page.locator("#results li:not(.all) a");
   assert.deepEqual(await links.allInnerTexts(), ["Unduh go-minimal-ttd.pdf", "Unduh cairo-ttd.pdf", "Unduh qpdf-objstm-ttd.pdf"]);

@@ -230,6 +230,68 @@ test("describeError has Indonesian and English words for every reason, and names
   assert.match(describeError(new TypeError("boom")), /kesalahan di halaman ini|Permintaan tidak dapat/);
 });
 
+// fakeXHR is an XMLHttpRequest that answers with status (0: the request
+// never reached anything) after reporting progress.
+function fakeXHR(status, log) {
+  return class {
+    constructor() {
+      this.upload = {};
+      this.status = 0;
+      this.responseText = "";
+    }
+    open(method, url) {
+      this.method = method;
+      this.url = url;
+    }
+    abort() {
+      this.onabort?.();
+    }
+    send(body) {
+      log.push({ method: this.method, url: this.url, body });
+      queueMicrotask(() => {
+        if (status === 0) return this.onerror?.();
+        this.upload.onprogress?.({ loaded: Math.floor(body.size / 2) });
+        this.status = status;
+        this.responseText = status === 204 ? "" : "bad request: more bytes than its declared size";
+        this.onload?.();
+      });
+    }
+  };
+}
+
+test("the fast path: files go in one HTTP PUT to the URL document.upload gives, with progress; frames when the PUT cannot reach the agent", async () => {
+  for (const [status, viaHTTP] of [[204, true], [0, false]]) {
+    const fake = new FakeAgent().on("agent.info", () => INFO);
+    let n = 0;
+    fake.on("document.upload", () => ({ uploadId: ++n, uploadUrl: `http://127.0.0.1:14545/v1/upload/tok${n}` }));
+    fake.on("sign.pdf", (p) => ({ items: p.items.map((it) => ({ name: "a.pdf", update: toBase64(new Uint8Array(2)), signedSize: 6 })) }));
+    const log = [];
+    const a = agentWith(fake, { XMLHttpRequest: fakeXHR(status, log) });
+    await a.connect();
+    const file = new File(["%PDF"], "a.pdf");
+    const stages = [];
+    await a.signPdf([file], { certificateId: "c", onProgress: (p) => stages.push(`${p.stage}:${p.done}/${p.total}`) });
+    assert.equal(log.length, 1);
+    assert.equal(log[0].method, "PUT");
+    assert.equal(log[0].url, "http://127.0.0.1:14545/v1/upload/tok1");
+    assert.equal(log[0].body, file, "the File itself is the body: no chunks copied in JavaScript");
+    assert.equal(fake.frames.length, viaHTTP ? 0 : 1, viaHTTP ? "no frames on the fast path" : "frames when the PUT never reached the agent");
+    assert.ok(stages.includes("uploading:4/4"), `${stages}`);
+    if (viaHTTP) assert.ok(stages.includes("uploading:2/4"), `progress from the PUT: ${stages}`);
+  }
+  // Refused by the agent: an AgentError with the agent's words.
+  const fake = new FakeAgent().on("agent.info", () => INFO).on("document.upload", () => ({ uploadId: 1, uploadUrl: "http://127.0.0.1:14545/v1/upload/t" }));
+  const a = agentWith(fake, { XMLHttpRequest: fakeXHR(400, []) });
+  await assert.rejects(a.signPdf([new File(["%PDF"], "a.pdf")], { certificateId: "c" }), (e) => e instanceof AgentError && e.reason === "bad_request" && /declared size/.test(e.message));
+  // httpUploads: false keeps to frames.
+  const framesOnly = new FakeAgent().on("agent.info", () => INFO).on("document.upload", () => ({ uploadId: 1, uploadUrl: "http://127.0.0.1:14545/v1/upload/t" }));
+  framesOnly.on("sign.pdf", () => ({ items: [{ name: "a.pdf", update: toBase64(new Uint8Array(2)), signedSize: 6 }] }));
+  const log = [];
+  await agentWith(framesOnly, { XMLHttpRequest: fakeXHR(204, log), httpUploads: false }).signPdf([new File(["%PDF"], "a.pdf")], { certificateId: "c" });
+  assert.equal(log.length, 0);
+  assert.equal(framesOnly.frames.length, 1);
+});
+
 test("a signed size that does not add up is an error, not a corrupt file", async () => {
   const fake = new FakeAgent().on("agent.info", () => INFO).on("document.upload", () => ({ uploadId: 1 }));
   fake.on("sign.pdf", () => ({ items: [{ name: "a.pdf", update: toBase64(new Uint8Array(3)), signedSize: 999 }] }));

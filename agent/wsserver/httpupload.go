@@ -1,0 +1,147 @@
+package wsserver
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tte-agent/tte-agent/protocol"
+)
+
+// UploadPath is where a page sends an upload's bytes over HTTP, the fast
+// path: PUT UploadPath + token, the token coming from document.upload
+// (docs/protocol.md, "Uploading over HTTP").
+const UploadPath = "/v1/upload/"
+
+// httpIdle bounds the wait for the next bytes of an HTTP upload.
+const httpIdle = 60 * time.Second
+
+// httpUpload is what one upload URL may write to.
+type httpUpload struct {
+	peer *Peer
+	id   uint64
+}
+
+// UploadURL returns a one-time URL through which the page may PUT upload
+// id's bytes, instead of sending them in binary frames. The URL carries
+// 256 random bits; it is good for one request, only from the connection's
+// origin, and dies with the connection.
+func (p *Peer) UploadURL(id uint64) (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(b[:])
+	s := p.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return "", errors.New("the agent is stopping")
+	}
+	if s.httpUploads == nil {
+		s.httpUploads = map[string]httpUpload{}
+	}
+	s.httpUploads[tok] = httpUpload{peer: p, id: id}
+	p.tokens = append(p.tokens, tok)
+	return "http://" + p.host + UploadPath + tok, nil
+}
+
+// forgetUploads removes the connection's upload URLs (it has closed).
+func (s *Server) forgetUploads(p *Peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range p.tokens {
+		delete(s.httpUploads, t)
+	}
+	p.tokens = nil
+}
+
+// upload answers PUT /v1/upload/TOKEN (and its CORS preflight): the same
+// checks as the WebSocket, then the body goes to the Handler chunk by
+// chunk, as a binary frame's payload does, so every limit and quota of
+// the upload applies and its bytes are hashed and spooled as they arrive.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	origin, why := s.check(r)
+	if why != "" {
+		s.cfg.Log.Debug("refused an HTTP upload", "reason", string(why), "origin", r.Header.Get("Origin"))
+		http.Error(w, string(why), http.StatusForbidden)
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Vary", "Origin")
+	h.Set("Cache-Control", "no-store")
+	switch r.Method {
+	case http.MethodOptions:
+		h.Set("Access-Control-Allow-Methods", "PUT")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Max-Age", "600")
+		if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
+			h.Set("Access-Control-Allow-Private-Network", "true")
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case http.MethodPut:
+	default:
+		h.Set("Allow", "PUT, OPTIONS")
+		http.Error(w, "method not allowed: PUT the document's bytes", http.StatusMethodNotAllowed)
+		return
+	}
+	tok := strings.TrimPrefix(r.URL.Path, UploadPath)
+	s.mu.Lock()
+	up, ok := s.httpUploads[tok]
+	mine := ok && up.peer.Origin == origin
+	if mine {
+		delete(s.httpUploads, tok) // one request per URL, whatever happens
+	}
+	s.mu.Unlock()
+	if !ok {
+		http.Error(w, "not found: this upload URL is unknown, used already, or its connection has closed; start the upload again with document.upload", http.StatusNotFound)
+		return
+	}
+	if !mine {
+		http.Error(w, "forbidden: this upload URL belongs to another page", http.StatusForbidden)
+		return
+	}
+	p := up.peer
+	rc := http.NewResponseController(w)
+	buf := make([]byte, chunkSize)
+	for {
+		// A slow page may take its time, but must keep sending; the
+		// WebSocket is not idle while its upload flows.
+		_ = rc.SetReadDeadline(time.Now().Add(httpIdle))
+		n, err := r.Body.Read(buf)
+		if n > 0 {
+			if p.ctx.Err() != nil {
+				http.Error(w, "gone: the page's connection to the agent closed, and its uploads with it", http.StatusGone)
+				return
+			}
+			p.active.Store(time.Now().UnixNano())
+			if uerr := s.h.Upload(p, up.id, buf[:n]); uerr != nil {
+				p.uploadError(up.id, uerr)
+				msg := uerr.Error()
+				if pe, ok := protocol.AsError(uerr); ok {
+					msg = pe.Message
+					if pe.Data.Detail != "" {
+						msg = pe.Data.Detail
+					}
+				}
+				http.Error(w, "bad request: "+msg, http.StatusBadRequest)
+				return
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			p.log.Debug("HTTP upload broke off", "upload", up.id, "err", err)
+			return
+		}
+	}
+	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	w.WriteHeader(http.StatusNoContent)
+}
