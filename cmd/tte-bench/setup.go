@@ -41,6 +41,8 @@ type bench struct {
 	caFile string
 	agent  *exec.Cmd
 	url    string
+	// pagePort is where scenario w serves its page (an allowed origin).
+	pagePort int
 }
 
 func setup(agentBin, cpuprofile string) (*bench, error) {
@@ -83,6 +85,9 @@ func setup(agentBin, cpuprofile string) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.pagePort, err = freePort(); err != nil {
+		return nil, err
+	}
 	cfg := filepath.Join(dir, "agent.toml")
 	conf := fmt.Sprintf(`listen = "127.0.0.1:%d"
 [pkcs11]
@@ -92,6 +97,9 @@ program = %q
 [[origins]]
 origin = %q
 allow = ["documents", "digest"]
+[[origins]]
+origin = "http://127.0.0.1:%d"
+allow = ["documents"]
 [uploads]
 dir = %q
 [audit]
@@ -108,7 +116,7 @@ mode = "require"
 # Scenario (a) sends 2,000 digests in one request; (b) a 1 GiB document.
 items = 2000
 document_bytes = 2147483648
-`, port, b.store.Module, pinentry, benchOrigin, filepath.Join(dir, "spool"), filepath.Join(dir, "audit.log"), b.tsa.URL, b.pki.RootFile, b.tsa.CAFile)
+`, port, b.store.Module, pinentry, benchOrigin, b.pagePort, filepath.Join(dir, "spool"), filepath.Join(dir, "audit.log"), b.tsa.URL, b.pki.RootFile, b.tsa.CAFile)
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		return nil, err
 	}

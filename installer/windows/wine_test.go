@@ -106,6 +106,25 @@ func buildExe(t *testing.T, pkg string, ldflags ...string) string {
 }
 
 // winPath is a Linux path as wine's Z: drive shows it.
+// lockedBuffer is a bytes.Buffer a child process writes while the test
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func winPath(p string) string { return `Z:` + strings.ReplaceAll(p, "/", `\`) }
 
 func freeAddr(t *testing.T) string {
@@ -147,7 +166,7 @@ dir = %q
 [metrics]
 listen = ""
 `, addr, winPath(filepath.Join(dir, "audit.log")), winPath(filepath.Join(dir, "spool")))), 0o600)
-	var log bytes.Buffer
+	var log lockedBuffer // wine writes it while the test reads it
 	run := exec.Command(wine64(), exe, "run", "--config", winPath(cfg), "--policy", "")
 	// Wine's ReportEventW traces each event's strings on the eventlog
 	// channel: as far as the Windows event log goes under wine.
