@@ -195,7 +195,7 @@ func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 func methodLabel(m string) string {
 	switch m {
 	case protocol.MethodAgentInfo, protocol.MethodTokensList, protocol.MethodCertificatesList, protocol.MethodSignDigest,
-		protocol.MethodSignCMS, protocol.MethodSignPDF, protocol.MethodDocumentUpload, protocol.MethodDocumentDiscard,
+		protocol.MethodSignCMS, protocol.MethodSignPDF, protocol.MethodDocumentUpload, protocol.MethodDocumentDiscard, protocol.MethodDocumentUploadURL,
 		protocol.MethodCertificatesStatus, protocol.MethodPDFExtend, protocol.MethodDocumentVerify:
 		return m
 	}
@@ -238,6 +238,8 @@ func (a *Agent) serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 		return a.documentUpload(p, req)
 	case protocol.MethodDocumentDiscard:
 		return a.documentDiscard(p, req)
+	case protocol.MethodDocumentUploadURL:
+		return a.documentUploadURL(p, req)
 	case protocol.MethodCertificatesStatus:
 		return a.certificatesStatus(ctx, req)
 	case protocol.MethodPDFExtend:

@@ -61,11 +61,36 @@ func (a *Agent) documentUpload(p *wsserver.Peer, req protocol.Request) (any, err
 		// Browsers send a Blob over HTTP many times faster than in
 		// WebSocket frames (docs/performance.md); frames stay the
 		// fallback.
-		if res.UploadURL, err = p.UploadURL(u.ID); err != nil {
+		if res.UploadURL, err = p.UploadURL(wsserver.UploadTarget{ID: u.ID, Size: u.Size}); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
+}
+
+// documentUploadURL gives one HTTP upload URL for several uploads of the
+// connection that have received nothing yet: the page sends their bytes
+// one after another in one request, which browsers do much faster than
+// one request per small document (docs/performance.md).
+func (a *Agent) documentUploadURL(p *wsserver.Peer, req protocol.Request) (any, error) {
+	var params protocol.DocumentUploadURLParams
+	if err := protocol.DecodeParams(req.Params, &params); err != nil {
+		return nil, err
+	}
+	set := a.uploadSet(p)
+	targets := make([]wsserver.UploadTarget, 0, len(params.UploadIDs))
+	for i, id := range params.UploadIDs {
+		size, ok := set.Pending(id)
+		if !ok {
+			return nil, protocol.BadRequest("params.uploadIds[%d]: upload %d is unknown, or bytes have already arrived for it", i, id)
+		}
+		targets = append(targets, wsserver.UploadTarget{ID: id, Size: size})
+	}
+	url, err := p.UploadURL(targets...)
+	if err != nil {
+		return nil, err
+	}
+	return protocol.DocumentUploadURLResult{UploadURL: url}, nil
 }
 
 func (a *Agent) documentDiscard(p *wsserver.Peer, req protocol.Request) (any, error) {

@@ -57,6 +57,30 @@ func TestHTTPUpload(t *testing.T) {
 	if code, _ := put(t, up.UploadURL, testOrigin, doc); code != http.StatusNotFound {
 		t.Errorf("a used URL: %d", code)
 	}
+	// Several uploads through one URL, their bytes one after another in
+	// one body (sizes 0 included); each is then its own document.
+	parts := [][]byte{[]byte("surat pertama"), {}, bytes.Repeat([]byte("b"), 300<<10)}
+	var ids []uint64
+	for i, p := range parts {
+		ids = append(ids, mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "s" + string(rune('a'+i)), "size": len(p)}).UploadID)
+	}
+	multi := mustCall[protocol.DocumentUploadURLResult](c, "document.uploadUrl", map[string]any{"uploadIds": ids})
+	if code, msg := put(t, multi.UploadURL, testOrigin, bytes.Join(parts, nil)); code != http.StatusNoContent {
+		t.Fatalf("one body for three uploads: %d %s", code, msg)
+	}
+	items := []any{}
+	for _, id := range ids {
+		items = append(items, map[string]any{"uploadId": id})
+	}
+	three := mustCall[protocol.SignCMSResult](c, "sign.cms", map[string]any{"certificateId": h.certID(rsaID), "items": items})
+	for i, p := range parts {
+		if _, err := opensslCMS(t, h, three.Items[i].CMS, p); err != nil {
+			t.Errorf("document %d of the shared body: %v", i, err)
+		}
+	}
+	if _, perr := c.call("document.uploadUrl", map[string]any{"uploadIds": []uint64{ids[0]}}); perr == nil || perr.Data.Reason != protocol.ReasonBadRequest {
+		t.Errorf("an upload URL for a finished upload: %v", perr)
+	}
 	// More bytes than declared: refused, and the page told on its socket.
 	over := mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "a.pdf", "size": 10})
 	if code, msg := put(t, over.UploadURL, testOrigin, []byte("01234567890123")); code != http.StatusBadRequest || !strings.Contains(msg, "declared size") {
@@ -87,7 +111,7 @@ func TestHTTPUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Methods") != "PUT" || resp.Header.Get("Access-Control-Allow-Private-Network") != "true" {
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Methods") != "PUT, POST" || resp.Header.Get("Access-Control-Allow-Private-Network") != "true" {
 		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
 	}
 }

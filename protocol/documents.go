@@ -51,3 +51,28 @@ type DocumentError struct {
 	UploadID uint64 `json:"uploadId"`
 	Error    *Error `json:"error"`
 }
+
+// DocumentUploadURLParams are the params of document.uploadUrl.
+type DocumentUploadURLParams struct {
+	UploadIDs []uint64 `json:"uploadIds"`
+}
+
+// Validate checks the params.
+func (p *DocumentUploadURLParams) Validate() *Error {
+	if len(p.UploadIDs) == 0 {
+		return BadRequest("params.uploadIds: name at least one upload")
+	}
+	seen := map[uint64]bool{}
+	for i, id := range p.UploadIDs {
+		if seen[id] {
+			return BadRequest("params.uploadIds[%d]: upload %d is named twice", i, id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// DocumentUploadURLResult is the result of document.uploadUrl.
+type DocumentUploadURLResult struct {
+	UploadURL string `json:"uploadUrl"`
+}

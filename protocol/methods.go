@@ -21,6 +21,9 @@ const (
 	MethodCertificatesStatus = "certificates.status"
 	MethodPDFExtend          = "pdf.extend"
 	MethodDocumentVerify     = "document.verify"
+	// MethodDocumentUploadURL returns one HTTP upload URL for several
+	// uploads, whose bytes follow one another in one request body.
+	MethodDocumentUploadURL = "document.uploadUrl"
 
 	NotifyProgress      = "progress"
 	NotifyTokensChanged = "tokens.changed"

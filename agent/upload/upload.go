@@ -189,6 +189,18 @@ func (s *Set) Write(id uint64, payload []byte) error {
 	return nil
 }
 
+// Pending returns the declared size of upload id when it exists and has
+// received nothing yet, for an HTTP upload URL covering it.
+func (s *Set) Pending(id uint64) (int64, bool) {
+	s.mu.Lock()
+	u, ok := s.open[id]
+	s.mu.Unlock()
+	if !ok || u.Received() != 0 {
+		return 0, false
+	}
+	return u.Size, true
+}
+
 // ErrClaimed means a sign request owns the upload.
 var ErrClaimed = errors.New("upload belongs to a running sign request")
 

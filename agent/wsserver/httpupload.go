@@ -20,17 +20,26 @@ const UploadPath = "/v1/upload/"
 // httpIdle bounds the wait for the next bytes of an HTTP upload.
 const httpIdle = 60 * time.Second
 
-// httpUpload is what one upload URL may write to.
-type httpUpload struct {
-	peer *Peer
-	id   uint64
+// UploadTarget is one upload an upload URL writes: its id and declared
+// size.
+type UploadTarget struct {
+	ID   uint64
+	Size int64
 }
 
-// UploadURL returns a one-time URL through which the page may PUT upload
-// id's bytes, instead of sending them in binary frames. The URL carries
-// 256 random bits; it is good for one request, only from the connection's
-// origin, and dies with the connection.
-func (p *Peer) UploadURL(id uint64) (string, error) {
+// httpUpload is what one upload URL may write to: the uploads in order,
+// each taking its declared size of the body.
+type httpUpload struct {
+	peer    *Peer
+	targets []UploadTarget
+}
+
+// UploadURL returns a one-time URL through which the page may send the
+// targets' bytes, one after another in one request body, instead of
+// binary frames. The URL carries 256 random bits; it is good for one
+// request, only from the connection's origin, and dies with the
+// connection.
+func (p *Peer) UploadURL(targets ...UploadTarget) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
@@ -45,7 +54,7 @@ func (p *Peer) UploadURL(id uint64) (string, error) {
 	if s.httpUploads == nil {
 		s.httpUploads = map[string]httpUpload{}
 	}
-	s.httpUploads[tok] = httpUpload{peer: p, id: id}
+	s.httpUploads[tok] = httpUpload{peer: p, targets: targets}
 	p.tokens = append(p.tokens, tok)
 	return "http://" + p.host + UploadPath + tok, nil
 }
@@ -60,7 +69,7 @@ func (s *Server) forgetUploads(p *Peer) {
 	p.tokens = nil
 }
 
-// upload answers PUT /v1/upload/TOKEN (and its CORS preflight): the same
+// upload answers PUT or POST /v1/upload/TOKEN (and its CORS preflight): the same
 // checks as the WebSocket, then the body goes to the Handler chunk by
 // chunk, as a binary frame's payload does, so every limit and quota of
 // the upload applies and its bytes are hashed and spooled as they arrive.
@@ -77,7 +86,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	switch r.Method {
 	case http.MethodOptions:
-		h.Set("Access-Control-Allow-Methods", "PUT")
+		h.Set("Access-Control-Allow-Methods", "PUT, POST")
 		h.Set("Access-Control-Allow-Headers", "Content-Type")
 		h.Set("Access-Control-Max-Age", "600")
 		if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
@@ -85,9 +94,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return
-	case http.MethodPut:
+	case http.MethodPut, http.MethodPost:
+		// POST of an untyped body is a CORS "simple" request: browsers
+		// send it without a preflight, one round trip less per document.
 	default:
-		h.Set("Allow", "PUT, OPTIONS")
+		h.Set("Allow", "PUT, POST, OPTIONS")
 		http.Error(w, "method not allowed: PUT the document's bytes", http.StatusMethodNotAllowed)
 		return
 	}
@@ -110,35 +121,54 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	p := up.peer
 	rc := http.NewResponseController(w)
 	buf := make([]byte, chunkSize)
-	for {
+	refuse := func(id uint64, uerr error) {
+		p.uploadError(id, uerr)
+		msg := uerr.Error()
+		if pe, ok := protocol.AsError(uerr); ok {
+			msg = pe.Message
+			if pe.Data.Detail != "" {
+				msg = pe.Data.Detail
+			}
+		}
+		http.Error(w, "bad request: "+msg, http.StatusBadRequest)
+	}
+	for i := 0; ; {
 		// A slow page may take its time, but must keep sending; the
 		// WebSocket is not idle while its upload flows.
 		_ = rc.SetReadDeadline(time.Now().Add(httpIdle))
-		n, err := r.Body.Read(buf)
+		want := len(buf)
+		if i < len(up.targets) {
+			want = int(min(int64(want), up.targets[i].Size))
+		}
+		n, err := r.Body.Read(buf[:max(want, 1)])
 		if n > 0 {
 			if p.ctx.Err() != nil {
 				http.Error(w, "gone: the page's connection to the agent closed, and its uploads with it", http.StatusGone)
 				return
 			}
 			p.active.Store(time.Now().UnixNano())
-			if uerr := s.h.Upload(p, up.id, buf[:n]); uerr != nil {
-				p.uploadError(up.id, uerr)
-				msg := uerr.Error()
-				if pe, ok := protocol.AsError(uerr); ok {
-					msg = pe.Message
-					if pe.Data.Detail != "" {
-						msg = pe.Data.Detail
-					}
-				}
-				http.Error(w, "bad request: "+msg, http.StatusBadRequest)
+			if i >= len(up.targets) {
+				last := up.targets[len(up.targets)-1].ID
+				refuse(last, protocol.BadRequest("upload %d: more bytes than its declared size; the upload is discarded", last))
 				return
 			}
+			if uerr := s.h.Upload(p, up.targets[i].ID, buf[:n]); uerr != nil {
+				refuse(up.targets[i].ID, uerr)
+				return
+			}
+			if up.targets[i].Size -= int64(n); up.targets[i].Size == 0 {
+				i++
+			}
+		}
+		// Skip uploads of size 0 (nothing to send for them).
+		for i < len(up.targets) && up.targets[i].Size == 0 {
+			i++
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			p.log.Debug("HTTP upload broke off", "upload", up.id, "err", err)
+			p.log.Debug("HTTP upload broke off", "err", err)
 			return
 		}
 	}

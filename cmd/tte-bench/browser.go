@@ -119,7 +119,7 @@ func (b *bench) scenarioBrowser(r *report, runs int, size int64, n int) error {
 		rows: [][2]string{
 			{"sha256sum of the same bytes", fmt.Sprintf("%v = %.0f MB/s", sum.Round(time.Millisecond), mb/sum.Seconds())},
 			{"the browser's bare fetch() POST to a loopback sink (its ceiling)", fmt.Sprintf("%v = %.0f MB/s", fetch.Round(time.Millisecond), mb/fetch.Seconds())},
-			{"client signCms: upload (HTTP PUT) + sign.cms", fmt.Sprintf("%v = %.0f MB/s", cms.Round(time.Millisecond), mb/cms.Seconds())},
+			{"client signCms: upload (one HTTP POST) + sign.cms", fmt.Sprintf("%v = %.0f MB/s", cms.Round(time.Millisecond), mb/cms.Seconds())},
 			{"signCms ÷ sha256sum throughput", fmt.Sprintf("%.2f", sum.Seconds()/cms.Seconds())},
 			{"signCms ÷ the browser's ceiling", fmt.Sprintf("%.2f (target ≥ 0.70)", ceiling)},
 		},

@@ -272,9 +272,9 @@ test("the fast path: files go in one HTTP PUT to the URL document.upload gives, 
     const stages = [];
     await a.signPdf([file], { certificateId: "c", onProgress: (p) => stages.push(`${p.stage}:${p.done}/${p.total}`) });
     assert.equal(log.length, 1);
-    assert.equal(log[0].method, "PUT");
+    assert.equal(log[0].method, "POST");
     assert.equal(log[0].url, "http://127.0.0.1:14545/v1/upload/tok1");
-    assert.equal(log[0].body, file, "the File itself is the body: no chunks copied in JavaScript");
+    assert.equal(log[0].body, file, "the File itself is the body (untyped: no CORS preflight): no chunks copied in JavaScript");
     assert.equal(fake.frames.length, viaHTTP ? 0 : 1, viaHTTP ? "no frames on the fast path" : "frames when the PUT never reached the agent");
     assert.ok(stages.includes("uploading:4/4"), `${stages}`);
     if (viaHTTP) assert.ok(stages.includes("uploading:2/4"), `progress from the PUT: ${stages}`);
