@@ -144,28 +144,7 @@ func (r *OrgReport) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\n", ws.Name, state, ws.Requests, ws.Items, ws.Failures, ws.Incidents)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "\nSignatures (all workstations)")
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  month\torigin\tcertificate\trequests\titems")
-	total := 0
-	for _, c := range r.Signatures {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\n", c.Month, c.Origin, c.Certificate, c.Requests, c.Items)
-		total += c.Items
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "  total signed items: %d\n", total)
-	fmt.Fprintln(w, "\nFailures by reason")
-	reasons := make([]string, 0, len(r.Failures))
-	for k := range r.Failures {
-		reasons = append(reasons, k)
-	}
-	sort.Strings(reasons)
-	if len(reasons) == 0 {
-		fmt.Fprintln(w, "  none")
-	}
-	for _, k := range reasons {
-		fmt.Fprintf(w, "  %-24s %d\n", k, r.Failures[k])
-	}
+	writeTables(w, "Signatures (all workstations)", r.Signatures, r.Failures)
 	fmt.Fprintln(w, "\nIncidents (PIN locked, token removed, certificate invalid)")
 	if len(r.Incidents) == 0 {
 		fmt.Fprintln(w, "  none")

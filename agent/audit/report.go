@@ -172,28 +172,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(w, "Audit trail: NOT INTACT — %s\n", r.Problem)
 	}
-	fmt.Fprintln(w, "\nSignatures")
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  month\torigin\tcertificate\trequests\titems")
-	total := 0
-	for _, c := range r.Signatures {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\n", c.Month, c.Origin, c.Certificate, c.Requests, c.Items)
-		total += c.Items
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "  total signed items: %d\n", total)
-	fmt.Fprintln(w, "\nFailures by reason")
-	reasons := make([]string, 0, len(r.Failures))
-	for k := range r.Failures {
-		reasons = append(reasons, k)
-	}
-	sort.Strings(reasons)
-	if len(reasons) == 0 {
-		fmt.Fprintln(w, "  none")
-	}
-	for _, k := range reasons {
-		fmt.Fprintf(w, "  %-24s %d\n", k, r.Failures[k])
-	}
+	writeTables(w, "Signatures", r.Signatures, r.Failures)
 	fmt.Fprintln(w, "\nIncidents (PIN locked, token removed, certificate invalid)")
 	if len(r.Incidents) == 0 {
 		fmt.Fprintln(w, "  none")
@@ -202,6 +181,32 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "  %s  %-20s %s %s\n", in.Time.UTC().Format(time.RFC3339), in.Kind, in.Origin, in.Certificate)
 	}
 	return nil
+}
+
+// writeTables prints the signatures and the failures by reason.
+func writeTables(w io.Writer, title string, signatures []SignatureCount, failures map[string]int) {
+	fmt.Fprintln(w, "\n"+title)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  month\torigin\tcertificate\trequests\titems")
+	total := 0
+	for _, c := range signatures {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\n", c.Month, c.Origin, c.Certificate, c.Requests, c.Items)
+		total += c.Items
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "  total signed items: %d\n", total)
+	fmt.Fprintln(w, "\nFailures by reason")
+	reasons := make([]string, 0, len(failures))
+	for k := range failures {
+		reasons = append(reasons, k)
+	}
+	sort.Strings(reasons)
+	if len(reasons) == 0 {
+		fmt.Fprintln(w, "  none")
+	}
+	for _, k := range reasons {
+		fmt.Fprintf(w, "  %-24s %d\n", k, failures[k])
+	}
 }
 
 // WriteCSV writes one row per table line: a "section" column says which.

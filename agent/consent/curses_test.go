@@ -77,6 +77,21 @@ func words(screen string) string {
 	}, screen)), " ")
 }
 
+// askPIN runs the dialog in the background; the channel gets the PIN, or
+// "error: ..." when the dialog failed.
+func askPIN(prog *pinentry.Program, d pinentry.Dialog) <-chan string {
+	got := make(chan string, 1)
+	go func() {
+		pin, err := prog.GetPIN(context.Background(), d)
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		got <- string(pin)
+	}()
+	return got
+}
+
 func program(path, tty string) *pinentry.Program {
 	return &pinentry.Program{Path: path, TTYName: tty, TTYType: "screen", LCCType: "C.UTF-8", Timeout: testscale.D(60 * time.Second)}
 }
@@ -102,15 +117,7 @@ func TestCursesDialogFits80x24(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan string, 1)
-	go func() {
-		pin, err := prog.GetPIN(context.Background(), d)
-		if err != nil {
-			got <- "error: " + err.Error()
-			return
-		}
-		got <- string(pin)
-	}()
+	got := askPIN(prog, d)
 	screen := p.waitFor(`<Tanda tangani>`)
 	t.Logf("the dialog:\n%s", screen)
 	text := words(screen)
@@ -149,15 +156,7 @@ func TestCursesTypeAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan string, 1)
-	go func() {
-		pin, err := prog.GetPIN(context.Background(), d)
-		if err != nil {
-			got <- "error: " + err.Error()
-			return
-		}
-		got <- string(pin)
-	}()
+	got := askPIN(prog, d)
 	time.Sleep(testscale.D(200 * time.Millisecond))
 	p.keys("424242")
 	time.Sleep(testscale.D(200 * time.Millisecond))
