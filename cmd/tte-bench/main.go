@@ -50,10 +50,11 @@ func main() {
 		must(b.scenarioBrowser(r, *runs, 256<<20, *pdfs))
 	}
 	if want("m") {
-		must(b.scenarioBatchMemory(r, 1000, false))
+		must(b.scenarioBatchMemory(r, 1000, false, false))
+		must(b.scenarioBatchMemory(r, 1000, false, true))
 	}
 	if want("v") {
-		must(b.scenarioBatchMemory(r, 1000, true))
+		must(b.scenarioBatchMemory(r, 1000, true, false))
 	}
 	// (l) runs last: its seven B-LT batches leave the agent's heap larger
 	// for a while, which (m)'s peak-RSS bound would count.
