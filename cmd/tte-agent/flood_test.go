@@ -29,6 +29,17 @@ func TestListenersUnderFlood(t *testing.T) {
 	data, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, bytes.Replace(data, []byte("[metrics]\nlisten = \"\""), fmt.Appendf(nil, "[metrics]\nlisten = %q", maddr), 1), 0o600)
 	agent := startAgent(t, exec.Command("prlimit", "--nofile=256:256", "--", buildAgent(t), "run", "--config", cfg), addr)
+	// The WebSocket port answers as soon as it is bound; the metrics
+	// listener comes a moment later.
+	for deadline := time.Now().Add(testscale.D(10 * time.Second)); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", maddr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the metrics listener %s never answered", maddr)
+		}
+	}
 
 	get := func(host string) (int, string) {
 		t.Helper()
