@@ -58,8 +58,9 @@ func TestHTTPUpload(t *testing.T) {
 		t.Errorf("a used URL: %d", code)
 	}
 	// Several uploads through one URL, their bytes one after another in
-	// one body (sizes 0 included); each is then its own document.
-	parts := [][]byte{[]byte("surat pertama"), {}, bytes.Repeat([]byte("b"), 300<<10)}
+	// one body (sizes 0 included, first and between); each is then its
+	// own document.
+	parts := [][]byte{{}, []byte("surat pertama"), {}, bytes.Repeat([]byte("b"), 300<<10)}
 	var ids []uint64
 	for i, p := range parts {
 		ids = append(ids, mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "s" + string(rune('a'+i)), "size": len(p)}).UploadID)

@@ -133,6 +133,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad request: "+msg, http.StatusBadRequest)
 	}
 	for i := 0; ; {
+		// Uploads of size 0 take nothing from the body.
+		for i < len(up.targets) && up.targets[i].Size == 0 {
+			i++
+		}
 		// A slow page may take its time, but must keep sending; the
 		// WebSocket is not idle while its upload flows.
 		_ = rc.SetReadDeadline(time.Now().Add(httpIdle))
@@ -156,13 +160,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 				refuse(up.targets[i].ID, uerr)
 				return
 			}
-			if up.targets[i].Size -= int64(n); up.targets[i].Size == 0 {
-				i++
-			}
-		}
-		// Skip uploads of size 0 (nothing to send for them).
-		for i < len(up.targets) && up.targets[i].Size == 0 {
-			i++
+			up.targets[i].Size -= int64(n)
 		}
 		if err == io.EOF {
 			break
