@@ -33,7 +33,7 @@ func TestSlowModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok, err := store.CreateToken(softhsm.TokenSpec{Label: "slow", PIN: pin, SOPIN: sopin,
-		Keys: []softhsm.KeySpec{{Label: "rsa", ID: []byte{1}, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Slow Signer"}}},
+		Keys:       []softhsm.KeySpec{{Label: "rsa", ID: []byte{1}, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Slow Signer"}}},
 		ExtraCerts: []*x509.Certificate{ca.Cert}}, ca)
 	if err != nil {
 		t.Fatal(err)
