@@ -114,7 +114,7 @@ func (a *Agent) signCMS(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	}
 	signed, err := a.signDocuments(ctx, p, req, ds,
 		consent.Request{Items: ds.docs.names, TotalBytes: ds.docs.total, Digests: !ds.docs.hasUploads(), DigestItems: ds.docs.digestItems(), HashAlgorithm: string(params.HashAlgorithm)},
-		time.Now())
+		time.Now(), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -173,11 +173,18 @@ func refusals(errs []error) error {
 }
 
 // signDocuments signs every digest of ds as CMS in one consent and one
-// login, then time-stamps them for B-T. A zero signingTime leaves the
-// signing-time attribute out (PAdES).
-func (a *Agent) signDocuments(ctx context.Context, p *wsserver.Peer, req protocol.Request, ds *docSigning, c consent.Request, signingTime time.Time) ([]*cms.SignedData, error) {
+// login. For B-T and above each signature is time-stamped, and after
+// (which may be nil) finishes the item, while the token signs the next
+// ones (follower). A zero signingTime leaves the signing-time attribute
+// out (PAdES).
+func (a *Agent) signDocuments(ctx context.Context, p *wsserver.Peer, req protocol.Request, ds *docSigning, c consent.Request, signingTime time.Time, after afterFunc) ([]*cms.SignedData, error) {
 	n := len(ds.docs.digests)
 	signed := make([]*cms.SignedData, n)
+	var fl *follower
+	if ds.level.Rank() >= protocol.LevelBT.Rank() {
+		fl = a.newFollower(ctx, ds, signed, after)
+		defer fl.stop()
+	}
 	err := a.sign(ctx, signRequest{
 		peer: p, id: req.ID, method: req.Method, cert: ds.cert, total: n, prog: ds.prog, consent: c,
 		audited: func() []audit.Item {
@@ -202,9 +209,17 @@ func (a *Agent) signDocuments(ctx context.Context, p *wsserver.Peer, req protoco
 			if ds.errs[i] != nil {
 				return ds.errs[i]
 			}
+			if fl != nil {
+				if err := fl.failed(); err != nil {
+					return err // the TSA failed: no more signatures that cannot be finished
+				}
+			}
 			signer := tokenSigner{s: s, k: k, pub: ds.cert.Cert.PublicKey, pin: pin}
 			sd, err := cms.Sign(ds.docs.digests[i], ds.cert.Cert, signer, cms.Options{Hash: ds.hash, PSS: ds.pss, SigningTime: signingTime, Chain: ds.chain})
 			signed[i] = sd
+			if err == nil && fl != nil {
+				fl.add(i)
+			}
 			return err
 		})
 		if err != nil {
@@ -215,13 +230,9 @@ func (a *Agent) signDocuments(ctx context.Context, p *wsserver.Peer, req protoco
 	if err != nil {
 		return nil, err
 	}
-	if ds.level.Rank() >= protocol.LevelBT.Rank() {
-		if err := a.timestamp(ctx, signed, ds.hash, ds.prog); err != nil {
-			return nil, err
-		}
-	}
-	if ds.lt != nil {
-		if err := a.finishLT(ctx, ds, signed); err != nil {
+	if fl != nil {
+		ds.prog.stage(protocol.StageTimestamping)
+		if err := fl.wait(ctx); err != nil {
 			return nil, err
 		}
 	}

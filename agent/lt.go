@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/tte-agent/tte-agent/agent/config"
-	"github.com/tte-agent/tte-agent/cms"
 	"github.com/tte-agent/tte-agent/protocol"
 	"github.com/tte-agent/tte-agent/tsa"
 )
@@ -49,34 +48,6 @@ func (a *Agent) noLT(ds *docSigning, err error) error {
 	return nil
 }
 
-// finishLT adds the time-stamping authorities' validation data after the
-// time-stamps, and for CMS puts everything into each signature.
-func (a *Agent) finishLT(ctx context.Context, ds *docSigning, signed []*cms.SignedData) error {
-	tokens := make([][]byte, 0, len(signed))
-	for _, sd := range signed {
-		if t := sd.TimestampToken(); t != nil {
-			tokens = append(tokens, t)
-		}
-	}
-	seen := map[string]bool{}
-	for _, tok := range tokens {
-		leaf, _, err := tsaCertificates(tok)
-		if err == nil && seen[string(leaf.Raw)] {
-			continue
-		}
-		if err == nil {
-			seen[string(leaf.Raw)] = true
-		}
-		if err := a.tsaData(ctx, a.trust, ds.lt, tok); err != nil {
-			if ctx.Err() != nil {
-				return a.contextError(ctx, ctx.Err(), len(signed))
-			}
-			return a.noLT(ds, err)
-		}
-	}
-	return nil
-}
-
 // resultRevocation is the revocation member of a sign result.
 func (ds *docSigning) resultRevocation() *protocol.RevocationInfo {
 	ri := ds.check.info
@@ -84,31 +55,6 @@ func (ds *docSigning) resultRevocation() *protocol.RevocationInfo {
 		ri.Detail = ds.downgrade
 	}
 	return &ri
-}
-
-// timestamp adds a signature time-stamp to each signature, after logout
-// (the token is not held while the TSA answers), stampParallel at a time;
-// the TSA client retries transient failures.
-func (a *Agent) timestamp(ctx context.Context, signed []*cms.SignedData, h crypto.Hash, prog *progress) error {
-	prog.stage(protocol.StageTimestamping)
-	tokens := make([][]byte, len(signed))
-	err := a.stampAll(ctx, len(signed), h, func(i int) []byte {
-		d := h.New()
-		d.Write(signed[i].Signature())
-		return d.Sum(nil)
-	}, func(i int, tok []byte) {
-		tokens[i] = tok
-		prog.item()
-	})
-	if err != nil {
-		return err
-	}
-	for i, sd := range signed {
-		if err := sd.AddTimestamp(tokens[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // stampAll asks the TSA for n time-stamps over digest(i), stampParallel at
@@ -155,10 +101,15 @@ func (a *Agent) stampAll(parent context.Context, n int, h crypto.Hash, digest fu
 	if firstErr == nil {
 		return nil
 	}
-	a.log.Warn("time-stamp failed", "tsa", a.conf().TSA.URL, "err", firstErr)
-	e := protocol.NewError(protocol.ReasonUpstreamFailed, "The time-stamping authority failed; try again later or ask for level B-B.").WithCompleted(finished)
-	if errors.Is(firstErr, tsa.ErrFailed) {
-		e.Data.Detail = firstErr.Error()
+	return a.tsaFailed(firstErr).WithCompleted(finished)
+}
+
+// tsaFailed answers a request whose time-stamp could not be had.
+func (a *Agent) tsaFailed(err error) *protocol.Error {
+	a.log.Warn("time-stamp failed", "tsa", a.conf().TSA.URL, "err", err)
+	e := protocol.NewError(protocol.ReasonUpstreamFailed, "The time-stamping authority failed; try again later or ask for level B-B.")
+	if errors.Is(err, tsa.ErrFailed) {
+		e.Data.Detail = err.Error()
 	}
 	return e
 }

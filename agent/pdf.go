@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/tte-agent/tte-agent/agent/budget"
@@ -89,56 +88,61 @@ func (a *Agent) signPDF(ctx context.Context, p *wsserver.Peer, req protocol.Requ
 	if !consent.Fits(a.conf().Pinentry.Language, c) {
 		return nil, protocol.BadRequest("params: the reason, location, contact, appearance text and QR code cannot all be shown in the signing dialog as they would be signed (each at most %d characters, the QR code's text %d, no control or invisible characters, and together short enough); shorten them", consent.MaxTextRunes, 2*consent.MaxTextRunes)
 	}
-	signed, err := a.signDocuments(ctx, p, req, ds, c, time.Time{})
+	// B-T and above: each item is finished — time-stamp, DSS, document
+	// time-stamp — while the token signs the next (follower).
+	level := ds.level
+	finished := make([][]byte, len(docs.uploads))
+	levels := make([]protocol.Level, len(docs.uploads))
+	var after afterFunc
+	if level.Rank() >= protocol.LevelBT.Rank() {
+		after = func(ctx context.Context, i int, sd *cms.SignedData, lt *ltData) error {
+			der, err := sd.Bytes()
+			if err != nil {
+				return err
+			}
+			fin, err := updates[i].Finish(der)
+			if err != nil {
+				return err
+			}
+			levels[i] = protocol.LevelBT
+			if lt != nil {
+				u := docs.uploads[i]
+				vd := vriFor(lt, params.VRI, der)
+				if fin, err = a.extendOne(ctx, i, u, u.Size, fin, &vd, level == protocol.LevelBLTA, ds.hash); err != nil {
+					return err
+				}
+				levels[i] = level
+			}
+			finished[i], updates[i] = fin, nil
+			return nil
+		}
+	}
+	signed, err := a.signDocuments(ctx, p, req, ds, c, time.Time{}, after)
 	if err != nil {
 		return nil, err
 	}
 	result := protocol.SignPDFResult{Items: make([]protocol.PDFItem, len(signed)), Revocation: ds.resultRevocation()}
-	if ds.lt == nil {
-		// Each update is finished as the result is written to the page:
-		// a batch holds each document's update without its signature and
-		// the signature, never all the signed updates at once.
-		for i, sd := range signed {
-			der, err := sd.Bytes()
-			if err != nil {
-				return nil, err
-			}
-			u := updates[i]
-			if err := u.Holds(der); err != nil {
-				return nil, err
-			}
-			result.Items[i] = protocol.PDFItem{Name: docs.names[i], SignedSize: u.SignedSize(), Level: ds.level,
-				Finish: func() ([]byte, error) { return u.Finish(der) }}
-			signed[i], updates[i] = nil, nil
+	if after != nil {
+		for i := range signed {
+			result.Items[i] = protocol.PDFItem{Name: docs.names[i], Update: finished[i], SignedSize: docs.uploads[i].Size + int64(len(finished[i])), Level: levels[i]}
 		}
 		return result, nil
 	}
-	finished := make([][]byte, len(signed))
-	lt := make([]*pades.ValidationData, len(signed))
+	// Each update is finished as the result is written to the page: a
+	// batch holds each document's update without its signature and the
+	// signature, never all the signed updates at once.
 	for i, sd := range signed {
 		der, err := sd.Bytes()
 		if err != nil {
 			return nil, err
 		}
-		if finished[i], err = updates[i].Finish(der); err != nil {
+		u := updates[i]
+		if err := u.Holds(der); err != nil {
 			return nil, err
 		}
-		if ds.lt != nil {
-			vd := vriFor(ds.lt, params.VRI, der)
-			lt[i] = &vd
-		}
-	}
-	if ds.lt != nil {
-		bases, sizes := make([]io.ReaderAt, len(signed)), make([]int64, len(signed))
-		for i, u := range docs.uploads {
-			bases[i], sizes[i] = u, u.Size
-		}
-		if finished, err = a.longTerm(ctx, bases, sizes, finished, lt, ds.level == protocol.LevelBLTA, ds.hash, ds.prog); err != nil {
-			return nil, err
-		}
-	}
-	for i := range signed {
-		result.Items[i] = protocol.PDFItem{Name: docs.names[i], Update: finished[i], SignedSize: docs.uploads[i].Size + int64(len(finished[i])), Level: ds.level}
+		result.Items[i] = protocol.PDFItem{Name: docs.names[i], SignedSize: u.SignedSize(), Level: ds.level,
+			Finish: func() ([]byte, error) { return u.Finish(der) }}
+		signed[i], updates[i] = nil, nil
 	}
 	return result, nil
 }

@@ -68,6 +68,74 @@ func vriFor(d *ltData, withVRI bool, sigs ...[]byte) pades.ValidationData {
 	return vd
 }
 
+// addDSS appends to cur (updates over base) a DSS update with vd.
+func (a *Agent) addDSS(ctx context.Context, i int, base io.ReaderAt, size int64, cur []byte, vd pades.ValidationData) ([]byte, error) {
+	r, total := newConcat(base, size, cur)
+	var upd []byte
+	err := a.parses.Run(ctx, total, func(ctx context.Context) error {
+		var err error
+		upd, err = pades.AddDSS(ctx, r, total, vd)
+		return err
+	})
+	if err != nil {
+		return nil, pdfError(err, i, fmt.Sprintf("document %d", i))
+	}
+	return append(cur, upd...), nil
+}
+
+// prepareDocTimestamp prepares a document time-stamp update over base
+// followed by cur, and returns it with its digest.
+func (a *Agent) prepareDocTimestamp(ctx context.Context, i int, base io.ReaderAt, size int64, cur []byte, h crypto.Hash) (*pades.Update, []byte, error) {
+	r, total := newConcat(base, size, cur)
+	var dts *pades.Update
+	err := a.parses.Run(ctx, total, func(ctx context.Context) error {
+		var err error
+		dts, err = pades.Prepare(ctx, r, total, pades.Options{DocTimeStamp: true, Time: time.Now(), ContentsSize: timestampAllowance})
+		return err
+	})
+	if err != nil {
+		return nil, nil, pdfError(err, i, fmt.Sprintf("document %d", i))
+	}
+	digest, err := dts.Digest(h)
+	return dts, digest, err
+}
+
+// errStampTooLarge means a document time-stamp did not fit its space.
+func errStampTooLarge(i int) error {
+	return fmt.Errorf("the document time-stamp of item %d is larger than the space reserved for it", i)
+}
+
+// extendOne extends one signed PDF (base followed by cur) as longTerm
+// does, time-stamping it at once: the follower's step for sign.pdf.
+func (a *Agent) extendOne(ctx context.Context, i int, base io.ReaderAt, size int64, cur []byte, vd *pades.ValidationData, lta bool, h crypto.Hash) ([]byte, error) {
+	cur = append([]byte(nil), cur...)
+	var err error
+	if vd != nil {
+		if cur, err = a.addDSS(ctx, i, base, size, cur, *vd); err != nil {
+			return nil, err
+		}
+	}
+	if !lta {
+		return cur, nil
+	}
+	dts, digest, err := a.prepareDocTimestamp(ctx, i, base, size, cur, h)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := a.tsa.Stamp(ctx, h, digest)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, a.tsaFailed(err)
+	}
+	upd, err := dts.Finish(tok)
+	if err != nil {
+		return nil, errStampTooLarge(i)
+	}
+	return append(cur, upd...), nil
+}
+
 // longTerm extends signed PDFs: base[i] (its size sizes[i]) followed by
 // updates[i] gets a DSS update with lt[i] (nil: none) and, when lta, a
 // document time-stamp update. It returns the extended updates (the given
@@ -80,30 +148,14 @@ func (a *Agent) longTerm(ctx context.Context, base []io.ReaderAt, sizes []int64,
 	digests := make([][]byte, n)
 	err := parallel(ctx, n, func(i int) error {
 		cur := append([]byte(nil), updates[i]...)
+		var err error
 		if lt[i] != nil {
-			r, size := newConcat(base[i], sizes[i], cur)
-			var upd []byte
-			err := a.parses.Run(ctx, size, func(ctx context.Context) error {
-				var err error
-				upd, err = pades.AddDSS(ctx, r, size, *lt[i])
+			if cur, err = a.addDSS(ctx, i, base[i], sizes[i], cur, *lt[i]); err != nil {
 				return err
-			})
-			if err != nil {
-				return pdfError(err, i, fmt.Sprintf("document %d", i))
 			}
-			cur = append(cur, upd...)
 		}
 		if lta {
-			r, size := newConcat(base[i], sizes[i], cur)
-			err := a.parses.Run(ctx, size, func(ctx context.Context) error {
-				var err error
-				dts[i], err = pades.Prepare(ctx, r, size, pades.Options{DocTimeStamp: true, Time: time.Now(), ContentsSize: timestampAllowance})
-				return err
-			})
-			if err != nil {
-				return pdfError(err, i, fmt.Sprintf("document %d", i))
-			}
-			if digests[i], err = dts[i].Digest(h); err != nil {
+			if dts[i], digests[i], err = a.prepareDocTimestamp(ctx, i, base[i], sizes[i], cur, h); err != nil {
 				return err
 			}
 		}
@@ -133,7 +185,7 @@ func (a *Agent) longTerm(ctx context.Context, base []io.ReaderAt, sizes []int64,
 	}
 	for i := range out {
 		if out[i] == nil {
-			return nil, fmt.Errorf("the document time-stamp of item %d is larger than the space reserved for it", i)
+			return nil, errStampTooLarge(i)
 		}
 	}
 	return out, nil

@@ -20,6 +20,10 @@ type progress struct {
 	id    protocol.ID
 	total int
 	done  int
+	// after counts items whose time-stamp and validation data are done
+	// (they follow the signatures while the token signs): the done count
+	// of the timestamping stage.
+	after int
 	cur   protocol.Stage
 	last  time.Time
 }
@@ -34,7 +38,25 @@ func (p *progress) stage(s protocol.Stage) {
 	defer p.mu.Unlock()
 	p.cur = s
 	p.done = 0
+	if s == protocol.StageTimestamping {
+		p.done = p.after
+	}
 	p.send()
+}
+
+// afterItem records one item whose time-stamp and validation data are
+// done; it shows once the timestamping stage has begun.
+func (p *progress) afterItem() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.after++
+	if p.cur != protocol.StageTimestamping {
+		return
+	}
+	p.done = p.after
+	if p.done == p.total || time.Since(p.last) >= progressInterval {
+		p.send()
+	}
 }
 
 // item records one finished item.
