@@ -47,7 +47,7 @@ func (a *Agent) documentUpload(p *wsserver.Peer, req protocol.Request) (any, err
 	}
 	u, err := a.uploadSet(p).Begin(params.Name, *params.Size, params.MediaType)
 	if errors.Is(err, upload.ErrTooMany) {
-		return nil, tooLarge(fmt.Sprintf("at most %d uploads may be receiving at once and %d held on one connection; finish sending, sign or discard some first", a.conf().Limits.Uploads, a.conf().Limits.Items))
+		return nil, tooLarge(fmt.Sprintf("at most %d uploads may be held on one connection (declared, receiving or complete); sign or discard some first", a.conf().Limits.Items))
 	}
 	if errors.Is(err, upload.ErrSpoolFull) {
 		return nil, tooLarge(fmt.Sprintf("the agent's document spool cannot take %d more bytes (its quota, uploads.quota_bytes, or the disk's free space is used up); sign or discard the documents already sent, or ask the administrator to free disk space", *params.Size))
@@ -117,6 +117,8 @@ func (a *Agent) Upload(p *wsserver.Peer, id uint64, payload []byte) error {
 		return nil
 	case errors.Is(err, upload.ErrUnknown):
 		return protocol.BadRequest("unknown upload id %d: start an upload with document.upload first; a frame after completion or discard is refused too", id)
+	case errors.Is(err, upload.ErrTooMany):
+		return tooLarge(fmt.Sprintf("upload %d: at most %d uploads may receive bytes at once on one connection; finish sending one before starting the next. The upload is discarded", id, a.conf().Limits.Uploads))
 	case errors.Is(err, upload.ErrOverflow):
 		return protocol.BadRequest("upload %d: more bytes than its declared size; the upload is discarded", id)
 	}

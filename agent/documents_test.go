@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,7 +83,12 @@ func TestUploadsAreDeleted(t *testing.T) {
 	// A disconnect deletes everything the connection uploaded, complete or not.
 	c.upload("a.pdf", big, 1000)
 	c.upload("b.pdf", big[:len(big)-10], 1000)
-	mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "c.pdf", "size": 100000})
+	cID := mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "c.pdf", "size": 100000}).UploadID
+	// A declared upload takes no file before its first byte.
+	if f := h.waitFiles(2); len(f) != 2 {
+		t.Fatalf("spool holds %d files, want 2", len(f))
+	}
+	c.send(cID, []byte("%"))
 	if f := h.waitFiles(3); len(f) != 3 {
 		t.Fatalf("spool holds %d files, want 3", len(f))
 	}
@@ -93,7 +99,7 @@ func TestUploadsAreDeleted(t *testing.T) {
 }
 
 func TestUploadErrors(t *testing.T) {
-	h := newHarness(t, harnessOpts{limits: "uploads = 2\ndocument_bytes = 5000"})
+	h := newHarness(t, harnessOpts{limits: "uploads = 2\ndocument_bytes = 5000\nitems = 4"})
 	c := h.dial(testOrigin)
 	id := c.upload("a.pdf", []byte("12345"), 5)
 	// A frame after completion: document.error and the upload is gone.
@@ -128,8 +134,24 @@ func TestUploadErrors(t *testing.T) {
 		_, perr = c.call("document.upload", bad)
 		wantError(t, perr, protocol.ReasonBadRequest)
 	}
-	mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "1", "size": 1})
-	mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": "2", "size": 1})
-	_, perr = c.call("document.upload", map[string]any{"name": "3", "size": 1})
+	// Declaring is bounded by items (held uploads); receiving bytes by
+	// uploads: a third upload's first byte while two receive is refused.
+	var ids []uint64
+	for _, name := range []string{"1", "2", "3", "4"} {
+		ids = append(ids, mustCall[protocol.DocumentUploadResult](c, "document.upload", map[string]any{"name": name, "size": 2}).UploadID)
+	}
+	_, perr = c.call("document.upload", map[string]any{"name": "5", "size": 1})
 	wantError(t, perr, protocol.ReasonTooLarge)
+	c.send(ids[0], []byte("a"))
+	c.send(ids[1], []byte("b"))
+	c.send(ids[2], []byte("c"))
+	if n := c.read(); n.Method != "document.error" || !strings.Contains(string(n.Params), "too_large") || !strings.Contains(string(n.Params), fmt.Sprintf("upload %d", ids[2])) {
+		t.Errorf("a third receiving upload: %s %s", n.Method, n.Params)
+	}
+	c.send(ids[0], []byte("a")) // complete: the fourth may start
+	c.send(ids[3], []byte("d"))
+	_, perr = c.call("document.discard", map[string]any{"uploadId": ids[3]})
+	if perr != nil {
+		t.Errorf("the fourth upload, started after one completed, is not held: %v", perr)
+	}
 }

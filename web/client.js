@@ -34,6 +34,11 @@ const CHUNK = 1 << 20; // bytes of a document per binary frame
 const HIGH_WATER = 8 << 20; // pause uploading above this bufferedAmount
 const PARALLEL_UPLOADS = 4;
 const GROUP_BYTES = 16 << 20; // at most this much in one HTTP upload of several documents
+// A batch of several documents over this many bytes is signed while its
+// bytes still travel: the dialog shows at once and the token starts on
+// the first documents (docs/protocol.md). A smaller one is uploaded first,
+// so that the agent refuses an unsignable document before asking the user.
+const STREAM_BYTES = 64 << 20;
 
 /**
  * An error from the agent or the connection. `reason` is the contract's
@@ -440,8 +445,7 @@ export class TteAgent extends EventTarget {
    */
   async signCms(files, { certificateId, hashAlgorithm = "SHA-256", level = "B-B", signal, onProgress } = {}) {
     files = blobs(files);
-    const ids = await this._uploadAll(files, { signal, onProgress });
-    const res = await this.call("sign.cms", { certificateId, hashAlgorithm, level, items: ids.map((uploadId) => ({ uploadId })) },
+    const res = await this._signFiles("sign.cms", files, (ids) => ({ certificateId, hashAlgorithm, level, items: ids.map((uploadId) => ({ uploadId })) }),
       { signal, onProgress });
     return res.items.map((it) => {
       const cms = fromBase64(it.cms);
@@ -465,8 +469,7 @@ export class TteAgent extends EventTarget {
   async signPdf(files, opts = {}) {
     const { certificateId, hashAlgorithm = "SHA-256", level = "B-B", signal, onProgress } = opts;
     files = blobs(files);
-    const ids = await this._uploadAll(files, { signal, onProgress });
-    const params = { certificateId, hashAlgorithm, level, items: ids.map((uploadId) => ({ uploadId })) };
+    const params = { certificateId, hashAlgorithm, level };
     for (const k of ["reason", "location", "contactInfo", "appearance", "vri", "certify", "field"]) {
       if (opts[k] !== undefined) params[k] = opts[k];
     }
@@ -476,7 +479,8 @@ export class TteAgent extends EventTarget {
       const [uploadId] = await this._uploadAll([image], { signal });
       params.appearance = { ...opts.appearance, image: { uploadId } };
     }
-    const res = await this.call("sign.pdf", params, { signal, onProgress });
+    const res = await this._signFiles("sign.pdf", files, (ids) => ({ ...params, items: ids.map((uploadId) => ({ uploadId })) }),
+      { signal, onProgress });
     return pdfResults(files, res);
   }
 
@@ -515,18 +519,91 @@ export class TteAgent extends EventTarget {
     return this.call("document.verify", { items, online, language }, { signal, onProgress });
   }
 
+  // _signFiles sends files and the request method with params(ids). A
+  // batch over STREAM_BYTES is declared first and its bytes sent behind
+  // the request; a smaller one, or one an agent will not take that way,
+  // is uploaded first.
+  async _signFiles(method, files, params, { signal, onProgress }) {
+    if (this._XHR && files.length > 1 && files.reduce((n, f) => n + f.size, 0) > STREAM_BYTES) {
+      const res = await this._streamed(method, files, params, { signal, onProgress });
+      if (res !== undefined) return res;
+    }
+    const ids = await this._uploadAll(files, { signal, onProgress });
+    return this.call(method, params(ids), { signal, onProgress });
+  }
+
+  // _streamed declares every file, sends the request naming them at once
+  // and their bytes behind it: the agent shows the dialog with the
+  // declared names and sizes and signs each document as its bytes arrive
+  // (docs/protocol.md, "some still arriving"). It returns undefined when
+  // the agent will not hold the whole batch declared (an older agent
+  // counts declared uploads as receiving): the caller uploads first.
+  async _streamed(method, files, params, { signal, onProgress }) {
+    const info = await this.info();
+    checkLimits(files, info.limits);
+    if (signal?.aborted) throw cancelledError();
+    const settled = await Promise.allSettled(files.map((f) => this.call("document.upload", uploadParams(f))));
+    const refused = settled.find((r) => r.status === "rejected");
+    if (refused) {
+      for (const r of settled) if (r.status === "fulfilled") this.call("document.discard", { uploadId: r.value.uploadId }).catch(() => {});
+      if (refused.reason?.reason === "too_large") return undefined;
+      throw refused.reason;
+    }
+    const declared = settled.map((r) => r.value);
+    const total = files.reduce((n, f) => n + f.size, 0);
+    let sent = 0;
+    let agentSays = false; // once the agent reports its stages, they are the progress
+    const sentBytes = (n) => {
+      sent += n;
+      if (!agentSays) onProgress?.({ stage: "uploading", done: sent, total });
+    };
+    const ctl = new AbortController();
+    const abort = () => ctl.abort();
+    signal?.addEventListener("abort", abort, { once: true });
+    // The request goes first, so that the dialog does not wait for bytes.
+    const request = this.call(method, params(declared.map((d) => d.uploadId)), {
+      signal: ctl.signal,
+      onProgress: (p) => {
+        agentSays = true;
+        onProgress?.(p);
+      },
+    });
+    let sendErr = null;
+    const sending = this._sendDeclared(files, declared, info.limits, ctl.signal, sentBytes).catch((e) => {
+      sendErr = e;
+      ctl.abort(); // the request cannot finish without these bytes
+    });
+    try {
+      const res = await request;
+      await sending;
+      return res;
+    } catch (err) {
+      ctl.abort();
+      await sending;
+      // The request was cancelled because the bytes could not be sent:
+      // that failure is the answer, unless the page cancelled.
+      if (sendErr && !signal?.aborted && sendErr.reason !== "cancelled") throw asAgentError(sendErr);
+      throw err;
+    } finally {
+      signal?.removeEventListener("abort", abort);
+    }
+  }
+
+  // _sendDeclared sends the bytes of declared uploads in groups, as
+  // _uploadGroups does, one group after another.
+  async _sendDeclared(files, declared, limits, signal, sentBytes) {
+    for (let i = 0; i < files.length;) {
+      const n = groupSize(files, i, limits);
+      await this._sendGroup(files.slice(i, i + n), declared.slice(i, i + n), signal, sentBytes);
+      i += n;
+    }
+  }
+
   // _uploadAll streams the files to the agent (document.upload + binary
   // frames), a few at a time, and returns their upload ids in order.
   async _uploadAll(files, { signal, onProgress }) {
     const info = await this.info();
-    if (files.length > info.limits.items) {
-      throw new AgentError("too_large", `at most ${info.limits.items} documents can be signed at once`);
-    }
-    for (const f of files) {
-      if (f.size > info.limits.documentBytes) {
-        throw new AgentError("too_large", `${fileName(f)} is larger than ${info.limits.documentBytes} bytes`);
-      }
-    }
+    checkLimits(files, info.limits);
     const total = files.reduce((n, f) => n + f.size, 0);
     let sent = 0;
     const report = () => onProgress?.({ stage: "uploading", done: sent, total });
@@ -568,46 +645,48 @@ export class TteAgent extends EventTarget {
     let i = 0;
     while (i < files.length) {
       if (signal?.aborted) throw cancelledError();
-      const group = [files[i]];
-      let bytes = files[i].size;
-      while (i + group.length < files.length && group.length < limits.uploads && bytes + files[i + group.length].size <= GROUP_BYTES) {
-        bytes += files[i + group.length].size;
-        group.push(files[i + group.length]);
-      }
-      const declared = await Promise.all(group.map((f) => {
-        const params = { name: fileName(f), size: f.size };
-        if (f.type) params.mediaType = f.type;
-        return this.call("document.upload", params);
-      }));
+      const group = files.slice(i, i + groupSize(files, i, limits));
+      const declared = await Promise.all(group.map((f) => this.call("document.upload", uploadParams(f))));
       declared.forEach((d, k) => { ids[i + k] = d.uploadId; });
       if (!declared.some((d) => d.uploadUrl)) {
         // An agent without the fast path: frames for these and the rest.
         for (const [k, d] of declared.entries()) await this._frames(d.uploadId, group[k], signal, sentBytes, () => null);
         return i + group.length;
       }
-      const url = group.length === 1 ? declared[0].uploadUrl
-        : (await this.call("document.uploadUrl", { uploadIds: declared.map((d) => d.uploadId) })).uploadUrl;
-      const failures = new Map();
-      const onErr = (p) => failures.set(p.uploadId, p.error);
-      this._docErrors.add(onErr);
-      try {
-        const failed = () => declared.map((d) => failures.get(d.uploadId)).find(Boolean) ?? null;
-        if (!(await this._put(url, new Blob(group), bytes, signal, sentBytes, failed))) {
-          for (const [k, d] of declared.entries()) await this._frames(d.uploadId, group[k], signal, sentBytes, () => failures.get(d.uploadId) ?? null);
-        }
-      } finally {
-        this._docErrors.delete(onErr);
-      }
+      await this._sendGroup(group, declared, signal, sentBytes);
       i += group.length;
     }
     return i;
   }
 
+  // _sendGroup sends the bytes of a group of declared uploads in one HTTP
+  // request (document.uploadUrl for several), in frames when the agent
+  // offers no URL or the request never reached it.
+  async _sendGroup(group, declared, signal, sentBytes) {
+    if (signal?.aborted) throw cancelledError();
+    const failures = new Map();
+    const onErr = (p) => failures.set(p.uploadId, p.error);
+    this._docErrors.add(onErr);
+    try {
+      let viaHTTP = false;
+      if (this._XHR && declared.every((d) => d.uploadUrl)) {
+        const url = group.length === 1 ? declared[0].uploadUrl
+          : (await this.call("document.uploadUrl", { uploadIds: declared.map((d) => d.uploadId) })).uploadUrl;
+        const bytes = group.reduce((n, f) => n + f.size, 0);
+        const failed = () => declared.map((d) => failures.get(d.uploadId)).find(Boolean) ?? null;
+        viaHTTP = await this._put(url, group.length === 1 ? group[0] : new Blob(group), bytes, signal, sentBytes, failed);
+      }
+      if (!viaHTTP) {
+        for (const [k, d] of declared.entries()) await this._frames(d.uploadId, group[k], signal, sentBytes, () => failures.get(d.uploadId) ?? null);
+      }
+    } finally {
+      this._docErrors.delete(onErr);
+    }
+  }
+
   async _upload(file, signal, sentBytes) {
     if (signal?.aborted) throw cancelledError();
-    const params = { name: fileName(file), size: file.size };
-    if (file.type) params.mediaType = file.type;
-    const { uploadId, uploadUrl } = await this.call("document.upload", params);
+    const { uploadId, uploadUrl } = await this.call("document.upload", uploadParams(file));
     let failed = null;
     const onErr = (p) => {
       if (p.uploadId === uploadId) failed = p.error;
@@ -692,6 +771,36 @@ function pdfResults(files, res) {
     }
     return { name: it.name, blob, signedSize: it.signedSize, level: it.level, revocation: res.revocation };
   });
+}
+
+// checkLimits refuses a batch the agent would refuse, before any byte.
+function checkLimits(files, limits) {
+  if (files.length > limits.items) {
+    throw new AgentError("too_large", `at most ${limits.items} documents can be signed at once`);
+  }
+  for (const f of files) {
+    if (f.size > limits.documentBytes) {
+      throw new AgentError("too_large", `${fileName(f)} is larger than ${limits.documentBytes} bytes`);
+    }
+  }
+}
+
+// groupSize is how many files from i go in one HTTP request: at most the
+// agent's uploads limit and GROUP_BYTES (one file at least).
+function groupSize(files, i, limits) {
+  let n = 1;
+  let bytes = files[i].size;
+  while (i + n < files.length && n < limits.uploads && bytes + files[i + n].size <= GROUP_BYTES) {
+    bytes += files[i + n].size;
+    n++;
+  }
+  return n;
+}
+
+function uploadParams(f) {
+  const params = { name: fileName(f), size: f.size };
+  if (f.type) params.mediaType = f.type;
+  return params;
 }
 
 function fileName(f) {

@@ -130,20 +130,13 @@ func (s *Set) Begin(name string, size int64, mediaType string) (*Upload, error) 
 	if len(s.open) >= s.held {
 		return nil, ErrTooMany
 	}
-	incomplete := 0
-	for _, u := range s.open {
-		if u.Received() < u.Size {
-			incomplete++
-		}
-	}
-	if incomplete >= s.receiving {
-		return nil, ErrTooMany
-	}
 	s.next++
 	u := &Upload{ID: s.next, Name: name, MediaType: mediaType, Size: size, store: s.store,
 		sha: sha256.New(), done: make(chan struct{})}
+	// A declared upload holds its reservation but no memory and no file
+	// until its first byte (write), so that a page can declare a whole
+	// batch before its bytes and name it in a sign request at once.
 	if size <= s.store.memMax && s.store.budget.Add(-size) >= 0 {
-		u.mem = make([]byte, 0, size)
 		u.reserved = size
 	} else {
 		if size <= s.store.memMax {
@@ -156,12 +149,7 @@ func (s *Set) Begin(name string, size int64, mediaType string) (*Upload, error) 
 			s.store.spoolLeft.Add(size)
 			return nil, ErrSpoolFull
 		}
-		f, err := os.CreateTemp(s.store.dir, filePrefix+"*")
-		if err != nil {
-			s.store.spoolLeft.Add(size)
-			return nil, fmt.Errorf("failed to create a spool file: %w", err)
-		}
-		u.file, u.spooled = f, size
+		u.spooled = size
 	}
 	if size == 0 {
 		u.finish(nil)
@@ -175,6 +163,23 @@ func (s *Set) Begin(name string, size int64, mediaType string) (*Upload, error) 
 func (s *Set) Write(id uint64, payload []byte) error {
 	s.mu.Lock()
 	u, ok := s.open[id]
+	if ok && len(payload) > 0 && !u.started {
+		// The first byte: the upload starts receiving, within the
+		// receiving limit.
+		receiving := 0
+		for _, o := range s.open {
+			if o.started && o.Received() < o.Size {
+				receiving++
+			}
+		}
+		if receiving >= s.receiving {
+			s.mu.Unlock()
+			s.forget(id)
+			u.Remove()
+			return fmt.Errorf("upload %d: %w", id, ErrTooMany)
+		}
+		u.started = true
+	}
 	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("upload %d: %w", id, ErrUnknown)
@@ -269,6 +274,7 @@ type Upload struct {
 	store    *Store
 	set      *Set // while claimed by a sign request
 	claimed  bool // guarded by the set's mutex
+	started  bool // bytes have arrived; guarded by the set's mutex
 	mu       sync.Mutex
 	received int64
 	sha      hash.Hash
@@ -293,11 +299,21 @@ func (u *Upload) write(p []byte) error {
 	if u.received+int64(len(p)) > u.Size {
 		return ErrOverflow
 	}
-	if u.file != nil {
+	if u.spooled > 0 {
+		if u.file == nil {
+			f, err := os.CreateTemp(u.store.dir, filePrefix+"*")
+			if err != nil {
+				return fmt.Errorf("failed to create a spool file: %w", err)
+			}
+			u.file = f
+		}
 		if _, err := u.file.Write(p); err != nil {
 			return fmt.Errorf("failed to spool: %w", err)
 		}
 	} else {
+		if u.mem == nil {
+			u.mem = make([]byte, 0, u.Size)
+		}
 		u.mem = append(u.mem, p...)
 	}
 	u.sha.Write(p)

@@ -39,19 +39,25 @@ func TestSmallInMemoryLargeSpooled(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		onDisk := len(files(t, dir)) > 0
-		if want := size > 1024; onDisk != want {
-			t.Errorf("size %d: spooled %v, want %v", size, onDisk, want)
-		}
-		if onDisk {
-			fi, _ := os.Stat(files(t, dir)[0])
-			if fi.Mode().Perm() != 0o600 {
-				t.Errorf("spool file mode %v, want 0600", fi.Mode().Perm())
-			}
+		if f := files(t, dir); len(f) != 0 {
+			t.Errorf("size %d: a declared upload has a file before its first byte: %v", size, f)
 		}
 		for off := 0; off < size; off += 700 {
 			if err := set.Write(u.ID, data[off:min(off+700, size)]); err != nil {
 				t.Fatal(err)
+			}
+			if off > 0 {
+				continue
+			}
+			onDisk := len(files(t, dir)) > 0
+			if want := size > 1024; onDisk != want {
+				t.Errorf("size %d: spooled %v, want %v", size, onDisk, want)
+			}
+			if onDisk {
+				fi, _ := os.Stat(files(t, dir)[0])
+				if fi.Mode().Perm() != 0o600 {
+					t.Errorf("spool file mode %v, want 0600", fi.Mode().Perm())
+				}
 			}
 		}
 		if err := u.Wait(context.Background()); err != nil {
@@ -87,8 +93,8 @@ func TestBudgetSpillsToDisk(t *testing.T) {
 	set := s.NewSet(8, 8)
 	a, _ := set.Begin("a", 1000, "")
 	b, _ := set.Begin("b", 1000, "") // over the budget: on disk
-	if a.file != nil || b.file == nil {
-		t.Errorf("a on disk %v, b on disk %v; want false, true", a.file != nil, b.file != nil)
+	if a.spooled != 0 || b.spooled == 0 {
+		t.Errorf("a on disk %v, b on disk %v; want false, true", a.spooled != 0, b.spooled != 0)
 	}
 	set.Close()
 	if f := files(t, dir); len(f) != 0 || s.budget.Load() != 1500 {
@@ -122,20 +128,34 @@ func TestOverflowUnknownAndLimits(t *testing.T) {
 		t.Errorf("frame after completion: %v", err)
 	}
 	// The overflow discarded c. A complete upload does not count as
-	// receiving, but it is held.
-	c, _ = set.Begin("c2", 1, "")
-	set.Write(c.ID, []byte("c"))
-	d, _ := set.Begin("d", 1, "")
-	set.Begin("e", 1, "")
+	// receiving, but it is held; a declared upload receives from its
+	// first byte.
+	set = s.NewSet(2, 4)
+	a, _ := set.Begin("a", 2, "")
+	b, _ := set.Begin("b", 2, "")
+	c, err := set.Begin("c", 2, "")
+	if err != nil {
+		t.Fatalf("a third declared upload: %v", err)
+	}
+	set.Write(a.ID, []byte("a"))
+	set.Write(b.ID, []byte("b"))
+	if err := set.Write(c.ID, []byte("c")); !errors.Is(err, ErrTooMany) {
+		t.Errorf("first byte of a third receiving upload: %v", err)
+	}
+	if err := c.Wait(context.Background()); !errors.Is(err, ErrDiscarded) {
+		t.Errorf("the third receiving upload was not discarded: %v", err)
+	}
+	set.Write(a.ID, []byte("a")) // a is complete: b alone receives
+	d, _ := set.Begin("d", 2, "")
+	if err := set.Write(d.ID, []byte("d")); err != nil {
+		t.Errorf("second receiving upload after one completed: %v", err)
+	}
+	set.Begin("e", 1, "") // a, b, d, e: four held
 	if _, err := set.Begin("f", 1, ""); !errors.Is(err, ErrTooMany) {
-		t.Errorf("third receiving upload: %v", err)
+		t.Errorf("fifth held upload: %v", err)
 	}
-	set.Write(d.ID, []byte("d")) // now two receive room, but three are held
-	if _, err := set.Begin("g", 1, ""); !errors.Is(err, ErrTooMany) {
-		t.Errorf("fourth held upload: %v", err)
-	}
-	set.Discard(c.ID)
-	if _, err := set.Begin("h", 1, ""); err != nil {
+	set.Discard(a.ID)
+	if _, err := set.Begin("g", 1, ""); err != nil {
 		t.Errorf("after a discard: %v", err)
 	}
 }

@@ -429,3 +429,64 @@ test("an appearance image given as a Blob is uploaded and named by its upload id
   assert.deepEqual(req.appearance, { image: { uploadId: idOf("cap.png") }, qr: "https://x.go.id/v", anchor: "^" });
   assert.deepEqual(req.items, [{ uploadId: idOf("a.pdf") }]);
 });
+
+test("a large batch is declared, named in its request at once and sent behind it; an older agent that refuses the declarations gets it uploaded first", async () => {
+  const big = new Uint8Array(24 << 20); // three of these: over the 64 MiB the client streams from
+  const files = [0, 1, 2].map((k) => new File([big], `surat-${k}.pdf`));
+  const signedSize = big.length + 2;
+  for (const oldAgent of [false, true]) {
+    const fake = new FakeAgent().on("agent.info", () => INFO);
+    const log = [];
+    let n = 0;
+    let declaredNow = 0;
+    fake.on("document.upload", () => {
+      if (oldAgent && declaredNow - log.length >= 2) return FakeAgent.error("too_large", -32011); // two receiving at most
+      declaredNow++;
+      return { uploadId: ++n, uploadUrl: `http://127.0.0.1:14545/v1/upload/tok${n}` };
+    });
+    fake.on("document.discard", () => {
+      declaredNow--;
+      return {};
+    });
+    fake.on("document.uploadUrl", (p) => ({ uploadUrl: `http://127.0.0.1:14545/v1/upload/group-${p.uploadIds.join("-")}` }));
+    log.push = function (e) {
+      e.afterSign = fake.sent.some((m) => m.method === "sign.pdf");
+      return Array.prototype.push.call(this, e);
+    };
+    fake.on("sign.pdf", (p, msg, ws) => {
+      // The agent answers once the bytes are in.
+      const answer = () => ws.deliver({ jsonrpc: "2.0", id: msg.id, result: { items: p.items.map(() => ({ name: "x", update: toBase64(new Uint8Array(2)), signedSize })) } });
+      const wait = () => (log.length === 3 || (oldAgent && log.length >= 1) ? answer() : setTimeout(wait, 1));
+      wait();
+    });
+    const a = agentWith(fake, { XMLHttpRequest: fakeXHR(204, log) });
+    const res = await a.signPdf(files, { certificateId: "c" });
+    assert.equal(res.length, 3);
+    const sign = fake.sent.find((m) => m.method === "sign.pdf");
+    if (!oldAgent) {
+      assert.ok(log.every((l) => l.afterSign), "the request goes before any byte");
+      assert.deepEqual(sign.params.items.map((it) => it.uploadId), [1, 2, 3]);
+      assert.deepEqual(log.map((l) => l.url), ["http://127.0.0.1:14545/v1/upload/tok1", "http://127.0.0.1:14545/v1/upload/tok2", "http://127.0.0.1:14545/v1/upload/tok3"],
+        "each 24 MiB file is its own POST (16 MiB per group at most)");
+    } else {
+      assert.ok(fake.sent.some((m) => m.method === "document.discard"), "the declared uploads an older agent took are discarded");
+      assert.ok(log.length > 0 && log.every((l) => !l.afterSign), "an older agent gets the bytes before the request");
+    }
+  }
+});
+
+test("a large batch whose bytes cannot be sent fails with the upload's error and cancels its request", async () => {
+  const big = new Uint8Array(40 << 20);
+  const files = [0, 1].map((k) => new File([big], `surat-${k}.pdf`));
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  let n = 0;
+  fake.on("document.upload", () => ({ uploadId: ++n, uploadUrl: `http://127.0.0.1:14545/v1/upload/tok${n}` }));
+  fake.on("sign.pdf", () => undefined); // answered when cancelled
+  fake.on("request.cancel", (p, msg, ws) => {
+    ws.deliver({ jsonrpc: "2.0", id: p.id, error: { code: -32010, message: "cancelled", data: { reason: "cancelled", completed: 0 } } });
+    return {};
+  });
+  const a = agentWith(fake, { XMLHttpRequest: fakeXHR(400, []) });
+  await assert.rejects(a.signPdf(files, { certificateId: "c" }), (e) => e instanceof AgentError && e.reason === "bad_request" && /declared size/.test(e.message));
+  assert.ok(fake.sent.some((m) => m.method === "request.cancel"), "the request is cancelled");
+});
