@@ -157,6 +157,9 @@ type harnessOpts struct {
 	pki *revtest.PKI
 	// extra is TOML appended to the configuration (e.g. [trust]).
 	extra string
+	// slowSign, when set, puts softhsm's slow module in front of SoftHSM:
+	// each signature takes slowSign, one at a time, as on a smartcard.
+	slowSign time.Duration
 }
 
 var (
@@ -237,6 +240,17 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		t.Setenv("PKCS11SPY", store.Module)
 		t.Setenv("PKCS11SPY_OUTPUT", h.spyLog)
 		module = spyModule
+	}
+	if o.slowSign > 0 {
+		slow, err := store.BuildSlowModule(dir, o.slowSign)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range slow.Env() {
+			k, v, _ := strings.Cut(e, "=")
+			t.Setenv(k, v)
+		}
+		module = slow.Path
 	}
 	if o.metrics == "" {
 		o.metrics = `listen = "127.0.0.1:0"`

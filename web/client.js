@@ -33,6 +33,10 @@ export const CLIENT_REASONS = Object.freeze({
 const CHUNK = 1 << 20; // bytes of a document per binary frame
 const HIGH_WATER = 8 << 20; // pause uploading above this bufferedAmount
 const PARALLEL_UPLOADS = 4;
+// Requests in flight while declaring many uploads: the agent answers busy
+// past 16 on one connection (docs/protocol.md), and the sign request and
+// document.uploadUrl need room beside them.
+const DECLARE_WINDOW = 8;
 const GROUP_BYTES = 16 << 20; // at most this much in one HTTP upload of several documents
 // A batch of several documents over this many bytes is signed while its
 // bytes still travel: the dialog shows at once and the token starts on
@@ -542,7 +546,7 @@ export class TteAgent extends EventTarget {
     const info = await this.info();
     checkLimits(files, info.limits);
     if (signal?.aborted) throw cancelledError();
-    const settled = await Promise.allSettled(files.map((f) => this.call("document.upload", uploadParams(f))));
+    const settled = await mapWindow(files, DECLARE_WINDOW, (f) => this.call("document.upload", uploadParams(f)));
     const refused = settled.find((r) => r.status === "rejected");
     if (refused) {
       for (const r of settled) if (r.status === "fulfilled") this.call("document.discard", { uploadId: r.value.uploadId }).catch(() => {});
@@ -646,8 +650,11 @@ export class TteAgent extends EventTarget {
     while (i < files.length) {
       if (signal?.aborted) throw cancelledError();
       const group = files.slice(i, i + groupSize(files, i, limits));
-      const declared = await Promise.all(group.map((f) => this.call("document.upload", uploadParams(f))));
-      declared.forEach((d, k) => { ids[i + k] = d.uploadId; });
+      const settled = await mapWindow(group, DECLARE_WINDOW, (f) => this.call("document.upload", uploadParams(f)));
+      const declared = settled.map((r) => r.value);
+      declared.forEach((d, k) => { if (d) ids[i + k] = d.uploadId; });
+      const refused = settled.find((r) => r.status === "rejected");
+      if (refused) throw refused.reason;
       if (!declared.some((d) => d.uploadUrl)) {
         // An agent without the fast path: frames for these and the rest.
         for (const [k, d] of declared.entries()) await this._frames(d.uploadId, group[k], signal, sentBytes, () => null);
@@ -771,6 +778,25 @@ function pdfResults(files, res) {
     }
     return { name: it.name, blob, signedSize: it.signedSize, level: it.level, revocation: res.revocation };
   });
+}
+
+// mapWindow calls fn on every item, at most width at a time, and settles
+// as Promise.allSettled does, in order.
+async function mapWindow(items, width, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        out[i] = { status: "fulfilled", value: await fn(items[i]) };
+      } catch (reason) {
+        out[i] = { status: "rejected", reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  return out;
 }
 
 // checkLimits refuses a batch the agent would refuse, before any byte.

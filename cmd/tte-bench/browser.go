@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -36,13 +35,8 @@ func medianMs(v []float64) time.Duration {
 // sha256sum of the same bytes and the same browser's bare fetch() POST to
 // a loopback sink; the batch also against the Go client's time.
 func (b *bench) scenarioBrowser(r *report, runs int, size int64, n int) error {
-	for _, tool := range []string{"node", "/usr/bin/chromium"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("scenario w needs %s: run scripts/install-deps.sh test", tool)
-		}
-	}
-	if _, err := os.Stat("web/node_modules/playwright-core"); err != nil {
-		return errors.New("scenario w needs playwright-core: run scripts/install-deps.sh test (npm ci in web/)")
+	if err := needBrowser(); err != nil {
+		return err
 	}
 	docPath := filepath.Join(b.dir, "browser-doc.bin")
 	if err := writeRandom(docPath, size); err != nil {
@@ -99,7 +93,7 @@ func (b *bench) scenarioBrowser(r *report, runs int, size int64, n int) error {
 	defer srv.Shutdown(context.Background())
 
 	cmd := exec.Command("node", "web/bench/chromium.mjs")
-	cmd.Env = append(os.Environ(), "TTE_PAGE="+fmt.Sprintf("http://127.0.0.1:%d/bench.html", b.pagePort), "TTE_AGENT="+b.url,
+	cmd.Env = append(os.Environ(), "TTE_SCENARIO=w", "TTE_PAGE="+fmt.Sprintf("http://127.0.0.1:%d/bench.html", b.pagePort), "TTE_AGENT="+b.url,
 		"TTE_CERT="+b.certID(rsaID), fmt.Sprintf("TTE_RUNS=%d", runs), fmt.Sprintf("TTE_PDFS=%d", n))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

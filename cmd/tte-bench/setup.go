@@ -41,6 +41,8 @@ type bench struct {
 	caFile string
 	agent  *exec.Cmd
 	url    string
+	// agentBin is the tte-agent binary measured.
+	agentBin string
 	// pagePort is where scenario w serves its page (an allowed origin).
 	pagePort int
 }
@@ -50,7 +52,7 @@ func setup(agentBin, cpuprofile string) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bench{dir: dir, caFile: filepath.Join(dir, "ca.pem")}
+	b := &bench{dir: dir, caFile: filepath.Join(dir, "ca.pem"), agentBin: agentBin}
 	if b.store, err = softhsm.NewStore(dir); err != nil {
 		return nil, err
 	}
@@ -81,14 +83,25 @@ func setup(agentBin, cpuprofile string) (*bench, error) {
 	if err := os.WriteFile(pinentry, []byte(script), 0o700); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
 	if b.pagePort, err = freePort(); err != nil {
 		return nil, err
 	}
-	cfg := filepath.Join(dir, "agent.toml")
+	if b.agent, b.url, err = b.startAgent("agent", b.store.Module, nil, cpuprofile); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// startAgent starts an agent on the bench token through module, with its
+// own configuration, spool and audit trail named after name, and returns
+// it with its WebSocket URL.
+func (b *bench) startAgent(name, module string, env []string, cpuprofile string) (*exec.Cmd, string, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	pinentry := filepath.Join(b.dir, "pinentry")
+	cfg := filepath.Join(b.dir, name+".toml")
 	conf := fmt.Sprintf(`listen = "127.0.0.1:%d"
 [pkcs11]
 modules = [%q]
@@ -116,23 +129,23 @@ mode = "require"
 # Scenario (a) sends 2,000 digests in one request; (b) a 1 GiB document.
 items = 2000
 document_bytes = 2147483648
-`, port, b.store.Module, pinentry, benchOrigin, b.pagePort, filepath.Join(dir, "spool"), filepath.Join(dir, "audit.log"), b.tsa.URL, b.pki.RootFile, b.tsa.CAFile)
+`, port, module, pinentry, benchOrigin, b.pagePort, filepath.Join(b.dir, name+"-spool"), filepath.Join(b.dir, name+"-audit.log"), b.tsa.URL, b.pki.RootFile, b.tsa.CAFile)
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	args := []string{"run", "--config", cfg}
 	if cpuprofile != "" {
 		args = append(args, "--cpuprofile", cpuprofile)
 	}
-	b.agent = exec.Command(agentBin, args...)
-	logf, err := os.Create(filepath.Join(dir, "agent.log"))
+	cmd := exec.Command(b.agentBin, args...)
+	logf, err := os.Create(filepath.Join(b.dir, name+".log"))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	b.agent.Stderr = logf
-	b.agent.Env = os.Environ()
-	if err := b.agent.Start(); err != nil {
-		return nil, fmt.Errorf("failed to start %s: %w", agentBin, err)
+	cmd.Stderr = logf
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		return nil, "", fmt.Errorf("failed to start %s: %w", b.agentBin, err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -141,11 +154,12 @@ document_bytes = 2147483648
 			break
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the agent did not start; see %s", logf.Name())
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, "", fmt.Errorf("the agent did not start; see %s", logf.Name())
 		}
 	}
-	b.url = "ws://" + addr + "/v1"
-	return b, nil
+	return cmd, "ws://" + addr + "/v1", nil
 }
 
 func (b *bench) close() {
