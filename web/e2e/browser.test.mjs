@@ -259,7 +259,9 @@ test("the preview renders the page the box lands on (pdf.js), with the box where
 
 // markerLetter is a one-page letter whose template put the marker "^"
 // where the signature goes, as e-office templates do.
-function markerLetter() {
+// markerLetter is a one-page letter with a "^" marker; padding, when
+// given, adds an unused stream of that many bytes (a large scanned letter).
+function markerLetter(padding = 0) {
   const content = "BT /F1 12 Tf 72 720 Td (Nota Dinas Nomor 7) Tj ET\nBT /F1 12 Tf 330 200 Td (^) Tj ET";
   const objs = [
     "<</Type/Catalog/Pages 2 0 R>>",
@@ -268,6 +270,7 @@ function markerLetter() {
     `<</Length ${content.length}>>stream\n${content}\nendstream`,
     "<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>",
   ];
+  if (padding) objs.push(`<</Length ${padding}>>stream\n${"0".repeat(padding)}\nendstream`);
   let pdf = "%PDF-1.7\n";
   const offs = objs.map((body, i) => {
     const at = pdf.length;
@@ -325,6 +328,43 @@ test("every code example in docs/integration.md runs as written in the browser a
   // Example 2 told the user, in Indonesian, that the certificate is missing.
   const messages = log.filter((l) => l[0] === "message").map((l) => l[1]);
   assert.deepEqual(messages, ["Sertifikat tidak ditemukan. Pasang token lalu muat ulang daftar sertifikat."]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a batch over 64 MiB is signed while its bytes travel: the dialog comes before they are all in", async () => {
+  const paths = [0, 1, 2].map((k) => join(OUT, `pindaian-${k}.pdf`));
+  const letter = markerLetter(24 << 20);
+  for (const p of paths) writeFileSync(p, letter);
+  await control("POST", "/pinentry", { action: "pin", pin: PIN });
+  const shownBefore = await dialogs();
+  const { page, context, errors } = await openPage();
+  await connected(page);
+  await page.evaluate(() => {
+    const input = Object.assign(document.createElement("input"), { type: "file", multiple: true, id: "big-files" });
+    document.body.append(input);
+  });
+  await page.setInputFiles("#big-files", paths);
+  const out = await page.evaluate(async (agentURL) => {
+    const { TteAgent } = await import("/client.js");
+    const agent = new TteAgent({ url: agentURL });
+    const files = document.getElementById("big-files").files;
+    let dialogAt;
+    performance.clearResourceTimings();
+    const res = await agent.signPdf(files, {
+      certificateId: (await agent.certificates())[0].id,
+      level: "B-T",
+      onProgress: (p) => { if (p.stage === "awaiting_user") dialogAt ??= performance.now(); },
+    });
+    const uploads = performance.getEntriesByType("resource").filter((e) => e.name.includes("/v1/upload/"));
+    return { dialogAt, uploadsEnd: uploads.map((e) => e.responseEnd), sizes: res.map((r) => r.blob.size), levels: res.map((r) => r.level) };
+  }, AGENT);
+  assert.equal(await dialogs(), shownBefore + 1, "one dialog");
+  assert.deepEqual(out.levels, ["B-T", "B-T", "B-T"]);
+  for (const size of out.sizes) assert.ok(size > letter.length, `signed size ${size}`);
+  assert.equal(out.uploadsEnd.length, 3, "each 24 MiB letter in its own HTTP upload");
+  assert.ok(out.dialogAt !== undefined && out.dialogAt < Math.max(...out.uploadsEnd),
+    `the dialog (at ${out.dialogAt} ms) waited for every byte (uploads ended at ${out.uploadsEnd})`);
   assert.deepEqual(errors, []);
   await context.close();
 });
