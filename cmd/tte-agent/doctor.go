@@ -52,6 +52,7 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (default: the user's config.toml if it exists)")
 	policy := fs.String("policy", config.PolicyPath(), "the administrator's policy")
+	browserRoot := fs.String("browser-root", browserRootDefault(), "where the browsers' managed policy directories are (Linux)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,6 +71,7 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) error {
 		d.warn("align the configuration with the policy, or ask the administrator", "%s", n)
 	}
 	d.origins(cfg)
+	d.browsers(cfg, *browserRoot)
 	d.dialog(cfg)
 	d.port(cfg)
 	if *cfg.Metrics.Listen != "" {

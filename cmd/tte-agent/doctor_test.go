@@ -29,6 +29,9 @@ func TestDoctor(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("SOFTHSM2_CONF", filepath.Join(env.WorkDir, "hsm", "softhsm2.conf"))
 			env.Setenv("SOFTHSM", mod)
+			// The browsers' policy directories of the script's machine,
+			// not this one's.
+			env.Setenv("TTE_BROWSER_ROOT", filepath.Join(env.WorkDir, "root"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

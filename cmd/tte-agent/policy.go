@@ -24,8 +24,11 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "remove" {
 		return cmdPolicyRemove(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "browsers" {
+		return cmdPolicyBrowsers(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "write" {
-		fmt.Fprint(stderr, "usage: tte-agent policy write [--origins LIST] [--modules LIST] [--trust-anchors LIST] [--tsa-url URL] [--metrics-listen ADDR ...] [--path FILE]\n       tte-agent policy remove [--path FILE]\n")
+		fmt.Fprint(stderr, "usage: tte-agent policy write [--origins LIST] [--modules LIST] [--trust-anchors LIST] [--tsa-url URL] [--metrics-listen ADDR ...] [--path FILE] [--browser-root DIR]\n       tte-agent policy remove [--path FILE] [--browser-root DIR]\n       tte-agent policy browsers [--remove] [--path FILE] [--browser-root DIR]\n")
 		return flag.ErrHelp
 	}
 	fs := flag.NewFlagSet("policy write", flag.ContinueOnError)
@@ -45,12 +48,13 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 	user := fs.String("metrics-user", "", "the scraper's basic-auth user name")
 	hash := fs.String("metrics-password-hash", "", "the scraper's bcrypt password hash (htpasswd -nBC 10 \"\" | tr -d ':\\n'); never the password")
 	path := fs.String("path", config.PolicyPath(), "the policy file")
+	browserRoot := fs.String("browser-root", browserRootDefault(), "where the browsers' managed policy directories are (Linux)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	given := 0
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "path" && strings.TrimSpace(f.Value.String()) != "" && f.Value.String() != "0" {
+		if f.Name != "path" && f.Name != "browser-root" && strings.TrimSpace(f.Value.String()) != "" && f.Value.String() != "0" {
 			given++
 		}
 	})
@@ -129,6 +133,9 @@ func cmdPolicy(args []string, stdout, stderr io.Writer) error {
 	if webPath != "" {
 		fmt.Fprintf(stdout, "metrics web config written: %s\n", webPath)
 	}
+	// The browsers follow the policy's origins; their failure does not
+	// undo the policy (syncBrowsers warns).
+	_ = syncBrowsers(browserStore(*browserRoot), policyOrigins(spec.Origins), stdout, stderr)
 	return nil
 }
 
@@ -148,9 +155,11 @@ func cmdPolicyRemove(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("policy remove", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("path", config.PolicyPath(), "the policy file")
+	browserRoot := fs.String("browser-root", browserRootDefault(), "where the browsers' managed policy directories are (Linux)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	_ = syncBrowsers(browserStore(*browserRoot), nil, stdout, stderr)
 	os.Remove(*path + ".new")
 	if err := os.Remove(*path); err != nil && !os.IsNotExist(err) {
 		return err

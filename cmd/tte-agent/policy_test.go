@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/browserpolicy"
 )
 
 // selfSigned writes a TLS certificate and key for the metrics listener.
@@ -44,6 +45,8 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 func TestPolicyWriteRollout(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "policy.toml")
+	browsers := filepath.Join(dir, "root")
+	t.Setenv("TTE_BROWSER_ROOT", browsers)
 	certFile, keyFile := selfSigned(t, dir)
 	anchor := filepath.Join(dir, "bsre-root.pem")
 	os.WriteFile(anchor, mustRead(t, certFile), 0o644)
@@ -75,6 +78,16 @@ func TestPolicyWriteRollout(t *testing.T) {
 	if data := string(mustRead(t, web)); !strings.Contains(data, "prometheus") || strings.Contains(data, "rahasia") {
 		t.Errorf("the web config:\n%s", data)
 	}
+	// The browsers' policies name the same origins.
+	for _, b := range browserpolicy.Browsers {
+		c, err := browserpolicy.Files{Root: browsers}.Coverage(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := c.Missing([]string{"https://eoffice.kota.go.id", "https://arsip.kota.go.id"}); len(m) > 0 {
+			t.Errorf("%s: policy write left %v out of the browser policy", b.Name, m)
+		}
+	}
 	// A LAN listener without a user is refused; the working policy stays.
 	before := mustRead(t, path)
 	out.Reset()
@@ -92,7 +105,7 @@ func TestPolicyWriteRollout(t *testing.T) {
 	if code := run([]string{"policy", "remove", "--path", path}, &out, &errb); code != 0 {
 		t.Fatal(errb.String())
 	}
-	for _, f := range []string{path, web} {
+	for _, f := range []string{path, web, filepath.Join(browsers, browserpolicy.Browsers[0].Dir, browserpolicy.FileName)} {
 		if _, err := os.Stat(f); !os.IsNotExist(err) {
 			t.Errorf("%s is left after policy remove", f)
 		}
