@@ -154,11 +154,3 @@ func (f *follower) stop() {
 	f.cancel()
 	f.wg.Wait()
 }
-
-// level is the request's level now (a failing TSA chain may have lowered
-// it under [revocation] mode prefer).
-func (f *follower) level() protocol.Level {
-	f.ltMu.Lock()
-	defer f.ltMu.Unlock()
-	return f.ds.level
-}

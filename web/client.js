@@ -283,13 +283,20 @@ export class TteAgent extends EventTarget {
     });
   }
 
+  // _localNetworkDenied asks the browser whether it blocks this page from
+  // the loopback address: "local-network-access" (Chrome 139+) or, since
+  // Chrome split it, "loopback-network". A name the browser does not know
+  // throws, and counts as not denied.
   async _localNetworkDenied() {
-    try {
-      const st = await this._permissions?.query({ name: "local-network-access" });
-      return st?.state === "denied";
-    } catch {
-      return false; // a browser without the permission
+    for (const name of ["local-network-access", "loopback-network"]) {
+      try {
+        const st = await this._permissions?.query({ name });
+        if (st?.state === "denied") return true;
+      } catch {
+        // not this browser's permission
+      }
     }
+    return false;
   }
 
   // _discover points url at this user's agent: the first port of the
@@ -856,7 +863,7 @@ const REASON_MESSAGES = {
     agent_unavailable: "tte-agent tidak berjalan di komputer ini. Jalankan tte-agent (atau hubungi admin TI), lalu muat ulang halaman.",
     origin_not_allowed: "Situs ini belum diizinkan oleh tte-agent. Minta admin TI menambahkan alamat e-office ini ke kebijakan tte-agent.",
     connection_lost: "Koneksi ke tte-agent terputus. Muat ulang halaman.",
-    local_network_denied: "Browser memblokir situs ini menghubungi tte-agent. Izinkan \"akses jaringan lokal\" di pengaturan situs (ikon gembok), atau minta admin TI mengatur kebijakan browser.",
+    local_network_denied: "Browser memblokir situs ini menghubungi tte-agent. Izinkan \"akses jaringan lokal\" di pengaturan situs (ikon gembok), atau minta admin TI memasang kebijakan browser untuk situs ini (tte-agent policy write, atau pasang ulang tte-agent dengan daftar situs e-office).",
     file_unreadable: "Berkas yang dipilih tidak dapat dibaca lagi (dipindah, dihapus, atau diubah sejak dipilih). Pilih berkasnya kembali.",
     client_error: "Terjadi kesalahan di halaman ini, bukan di tte-agent. Muat ulang halaman lalu coba lagi; jika berulang, hubungi admin aplikasi.",
     parse_error: "Halaman mengirim pesan yang tidak dapat dibaca tte-agent. Muat ulang halaman; jika berulang, hubungi admin aplikasi.",
@@ -882,7 +889,7 @@ const REASON_MESSAGES = {
     agent_unavailable: "tte-agent is not running on this computer. Start tte-agent (or ask IT), then reload the page.",
     origin_not_allowed: "tte-agent does not allow this site yet. Ask IT to add this site's address to the tte-agent policy.",
     connection_lost: "The connection to tte-agent was lost. Reload the page.",
-    local_network_denied: "The browser blocks this site from reaching tte-agent. Allow \"local network access\" in the site settings (the padlock icon), or ask IT to set the browser policy.",
+    local_network_denied: "The browser blocks this site from reaching tte-agent. Allow \"local network access\" in the site settings (the padlock icon), or ask IT to install the browser policy for this site (tte-agent policy write, or reinstall tte-agent with the e-office sites).",
     file_unreadable: "A chosen file cannot be read any more (moved, deleted or changed since it was chosen). Choose it again.",
     client_error: "Something failed in this page, not in tte-agent. Reload the page and try again; if it happens again, tell the application's administrator.",
     parse_error: "The page sent a message tte-agent cannot read. Reload the page; if it happens again, tell the application's administrator.",

@@ -33,7 +33,8 @@ func browserStore(root string) browserpolicy.Store {
 }
 
 // needsLNA returns the origins whose pages Chromium holds to Local Network
-// Access when they reach the agent on loopback: all but loopback pages.
+// Access when they reach the agent on loopback: all but loopback pages
+// (doctor's check).
 func needsLNA(origins []string) []string {
 	var out []string
 	for _, o := range origins {
@@ -61,14 +62,18 @@ func policyOrigins(origins []config.Origin) []string {
 // syncBrowsers writes the browser policies for origins (none: removes
 // tte-agent's). A failure is a warning: the agent itself works, but pages
 // on public origins may be blocked.
+//
+// Every origin is written, loopback ones too: a browser may be told to
+// treat an address as public (Chromium's --ip-address-space-overrides, as
+// the browser tests do), and an entry for a page that needs none costs
+// nothing.
 func syncBrowsers(store browserpolicy.Store, origins []string, stdout, stderr io.Writer) error {
-	origins = needsLNA(origins)
 	if err := browserpolicy.WriteAll(store, origins); err != nil {
 		fmt.Fprintf(stderr, "WARNING: browser policies: %v\n  Chrome, Chromium and Edge may block the e-office pages from reaching tte-agent; see the deployment guide, \"Browser policies\".\n", err)
 		return err
 	}
 	if len(origins) == 0 {
-		fmt.Fprintln(stdout, "browser policies: none needed (removed tte-agent's)")
+		fmt.Fprintln(stdout, "browser policies: no origins, none written (tte-agent's removed)")
 		return nil
 	}
 	fmt.Fprintf(stdout, "browser policies written for %d origin(s): Google Chrome, Chromium, Microsoft Edge (LocalNetworkAccessAllowedForUrls, LoopbackNetworkAllowedForUrls)\n", len(origins))

@@ -44,7 +44,10 @@ commands:
                           check every signature and time-stamp of PDFs and CMS
                           files; exit 0 only when all are valid
   policy write --origins LIST [--modules LIST] [--path FILE]
-                          write the machine's policy (installers use it)
+                          write the machine's policy and the browser
+                          policies for its origins (installers use it)
+  policy browsers [--remove] [--path FILE]
+                          write (or remove) the browser policies alone
   man                     print the manual page (roff; man -l <(tte-agent man))
   version                 print the version
 `

@@ -32,8 +32,9 @@ var manCommands = []struct {
 	{[]string{"service", "status"}, "Say whether it is installed, running, stopped, half installed, or in a state the service manager cannot tell. Exits 1 unless installed and known."},
 	{[]string{"service", "unit"}, "Print the systemd unit install writes (for packaging)."},
 	{[]string{"verify"}, "Check every signature and time-stamp of the PDF and CMS files given. Exits 0 only when all are valid."},
-	{[]string{"policy", "write"}, "Write the machine's policy from installer properties. An origin allows documents unless it says otherwise after \"=\". With no origins and no modules the existing policy is kept."},
-	{[]string{"policy", "remove"}, "Remove the machine's policy (uninstallers use it)."},
+	{[]string{"policy", "write"}, "Write the machine's policy from installer properties, and the browser policies for its origins. An origin allows documents unless it says otherwise after \"=\". With no origins and no modules the existing policy is kept."},
+	{[]string{"policy", "remove"}, "Remove the machine's policy (uninstallers use it), and the browser policies policy write wrote."},
+	{[]string{"policy", "browsers"}, "Write the Chrome, Chromium and Edge policies that let the policy's e-office origins reach the agent (Local Network Access), or with --remove take them away. policy write does this too; the .deb's maintainer scripts use it."},
 	{[]string{"man"}, "Print this manual page (roff)."},
 	{[]string{"version"}, "Print the version."},
 }

@@ -118,7 +118,9 @@ func (b *bench) scenarioTokenBound(r *report, n int) error {
 			return fmt.Errorf("signed PDF %s from the page is not a valid B-LT signature (kept as %s)", i, p)
 		}
 	}
-	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)).Round(time.Millisecond) }
+	ms := func(v float64) time.Duration {
+		return time.Duration(v * float64(time.Millisecond)).Round(time.Millisecond)
+	}
 	tokenTime := time.Duration(n) * cardDelay
 	dialog := ms(t.Signing - t.Dialog)
 	total := ms(t.Total)

@@ -3,7 +3,10 @@
 // starts the agent on a SoftHSM token and passes these variables:
 //
 //   TTE_AGENT_URL     the agent's WebSocket URL
-//   TTE_PAGE_URL      the demo page on an allowed origin
+//   TTE_PAGE_URL      the demo page on an allowed origin, served as public
+//   TTE_PUBLIC_FLAG   the Chromium switch that makes that origin public
+//   TTE_CHROMIUM      Chromium with the browser policy `tte-agent policy
+//                     write` wrote for the allowed origin
 //   TTE_BAD_PAGE_URL  the same page on an origin not in the policy
 //   TTE_CONTROL_URL   the Go side's control endpoint (fake pinentry, tokens)
 //   TTE_FIXTURES      PDFs to sign
@@ -36,12 +39,17 @@ const ms = (n) => Math.round(n * SCALE);
 
 let browser;
 
+// launch starts Chromium with the allowed page's origin made public, as a
+// real e-office on the internet is; executablePath is the browser with the
+// administrator's policy (TTE_CHROMIUM) or the plain one.
+const launch = (executablePath) => chromium.launch({
+  executablePath,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", env("TTE_PUBLIC_FLAG")],
+});
+
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launch(env("TTE_CHROMIUM"));
 });
 
 after(async () => {
@@ -155,6 +163,27 @@ test("a page from an origin not in the policy is told so, and no dialog appears"
   assert.equal(await dialogs(), shownBefore);
   await page.screenshot({ path: join(KEEP, "not-allowed.png") });
   await context.close();
+});
+
+test("a public page without the browser policy is told, in Indonesian, that the browser blocks it and what to do", async () => {
+  const plain = await launch("/usr/bin/chromium");
+  try {
+    const shownBefore = await dialogs();
+    const context = await plain.newContext({ locale: "id-ID" });
+    context.setDefaultTimeout(ms(30000));
+    const page = await context.newPage();
+    await page.goto(PAGE);
+    const status = page.locator("#agent-status", { hasText: "Browser memblokir situs ini menghubungi tte-agent" });
+    await status.waitFor();
+    const text = await status.innerText();
+    assert.match(text, /Izinkan "akses jaringan lokal" di pengaturan situs/, "what the user can do");
+    assert.match(text, /admin TI/, "what the administrator does");
+    assert.equal(await page.evaluate(async () => (await navigator.permissions.query({ name: "local-network-access" })).state), "denied");
+    assert.equal(await dialogs(), shownBefore, "no dialog");
+    await context.close();
+  } finally {
+    await plain.close();
+  }
 });
 
 test("no agent on the port: the page says the agent is not running", async () => {

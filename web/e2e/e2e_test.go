@@ -168,10 +168,25 @@ listen = ""
 		t.Fatal(err)
 	}
 
+	// The allowed page is served as a public origin, as a real e-office
+	// is: Chromium then holds it to Local Network Access. The browser of
+	// most scenarios has the managed policy that `tte-agent policy write`
+	// writes for the agent's origins, in a test-only directory that
+	// chromiumWithPolicy binds where Chromium reads it; one scenario runs
+	// without it. The other origin stays local: its scenario is about the
+	// agent's own refusal.
+	browser := chromiumWithPolicy(t, dir, goodURL)
+	public := fmt.Sprintf("--ip-address-space-overrides=%s=public", strings.TrimPrefix(goodURL, "http://"))
+
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "--test", "--test-reporter=spec", "browser.test.mjs")
 	cmd.Env = append(os.Environ(),
+		// The page's waits scale with the machine's load as the Go
+		// tests' do (internal/testscale).
+		fmt.Sprintf("TTE_TEST_SCALE=%g", testscale.Factor()),
+		"TTE_CHROMIUM="+browser,
+		"TTE_PUBLIC_FLAG="+public,
 		"TTE_AGENT_URL="+d.URL(),
 		"TTE_PAGE_URL="+goodURL+"/",
 		"TTE_BAD_PAGE_URL="+badURL+"/",
@@ -215,6 +230,44 @@ listen = ""
 		data, _ := os.ReadFile(f)
 		os.WriteFile(filepath.Join(keep, filepath.Base(f)), data, 0o644)
 	}
+}
+
+// chromiumWithPolicy writes the browser policy for origin with the real
+// `tte-agent policy write` into a test-only root, and returns a program
+// that starts Chromium with that policy: Chromium reads managed policies
+// only from /etc/chromium/policies/managed, so the program binds the
+// test's directory there in a mount namespace of its own (root, as CI
+// runs; the machine's own policies are not touched).
+func chromiumWithPolicy(t *testing.T, dir, origin string) string {
+	t.Helper()
+	if os.Getuid() != 0 {
+		t.Fatal("the browser tests bind a test-only policy directory for Chromium, which needs root: run make test as root (CI does)")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Fatalf("unshare (util-linux) is missing: %v", err)
+	}
+	bin := filepath.Join(dir, "tte-agent")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/tte-agent/tte-agent/cmd/tte-agent").CombinedOutput(); err != nil {
+		t.Fatalf("go build tte-agent: %v\n%s", err, out)
+	}
+	root := filepath.Join(dir, "root")
+	cmd := exec.Command(bin, "policy", "write", "--path", filepath.Join(dir, "policy", "policy.toml"), "--origins", origin, "--browser-root", root)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "browser policies written for 1 origin") {
+		t.Fatalf("tte-agent policy write: %v\n%s", err, out)
+	}
+	const managed = "/etc/chromium/policies/managed"
+	if err := os.MkdirAll(managed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wrapper := filepath.Join(dir, "chromium-with-policy")
+	script := "#!/bin/sh\n# Chromium with the test's managed policies bound over " + managed + ", for this browser only.\n" +
+		"exec unshare --mount sh -c 'mount --bind \"$0\" " + managed + " && exec /usr/bin/chromium \"$@\"' " +
+		"'" + filepath.Join(root, "etc/chromium/policies/managed") + "' \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return wrapper
 }
 
 // listen opens a loopback listener and returns it with its http URL.
