@@ -103,6 +103,7 @@ fuzz:
 	$(FUZZ) FuzzParseAnswer ./revocation
 	$(FUZZ) FuzzParseImage ./appearance
 	$(FUZZ) FuzzBinaryFrame ./agent/wsserver
+	$(FUZZ) FuzzRead ./nativemsg
 
 ## bench: the measurements of docs/performance.md, rewritten in place
 ## (its "## Results" part). Takes a few minutes and about 2 GB of disk.

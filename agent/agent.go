@@ -271,6 +271,9 @@ func (a *Agent) info(p *wsserver.Peer, req protocol.Request) (any, error) {
 		Formats:  []string{"raw", "cms", "pades"},
 		Levels:   a.levels(),
 		Limits:   a.Limits(),
+		// The page's own client tells the extension from the
+		// WebSocket; the agent knows which listener it came by.
+		Transport: p.Transport,
 	}, nil
 }
 

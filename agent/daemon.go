@@ -42,7 +42,9 @@ type Daemon struct {
 	// a TSA).
 	anchoring chan struct{}
 	metrics   *metrics.Server // nil when [metrics] listen is ""
-	failed    atomic.Pointer[error]
+	// localSocket is the browser extension's channel, "" when off.
+	localSocket string
+	failed      atomic.Pointer[error]
 
 	unlock  func()            // releases the one-agent-per-user lock
 	forward *syslog.Forwarder // nil without [audit] syslog
@@ -190,6 +192,17 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		}
 		d.done <- err
 	}()
+	if sock := cfg.Native.Socket; sock != "off" && sock != "" && runtime.GOOS == "linux" {
+		// The browser extension's channel; without it pages still reach
+		// the agent over the WebSocket.
+		if ll, err := wsserver.ListenLocal(sock); err != nil {
+			log.Warn("the browser extension's local channel is off", "socket", sock, "err", err)
+		} else {
+			d.localSocket = sock
+			go srv.ServeLocal(ll)
+			log.Info("local channel for the browser extension", "socket", sock)
+		}
+	}
 	if a.tsa != nil {
 		d.anchoring = make(chan struct{})
 		go func() {
@@ -259,6 +272,9 @@ func (d *Daemon) close(ctx context.Context) error {
 		d.metrics.Close()
 	}
 	serr := d.server.Shutdown(ctx)
+	if d.localSocket != "" {
+		os.Remove(d.localSocket)
+	}
 	if c, ok := d.Agent.prompt.(interface{ Close() }); ok {
 		c.Close()
 	}

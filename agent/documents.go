@@ -77,6 +77,9 @@ func (a *Agent) documentUploadURL(p *wsserver.Peer, req protocol.Request) (any, 
 	if err := protocol.DecodeParams(req.Params, &params); err != nil {
 		return nil, err
 	}
+	if p.Transport == wsserver.TransportNative {
+		return nil, protocol.BadRequest("this connection comes through the browser extension, which has no HTTP uploads: send the documents in binary frames")
+	}
 	set := a.uploadSet(p)
 	targets := make([]wsserver.UploadTarget, 0, len(params.UploadIDs))
 	for i, id := range params.UploadIDs {

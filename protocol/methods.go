@@ -113,6 +113,9 @@ type AgentInfo struct {
 	// always; B-T, B-LT and B-LTA only with a time-stamping authority.
 	Levels []Level `json:"levels"`
 	Limits Limits  `json:"limits"`
+	// Transport is how the page reaches the agent: "websocket", or
+	// "native" through the browser extension and native messaging.
+	Transport string `json:"transport"`
 }
 
 // Token describes one token, in tokens.list and tokens.changed.

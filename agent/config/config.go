@@ -48,6 +48,8 @@ type Config struct {
 	// Revocation says how the signer's certificate is checked before
 	// signing.
 	Revocation Revocation `toml:"revocation"`
+	// Native configures the local channel of the browser extension.
+	Native Native `toml:"native"`
 
 	// AllowUsers names the users (login names or numeric uids) whose pages
 	// an agent run as root may serve (a kiosk); others are refused. An
@@ -70,6 +72,16 @@ type Certificates struct {
 	Chain []string `toml:"chain"`
 	// Parsed holds the certificates of Chain after Load.
 	Parsed []*x509.Certificate `toml:"-"`
+}
+
+// Native configures the local channel through which the native-messaging
+// host (`tte-agent native-host`, started by the browser for the tte-agent
+// extension) reaches the user's agent.
+type Native struct {
+	// Socket is the private Unix socket (0600; only the agent's own user
+	// may connect, by its peer credentials); default: the uploads
+	// directory's path with ".sock". "off" turns the channel off.
+	Socket string `toml:"socket"`
 }
 
 // Uploads configures where received documents wait until they are signed.
@@ -371,6 +383,11 @@ func (c *Config) complete() error {
 			return fmt.Errorf("uploads.dir: no state directory: %w", err)
 		}
 		c.Uploads.Dir = filepath.Join(state, "uploads")
+	}
+	if c.Native.Socket == "" {
+		// Beside the spool, as the instance lock: one per user, and the
+		// native host finds it from the same configuration.
+		c.Native.Socket = c.Uploads.Dir + ".sock"
 	}
 	if c.Uploads.MemoryBytes == 0 {
 		c.Uploads.MemoryBytes = DefaultUploadMem

@@ -40,6 +40,11 @@ type httpUpload struct {
 // request, only from the connection's origin, and dies with the
 // connection.
 func (p *Peer) UploadURL(targets ...UploadTarget) (string, error) {
+	if p.Transport == TransportNative {
+		// A page behind the extension reaches no HTTP listener: its
+		// bytes come in the channel's binary frames.
+		return "", nil
+	}
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err

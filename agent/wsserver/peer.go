@@ -27,6 +27,9 @@ type Peer struct {
 	ID uint64
 	// Origin is the page's origin, checked before the upgrade.
 	Origin string
+	// Transport is TransportWebSocket, or TransportNative for a page
+	// reached through the browser extension and the local channel.
+	Transport string
 
 	s      *Server
 	limits protocol.Limits // the server's when the connection opened
@@ -55,7 +58,7 @@ func (s *Server) newPeer(ws *websocket.Conn, origin string) *Peer {
 	ctx, cancel := context.WithCancel(context.Background())
 	id := s.nextID.Add(1)
 	return &Peer{
-		ID: id, Origin: origin, s: s, ws: ws, ctx: ctx, cancel: cancel, limits: *s.limits.Load(),
+		ID: id, Origin: origin, Transport: TransportWebSocket, s: s, ws: ws, ctx: ctx, cancel: cancel, limits: *s.limits.Load(),
 		log:      s.cfg.Log.With("conn", id, "origin", origin),
 		inflight: map[string]context.CancelCauseFunc{},
 	}

@@ -95,6 +95,8 @@ type Server struct {
 	limits   atomic.Pointer[protocol.Limits] // cfg.Limits, then SetLimits
 	// httpUploads maps upload URL tokens to their upload, guarded by mu.
 	httpUploads map[string]httpUpload
+	// local are the local channel's servers (ServeLocal), guarded by mu.
+	local []*http.Server
 }
 
 // New returns a server that dispatches to h.
@@ -151,6 +153,12 @@ func (s *Server) Serve(l net.Listener) error {
 // and waits for their handlers, or until ctx ends.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
+	s.mu.Lock()
+	local := s.local
+	s.mu.Unlock()
+	for _, l := range local {
+		l.Shutdown(ctx)
+	}
 	s.mu.Lock()
 	s.closing = true
 	for p := range s.peers {
@@ -209,7 +217,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	origin, why := s.check(r)
+	lc, local := r.Context().Value(localKey{}).(localConn)
+	var origin string
+	var why refusal
+	if local {
+		origin, why = s.checkLocal(r, lc)
+	} else {
+		origin, why = s.check(r)
+	}
 	if why != "" {
 		s.cfg.Log.Warn("refused a connection", "reason", string(why), "origin", r.Header.Get("Origin"), "host", r.Host, "remote", r.RemoteAddr)
 		if s.cfg.Refused != nil {
@@ -252,6 +267,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p := s.newPeer(ws, origin)
 	p.host = r.Host
+	if local {
+		p.Transport = TransportNative
+	}
 	switch {
 	case over:
 		release()

@@ -48,6 +48,9 @@ commands:
                           policies for its origins (installers use it)
   policy browsers [--remove] [--path FILE]
                           write (or remove) the browser policies alone
+  native-host [--config FILE]
+                          relay the browser extension's native messages to
+                          the user's agent (browsers start it themselves)
   man                     print the manual page (roff; man -l <(tte-agent man))
   version                 print the version
 `
@@ -62,7 +65,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var err error
+	if nativeHostCall(args) {
+		err = cmdNativeHost(nil, os.Stdin, stdout, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "tte-agent: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	switch args[0] {
+	case "native-host":
+		err = cmdNativeHost(args[1:], os.Stdin, stdout, stderr)
 	case "run":
 		err = cmdRun(args[1:], stderr)
 	case "tokens":

@@ -35,6 +35,7 @@ var manCommands = []struct {
 	{[]string{"policy", "write"}, "Write the machine's policy from installer properties, and the browser policies for its origins. An origin allows documents unless it says otherwise after \"=\". With no origins and no modules the existing policy is kept."},
 	{[]string{"policy", "remove"}, "Remove the machine's policy (uninstallers use it), and the browser policies policy write wrote."},
 	{[]string{"policy", "browsers"}, "Write the Chrome, Chromium and Edge policies that let the policy's e-office origins reach the agent (Local Network Access), or with --remove take them away. policy write does this too; the .deb's maintainer scripts use it."},
+	{[]string{"native-host"}, "Relay one page's connection between the tte-agent browser extension (native messaging on standard input and output) and the user's running agent (its local channel). Browsers start it through the host manifests the packages install, which name tte-agent itself: started with an extension's origin (Chrome, Chromium, Edge) or a manifest path and an extension id (Firefox), tte-agent acts as the host."},
 	{[]string{"man"}, "Print this manual page (roff)."},
 	{[]string{"version"}, "Print the version."},
 }

@@ -1,0 +1,116 @@
+package wsserver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+)
+
+// The local channel is the same WebSocket endpoint on a private Unix
+// socket, for the native-messaging host (`tte-agent native-host`) that a
+// browser extension starts: the host relays a page's messages and tells
+// the page's origin in the Origin header, taken from the browser's sender
+// information, never from the page. So the channel needs no Host or
+// loopback check and no browser permission; it takes only connections of
+// the users the TCP listener takes (the socket's peer credentials), and
+// the Origin check is the same.
+
+// TransportNative is Peer.Transport on the local channel; TransportWebSocket
+// on the TCP listener.
+const (
+	TransportWebSocket = "websocket"
+	TransportNative    = "native"
+)
+
+type localKey struct{}
+
+// localConn is what the local channel knows of a connection: its peer's
+// uid (SO_PEERCRED), or the error reading it.
+type localConn struct {
+	uid int
+	err error
+}
+
+// ListenLocal makes the private socket at path (0600; a directory it
+// creates 0700; a stale socket of an earlier run is replaced) and returns
+// its listener for ServeLocal. The socket's mode is a first fence; the
+// peer-credential check on every connection is the one that counts.
+func ListenLocal(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, errors.New(path + " exists and is not a socket: remove it")
+		}
+		os.Remove(path)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// ServeLocal accepts local-channel connections on l until Shutdown.
+func (s *Server) ServeLocal(l net.Listener) error {
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(s.serveLocal),
+		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		ReadTimeout:       s.cfg.HandshakeTimeout,
+		WriteTimeout:      s.cfg.HandshakeTimeout,
+		IdleTimeout:       s.cfg.HandshakeTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          s.http.ErrorLog,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			uid, err := unixPeerUID(c)
+			return context.WithValue(ctx, localKey{}, localConn{uid: uid, err: err})
+		},
+	}
+	s.mu.Lock()
+	s.local = append(s.local, srv)
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return http.ErrServerClosed
+	}
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// serveLocal is the local channel's handler: the WebSocket endpoint only
+// (no upload URLs, no hello).
+func (s *Server) serveLocal(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != Path {
+		http.NotFound(w, r)
+		return
+	}
+	s.ServeHTTP(w, r)
+}
+
+// checkLocal is check for the local channel: the peer's user, then the
+// Origin.
+func (s *Server) checkLocal(r *http.Request, lc localConn) (string, refusal) {
+	allowed := lc.err == nil && lc.uid == s.cfg.UID
+	if s.cfg.AllowUser != nil {
+		allowed = lc.err == nil && s.cfg.AllowUser(lc.uid)
+	}
+	if s.cfg.UID < 0 && s.cfg.AllowUser == nil {
+		allowed = lc.err == nil && lc.uid == os.Getuid()
+	}
+	if !allowed {
+		s.cfg.Log.Debug("local channel: peer uid check failed", "uid", lc.uid, "err", lc.err)
+		return "", refuseUser
+	}
+	return checkOrigin(r, s.h.AllowOrigin)
+}
