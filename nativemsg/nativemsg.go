@@ -37,14 +37,18 @@ var (
 // Message is one relay message. From the extension: Origin first (the
 // page's origin as the browser's sender information says, set by the
 // extension's service worker, never by the page), then Text or Binary.
-// From the host: Text, or Part pieces of a text message over
-// MaxToBrowser (More on every piece but the last), and Closed last.
+// From the host: Open once the agent took the connection, then Text, or
+// Part pieces of a text message over MaxToBrowser (More on every piece
+// but the last), and Closed last.
 type Message struct {
-	Origin string  `json:"origin,omitempty"`
-	Text   string  `json:"text,omitempty"`
-	Binary []byte  `json:"binary,omitempty"` // base64 in JSON
-	Part   string  `json:"part,omitempty"`
-	More   bool    `json:"more,omitempty"`
+	Origin string `json:"origin,omitempty"`
+	Text   string `json:"text,omitempty"`
+	Binary []byte `json:"binary,omitempty"` // base64 in JSON
+	Part   string `json:"part,omitempty"`
+	More   bool   `json:"more,omitempty"`
+	// Open is the host's first message once the agent took the
+	// connection; Closed its last.
+	Open   bool    `json:"open,omitempty"`
 	Closed *Closed `json:"closed,omitempty"`
 }
 
@@ -96,7 +100,7 @@ func Decode(raw []byte) (Message, error) {
 	if m.Binary != nil {
 		set++
 	}
-	if set != 1 || m.Part != "" || m.More || m.Closed != nil {
+	if set != 1 || m.Part != "" || m.More || m.Open || m.Closed != nil {
 		return Message{}, fmt.Errorf("%w: one of origin, text and binary, and nothing else", ErrInvalid)
 	}
 	if !utf8.ValidString(m.Text) || !utf8.ValidString(m.Origin) {

@@ -83,6 +83,8 @@ export interface AgentInfo {
   formats: Array<"raw" | "cms" | "pades">;
   /** The levels this agent can make now (time-stamped ones need its TSA). */
   levels: Level[];
+  /** How this page reaches the agent: the WebSocket, or the browser extension (native messaging). */
+  transport: "websocket" | "native";
   limits: {
     textFrameBytes: number;
     binaryFrameBytes: number;
@@ -244,6 +246,12 @@ export interface ConnectOptions {
   retries?: number;
   /** Milliseconds between attempts; default 500. */
   retryDelay?: number;
+  /**
+   * How to reach the agent: "auto" (default) uses the tte-agent browser
+   * extension when it is installed and the WebSocket otherwise;
+   * "extension" fails with agent_unavailable without it.
+   */
+  transport?: "auto" | "websocket" | "extension";
 }
 
 export interface TokensChangedEvent extends CustomEvent<{ tokens: Token[] }> {}
@@ -252,6 +260,7 @@ export interface TokensChangedEvent extends CustomEvent<{ tokens: Token[] }> {}
 export declare class TteAgent extends EventTarget {
   constructor(opts?: ConnectOptions);
   readonly url: string;
+  readonly transport: "auto" | "websocket" | "extension";
   readonly connected: boolean;
   /** Fails with reason agent_unavailable, origin_not_allowed, local_network_denied or busy. */
   connect(): Promise<this>;

@@ -190,9 +190,17 @@ export class TteAgent extends EventTarget {
    * @param {number[]} [opts.ports] where to look (DEFAULT_PORTS)
    * @param {number} [opts.retries] connection attempts before giving up
    * @param {number} [opts.retryDelay] milliseconds between attempts
+   * @param {"auto"|"websocket"|"extension"} [opts.transport] how to reach
+   *   the agent: "auto" (default) uses the tte-agent browser extension
+   *   when it is installed, the WebSocket otherwise
    */
   constructor(opts = {}) {
     super();
+    this.transport = opts.transport ?? "auto";
+    if (!["auto", "websocket", "extension"].includes(this.transport)) {
+      throw new AgentError("bad_request", `transport must be "auto", "websocket" or "extension", not ${JSON.stringify(this.transport)}`);
+    }
+    this._window = opts.window ?? globalThis.window;
     this.url = opts.url ?? DEFAULT_URL;
     this._ports = opts.url ? [] : [...(opts.ports ?? DEFAULT_PORTS)];
     this.retries = opts.retries ?? 3;
@@ -223,11 +231,16 @@ export class TteAgent extends EventTarget {
   async connect() {
     if (this.connected) return this;
     let last;
+    const viaExtension = this._useExtension();
     for (let attempt = 0; attempt < Math.max(1, this.retries); attempt++) {
       if (attempt > 0) await sleep(this.retryDelay);
       try {
-        await this._discover();
-        await this._open();
+        if (viaExtension) {
+          await this._open(() => new ExtensionSocket(this._window));
+        } else {
+          await this._discover();
+          await this._open();
+        }
         // Pages show "connected" again after a lost connection.
         this.dispatchEvent(new CustomEvent("open"));
         return this;
@@ -237,6 +250,14 @@ export class TteAgent extends EventTarget {
       }
     }
     if (last instanceof AgentError && last.reason === "busy") throw last;
+    if (viaExtension) {
+      // The extension's native host tells why: the agent refused this
+      // page (1008), or is not running for this user.
+      if (last instanceof AgentError && last.data?.closeCode === 1008) {
+        throw new AgentError(CLIENT_REASONS.ORIGIN_NOT_ALLOWED, `tte-agent refuses pages from ${globalThis.location?.origin ?? "this origin"}; ask your administrator to allow it`);
+      }
+      throw new AgentError(CLIENT_REASONS.AGENT_UNAVAILABLE, `tte-agent is not running on this computer (the extension says: ${last?.message ?? "no answer"}); start it or ask your administrator to install it`);
+    }
     // Chrome and Edge (142+) block pages from reaching 127.0.0.1 unless the
     // user or the administrator allowed "local network access".
     if (await this._localNetworkDenied()) {
@@ -253,11 +274,22 @@ export class TteAgent extends EventTarget {
       "tte-agent is not running on this computer; start it or ask your administrator to install it");
   }
 
-  _open() {
+  // _useExtension says whether this connection goes through the browser
+  // extension: its content script marks the page when it is installed.
+  _useExtension() {
+    if (this.transport === "websocket") return false;
+    const present = this._window?.document?.documentElement?.dataset?.tteAgentExtension === "1";
+    if (this.transport === "extension" && !present) {
+      throw new AgentError(CLIENT_REASONS.AGENT_UNAVAILABLE, "the tte-agent browser extension is not installed in this browser; ask your administrator to install it");
+    }
+    return present;
+  }
+
+  _open(make = () => new this._WebSocket(this.url)) {
     return new Promise((resolve, reject) => {
       let ws;
       try {
-        ws = new this._WebSocket(this.url);
+        ws = make();
       } catch (err) {
         reject(new AgentError(CLIENT_REASONS.AGENT_UNAVAILABLE, String(err)));
         return;
@@ -275,7 +307,7 @@ export class TteAgent extends EventTarget {
         if (!opened) {
           reject(ev.code === 1013
             ? new AgentError("busy", "tte-agent has too many connections; close other tabs and try again")
-            : new AgentError(CLIENT_REASONS.AGENT_UNAVAILABLE, "connection refused"));
+            : new AgentError(CLIENT_REASONS.AGENT_UNAVAILABLE, ev.reason || "connection refused", { data: { closeCode: ev.code } }));
           return;
         }
         this._closed(ws, ev.code, ev.reason);
@@ -773,6 +805,61 @@ export class TteAgent extends EventTarget {
       signal?.addEventListener("abort", abort, { once: true });
       xhr.send(file.type ? new Blob([file]) : file);
     });
+  }
+}
+
+let extensionConns = 0;
+
+// ExtensionSocket is the part of the WebSocket interface the client uses,
+// over the tte-agent browser extension: messages go to its content script
+// with window.postMessage, and from there through native messaging to the
+// agent's private channel. The page's origin is added by the extension from
+// the browser's own sender information. No HTTP uploads here: the agent
+// offers none on this transport, so documents go as binary messages.
+class ExtensionSocket {
+  constructor(win) {
+    this._win = win;
+    this.conn = ++extensionConns;
+    this.readyState = 0;
+    this.bufferedAmount = 0;
+    this.binaryType = "arraybuffer";
+    this._listen = (ev) => {
+      const m = ev.data;
+      if (ev.source !== win || !m || m.tteAgent !== "reply" || m.conn !== this.conn) return;
+      if (m.open) {
+        this.readyState = 1;
+        this.onopen?.({});
+      } else if (typeof m.text === "string") {
+        this.onmessage?.({ data: m.text });
+      } else if (m.closed) {
+        this._end(m.closed.code ?? 1006, m.closed.reason ?? "");
+      }
+    };
+    win.addEventListener("message", this._listen);
+    this._post({ tteAgent: "open" });
+  }
+
+  _post(m) {
+    this._win.postMessage({ ...m, conn: this.conn }, this._win.location.origin);
+  }
+
+  send(data) {
+    if (this.readyState !== 1) throw new Error("the extension's connection is not open");
+    if (typeof data === "string") this._post({ tteAgent: "text", text: data });
+    else this._post({ tteAgent: "binary", data: new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength) });
+  }
+
+  close(code = 1000) {
+    if (this.readyState === 3) return;
+    this._post({ tteAgent: "close" });
+    this._end(code, "closed by the page");
+  }
+
+  _end(code, reason) {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this._win.removeEventListener("message", this._listen);
+    this.onclose?.({ code, reason });
   }
 }
 

@@ -51,6 +51,8 @@ commands:
   native-host [--config FILE]
                           relay the browser extension's native messages to
                           the user's agent (browsers start it themselves)
+  native-manifest [--browser chromium|firefox] [--path EXE]
+                          print the host manifest (for packaging)
   man                     print the manual page (roff; man -l <(tte-agent man))
   version                 print the version
 `
@@ -76,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "native-host":
 		err = cmdNativeHost(args[1:], os.Stdin, stdout, stderr)
+	case "native-manifest":
+		err = cmdNativeManifest(args[1:], stdout, stderr)
 	case "run":
 		err = cmdRun(args[1:], stderr)
 	case "tokens":

@@ -36,6 +36,7 @@ var manCommands = []struct {
 	{[]string{"policy", "remove"}, "Remove the machine's policy (uninstallers use it), and the browser policies policy write wrote."},
 	{[]string{"policy", "browsers"}, "Write the Chrome, Chromium and Edge policies that let the policy's e-office origins reach the agent (Local Network Access), or with --remove take them away. policy write does this too; the .deb's maintainer scripts use it."},
 	{[]string{"native-host"}, "Relay one page's connection between the tte-agent browser extension (native messaging on standard input and output) and the user's running agent (its local channel). Browsers start it through the host manifests the packages install, which name tte-agent itself: started with an extension's origin (Chrome, Chromium, Edge) or a manifest path and an extension id (Firefox), tte-agent acts as the host."},
+	{[]string{"native-manifest"}, "Print the native-messaging host manifest that lets the tte-agent browser extension start tte-agent (packaging uses it)."},
 	{[]string{"man"}, "Print this manual page (roff)."},
 	{[]string{"version"}, "Print the version."},
 }

@@ -73,6 +73,7 @@ func cmdNativeHost(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		return fmt.Errorf("native host: %w", err)
 	}
 	defer ws.Close()
+	out.open()
 
 	// Agent to browser.
 	done := make(chan struct{})
@@ -147,6 +148,13 @@ func (o *hostOut) text(s string) error {
 	return nativemsg.WriteText(o.w, s)
 }
 
+// open tells the extension the agent took the connection.
+func (o *hostOut) open() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	nativemsg.Write(o.w, nativemsg.Message{Open: true})
+}
+
 // close tells the extension the channel ended, once.
 func (o *hostOut) close(code int, reason string) {
 	o.mu.Lock()
@@ -156,4 +164,22 @@ func (o *hostOut) close(code int, reason string) {
 	}
 	o.closed = true
 	nativemsg.Write(o.w, nativemsg.Message{Closed: &nativemsg.Closed{Code: code, Reason: reason}})
+}
+
+// cmdNativeManifest prints the native-messaging host manifest that lets
+// the tte-agent extension start this program (packaging uses it).
+func cmdNativeManifest(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("native-manifest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	family := fs.String("browser", nativemsg.Chromium, "chromium (Google Chrome, Chromium, Microsoft Edge) or firefox")
+	exe := fs.String("path", "/usr/bin/tte-agent", "the tte-agent program browsers start")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	out, err := nativemsg.HostManifest(*family, *exe)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
 }

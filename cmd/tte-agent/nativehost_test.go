@@ -68,6 +68,8 @@ func (h *nativeHost) next() (string, *nativemsg.Closed, int) {
 			h.t.Fatal(err)
 		}
 		switch {
+		case m.Open:
+			continue
 		case m.Closed != nil:
 			return "", m.Closed, parts
 		case m.Part != "":

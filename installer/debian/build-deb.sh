@@ -13,6 +13,14 @@ install -D -m 0755 "$bin" "$root/usr/bin/tte-agent"
 mkdir -p "$root/usr/lib/systemd/user"
 "$bin" service unit --exec /usr/bin/tte-agent > "$root/usr/lib/systemd/user/tte-agent.service"
 install -D -m 0644 "$here/policy.toml" "$root/etc/tte-agent/policy.toml"
+# The browser extension's native-messaging host is tte-agent itself: a
+# manifest for each browser names it and allows only the extension.
+for dir in /etc/opt/chrome/native-messaging-hosts /etc/chromium/native-messaging-hosts /etc/opt/edge/native-messaging-hosts; do
+	mkdir -p "$root$dir"
+	"$bin" native-manifest --browser chromium --path /usr/bin/tte-agent > "$root$dir/id.tte_agent.json"
+done
+mkdir -p "$root/usr/lib/mozilla/native-messaging-hosts"
+"$bin" native-manifest --browser firefox --path /usr/bin/tte-agent > "$root/usr/lib/mozilla/native-messaging-hosts/id.tte_agent.json"
 # Every guide, since doctor's fixes and the man page point to them.
 for f in "$here"/../../docs/*.md; do
 	install -D -m 0644 "$f" "$root/usr/share/doc/tte-agent/$(basename "$f")"

@@ -47,6 +47,8 @@ func TestDebContents(t *testing.T) {
 		"./usr/lib/systemd/user/tte-agent.service", "./etc/tte-agent/policy.toml",
 		"./usr/share/doc/tte-agent/deployment.md", "./usr/share/doc/tte-agent/protocol.md", "./usr/share/doc/tte-agent/metrics.md",
 		"./usr/share/doc/tte-agent/security.md", "./usr/share/doc/tte-agent/integration.md", "./usr/share/man/man1/tte-agent.1.gz",
+		"./etc/opt/chrome/native-messaging-hosts/id.tte_agent.json", "./etc/chromium/native-messaging-hosts/id.tte_agent.json",
+		"./etc/opt/edge/native-messaging-hosts/id.tte_agent.json", "./usr/lib/mozilla/native-messaging-hosts/id.tte_agent.json",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("dpkg-deb -c lacks %q:\n%s", want, out)
@@ -98,6 +100,13 @@ func TestDebInstall(t *testing.T) {
 	cmd.Env = append(os.Environ(), "XDG_RUNTIME_DIR="+rt)
 	if out, err := cmd.CombinedOutput(); err != nil || strings.Contains(string(out), "tte-agent.service") {
 		t.Errorf("systemd-analyze --user verify %s: %v\n%s", unit, err, out)
+	}
+	// The host manifests name the installed program and the extension.
+	for _, f := range []string{"/etc/chromium/native-messaging-hosts/id.tte_agent.json", "/usr/lib/mozilla/native-messaging-hosts/id.tte_agent.json"} {
+		data, err := os.ReadFile(f)
+		if err != nil || !strings.Contains(string(data), `"path": "/usr/bin/tte-agent"`) || !strings.Contains(string(data), "id.tte_agent") {
+			t.Errorf("%s: %v\n%s", f, err, data)
+		}
 	}
 	// The installed policy template loads, and allows nothing by itself.
 	out, _ = exec.Command("/usr/bin/tte-agent", "doctor", "--config", "/dev/null").CombinedOutput()

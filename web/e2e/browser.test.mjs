@@ -7,6 +7,8 @@
 //   TTE_PUBLIC_FLAG   the Chromium switch that makes that origin public
 //   TTE_CHROMIUM      Chromium with the browser policy `tte-agent policy
 //                     write` wrote for the allowed origin
+//   TTE_EXTENSION     the tte-agent extension (web/extension)
+//   TTE_EXT_PROFILE   a Chromium profile whose native host is this agent's
 //   TTE_BAD_PAGE_URL  the same page on an origin not in the policy
 //   TTE_CONTROL_URL   the Go side's control endpoint (fake pinentry, tokens)
 //   TTE_FIXTURES      PDFs to sign
@@ -184,6 +186,71 @@ test("a public page without the browser policy is told, in Indonesian, that the 
   } finally {
     await plain.close();
   }
+});
+
+// withExtension runs f with a Chromium that has the tte-agent extension
+// (unpacked) and its native host, and no Local Network Access policy.
+async function withExtension(f) {
+  const ext = env("TTE_EXTENSION");
+  const context = await chromium.launchPersistentContext(env("TTE_EXT_PROFILE"), {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    acceptDownloads: true,
+    locale: "id-ID",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+      `--disable-extensions-except=${ext}`, `--load-extension=${ext}`, env("TTE_PUBLIC_FLAG")],
+  });
+  context.setDefaultTimeout(ms(30000));
+  try {
+    return await f(context);
+  } finally {
+    await context.close();
+  }
+}
+
+test("with the browser extension, a public page and no browser policy: the batch is signed through native messaging", async () => {
+  await control("POST", "/pinentry", { action: "pin", pin: PIN });
+  const shownBefore = await dialogs();
+  await withExtension(async (context) => {
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    const sockets = [];
+    page.on("websocket", (ws) => sockets.push(ws.url()));
+    await page.goto(PAGE);
+    await connected(page);
+    const transport = await page.evaluate(async (url) => {
+      const { TteAgent } = await import("/client.js");
+      return (await new TteAgent({ url }).info()).transport;
+    }, AGENT);
+    assert.equal(transport, "native", "auto picked the extension");
+    await page.setInputFiles("#files", PDFS);
+    const uploads = [];
+    page.on("request", (r) => { if (r.url().includes("127.0.0.1") && r.url().includes("/v1/")) uploads.push(r.url()); });
+    await page.click("#sign");
+    await page.locator("#sign-status", { hasText: "3 dokumen berhasil ditandatangani (B-LT)." }).waitFor();
+    assert.deepEqual(uploads, [], "nothing went to the agent's port: the page cannot reach it without the policy");
+    assert.deepEqual(sockets, [], "no WebSocket: everything through the extension");
+    assert.equal(await dialogs(), shownBefore + 1, "one dialog for the batch");
+    const links = page.locator("#results li:not(.all) a");
+    const [download] = await Promise.all([page.waitForEvent("download"), links.nth(0).click()]);
+    await download.saveAs(join(OUT, "lewat-ekstensi.pdf"));
+    assert.ok(readFileSync(join(OUT, "lewat-ekstensi.pdf")).includes("/ByteRange"), "a signed PDF came back");
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("with the browser extension, a page outside the agent's policy is refused and told so", async () => {
+  const shownBefore = await dialogs();
+  await withExtension(async (context) => {
+    const page = await context.newPage();
+    const sockets = [];
+    page.on("websocket", (ws) => sockets.push(ws.url()));
+    await page.goto(BAD_PAGE);
+    await page.locator("#agent-status", { hasText: "belum diizinkan" }).waitFor();
+    assert.equal(await dialogs(), shownBefore);
+    assert.deepEqual(sockets, [], "refused through the extension, not the WebSocket");
+  });
 });
 
 test("no agent on the port: the page says the agent is not running", async () => {

@@ -175,7 +175,9 @@ listen = ""
 	// chromiumWithPolicy binds where Chromium reads it; one scenario runs
 	// without it. The other origin stays local: its scenario is about the
 	// agent's own refusal.
-	browser := chromiumWithPolicy(t, dir, goodURL)
+	browser, bin := chromiumWithPolicy(t, dir, goodURL)
+	profile := extensionProfile(t, dir, bin, cfgPath)
+	extension, _ := filepath.Abs("../extension")
 	public := fmt.Sprintf("--ip-address-space-overrides=%s=public", strings.TrimPrefix(goodURL, "http://"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -186,6 +188,8 @@ listen = ""
 		// tests' do (internal/testscale).
 		fmt.Sprintf("TTE_TEST_SCALE=%g", testscale.Factor()),
 		"TTE_CHROMIUM="+browser,
+		"TTE_EXTENSION="+extension,
+		"TTE_EXT_PROFILE="+profile,
 		"TTE_PUBLIC_FLAG="+public,
 		"TTE_AGENT_URL="+d.URL(),
 		"TTE_PAGE_URL="+goodURL+"/",
@@ -238,7 +242,7 @@ listen = ""
 // only from /etc/chromium/policies/managed, so the program binds the
 // test's directory there in a mount namespace of its own (root, as CI
 // runs; the machine's own policies are not touched).
-func chromiumWithPolicy(t *testing.T, dir, origin string) string {
+func chromiumWithPolicy(t *testing.T, dir, origin string) (string, string) {
 	t.Helper()
 	if os.Getuid() != 0 {
 		t.Fatal("the browser tests bind a test-only policy directory for Chromium, which needs root: run make test as root (CI does)")
@@ -267,7 +271,34 @@ func chromiumWithPolicy(t *testing.T, dir, origin string) string {
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return wrapper
+	return wrapper, bin
+}
+
+// extensionProfile is a Chromium profile in which the tte-agent extension
+// may start its native-messaging host: the manifest `tte-agent
+// native-manifest` prints, in the profile's NativeMessagingHosts (where
+// Chromium looks for a user's hosts), naming a program that runs the
+// host with the test agent's configuration (browsers pass no arguments of
+// the manifest's, so the packages name tte-agent itself).
+func extensionProfile(t *testing.T, dir, bin, cfg string) string {
+	t.Helper()
+	profile := filepath.Join(dir, "profile")
+	hosts := filepath.Join(profile, "NativeMessagingHosts")
+	if err := os.MkdirAll(hosts, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	host := filepath.Join(dir, "native-host")
+	if err := os.WriteFile(host, []byte("#!/bin/sh\nexec '"+bin+"' native-host --config '"+cfg+"'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := exec.Command(bin, "native-manifest", "--browser", "chromium", "--path", host).Output()
+	if err != nil {
+		t.Fatalf("tte-agent native-manifest: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(hosts, "id.tte_agent.json"), manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return profile
 }
 
 // listen opens a loopback listener and returns it with its http URL.

@@ -490,3 +490,63 @@ test("a large batch whose bytes cannot be sent fails with the upload's error and
   await assert.rejects(a.signPdf(files, { certificateId: "c" }), (e) => e instanceof AgentError && e.reason === "bad_request" && /declared size/.test(e.message));
   assert.ok(fake.sent.some((m) => m.method === "request.cancel"), "the request is cancelled");
 });
+
+// fakeExtensionWindow is a page's window with the tte-agent extension's
+// content script in it, played by handle(msg, reply).
+function fakeExtensionWindow(handle, { installed = true } = {}) {
+  const listeners = new Set();
+  const win = {
+    location: { origin: "https://eoffice.kota.go.id" },
+    document: { documentElement: { dataset: installed ? { tteAgentExtension: "1" } : {} } },
+    addEventListener: (t, f) => listeners.add(f),
+    removeEventListener: (t, f) => listeners.delete(f),
+    posted: [],
+    postMessage(data, targetOrigin) {
+      assert.equal(targetOrigin, "https://eoffice.kota.go.id", "messages stay within the page's origin");
+      if (data.tteAgent === "reply") {
+        queueMicrotask(() => { for (const f of [...listeners]) f({ source: win, data }); });
+        return;
+      }
+      win.posted.push(data);
+      handle(data, (msg) => win.postMessage({ tteAgent: "reply", conn: data.conn, ...msg }, "https://eoffice.kota.go.id"));
+    },
+  };
+  return win;
+}
+
+test("transport auto: with the extension installed the client talks through it (text, binary frames), without it over the WebSocket", async () => {
+  const win = fakeExtensionWindow((m, reply) => {
+    if (m.tteAgent === "open") reply({ open: true });
+    if (m.tteAgent === "text") {
+      const req = JSON.parse(m.text);
+      if (req.method === "agent.info") reply({ text: JSON.stringify({ jsonrpc: "2.0", id: req.id, result: { ...INFO, transport: "native" } }) });
+      if (req.method === "document.upload") reply({ text: JSON.stringify({ jsonrpc: "2.0", id: req.id, result: { uploadId: 7 } }) });
+      if (req.method === "sign.pdf") reply({ text: JSON.stringify({ jsonrpc: "2.0", id: req.id, result: { items: [{ name: "a.pdf", update: toBase64(new Uint8Array(2)), signedSize: 6 }] } }) });
+    }
+  });
+  const fake = new FakeAgent();
+  const a = new TteAgent({ url: "ws://127.0.0.1:1/v1", WebSocket: fake.WebSocket, window: win, XMLHttpRequest: fakeXHR(204, []) });
+  assert.equal((await a.info()).transport, "native");
+  const [signed] = await a.signPdf([new File(["%PDF"], "a.pdf")], { certificateId: "c" });
+  assert.equal(signed.blob.size, 6);
+  const bin = win.posted.find((m) => m.tteAgent === "binary");
+  assert.ok(bin && bin.data instanceof Uint8Array && bin.data.length === 12, "the document went as one binary frame (id + bytes)");
+  assert.deepEqual([...bin.data.subarray(8)], [0x25, 0x50, 0x44, 0x46]);
+  assert.equal(fake.attempts, 0, "no WebSocket with the extension");
+  // Without the extension: the WebSocket.
+  const plain = fakeExtensionWindow(() => assert.fail("nothing to the extension"), { installed: false });
+  const ws = new FakeAgent().on("agent.info", () => INFO);
+  await new TteAgent({ url: "ws://127.0.0.1:1/v1", WebSocket: ws.WebSocket, window: plain }).info();
+  assert.equal(ws.attempts, 1);
+});
+
+test("transport through the extension: a refused page is origin_not_allowed, no agent is agent_unavailable, a forced extension that is missing is agent_unavailable", async () => {
+  for (const [code, reason] of [[1008, "origin_not_allowed"], [1006, "agent_unavailable"]]) {
+    const win = fakeExtensionWindow((m, reply) => { if (m.tteAgent === "open") reply({ closed: { code, reason: "x" } }); });
+    const a = new TteAgent({ window: win, retries: 1, WebSocket: new FakeAgent().WebSocket });
+    await assert.rejects(a.connect(), (e) => e instanceof AgentError && e.reason === reason, `close ${code}`);
+  }
+  const missing = fakeExtensionWindow(() => {}, { installed: false });
+  await assert.rejects(new TteAgent({ window: missing, transport: "extension", retries: 1 }).connect(), (e) => e.reason === "agent_unavailable" && /extension is not installed/.test(e.message));
+  assert.throws(() => new TteAgent({ transport: "pigeon" }), (e) => e.reason === "bad_request");
+});
