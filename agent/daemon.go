@@ -192,7 +192,7 @@ func Start(cfg *config.Config, prompt Prompter, log *slog.Logger) (*Daemon, erro
 		}
 		d.done <- err
 	}()
-	if sock := cfg.Native.Socket; sock != "off" && sock != "" && runtime.GOOS == "linux" {
+	if sock := cfg.Native.Socket; sock != "off" && sock != "" && (runtime.GOOS == "linux" || runtime.GOOS == "windows") {
 		// The browser extension's channel; without it pages still reach
 		// the agent over the WebSocket.
 		if ll, err := wsserver.ListenLocal(sock); err != nil {
@@ -272,8 +272,8 @@ func (d *Daemon) close(ctx context.Context) error {
 		d.metrics.Close()
 	}
 	serr := d.server.Shutdown(ctx)
-	if d.localSocket != "" {
-		os.Remove(d.localSocket)
+	if d.localSocket != "" && runtime.GOOS != "windows" {
+		os.Remove(d.localSocket) // a pipe goes with its listener
 	}
 	if c, ok := d.Agent.prompt.(interface{ Close() }); ok {
 		c.Close()

@@ -5,7 +5,9 @@
 package config
 
 import (
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -80,7 +82,9 @@ type Certificates struct {
 type Native struct {
 	// Socket is the private Unix socket (0600; only the agent's own user
 	// may connect, by its peer credentials); default: the uploads
-	// directory's path with ".sock". "off" turns the channel off.
+	// directory's path with ".sock". On Windows a named pipe whose ACL
+	// admits the user alone; default \\.\pipe\tte-agent-HASH, from the
+	// uploads directory. "off" turns the channel off.
 	Socket string `toml:"socket"`
 }
 
@@ -386,8 +390,13 @@ func (c *Config) complete() error {
 	}
 	if c.Native.Socket == "" {
 		// Beside the spool, as the instance lock: one per user, and the
-		// native host finds it from the same configuration.
+		// native host finds it from the same configuration. Windows has
+		// named pipes in a namespace of their own instead.
 		c.Native.Socket = c.Uploads.Dir + ".sock"
+		if runtime.GOOS == "windows" {
+			sum := sha256.Sum256([]byte(strings.ToLower(c.Uploads.Dir)))
+			c.Native.Socket = `\\.\pipe\tte-agent-` + hex.EncodeToString(sum[:8])
+		}
 	}
 	if c.Uploads.MemoryBytes == 0 {
 		c.Uploads.MemoryBytes = DefaultUploadMem

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 )
 
 // The local channel is the same WebSocket endpoint on a private Unix
@@ -28,35 +27,12 @@ const (
 type localKey struct{}
 
 // localConn is what the local channel knows of a connection: its peer's
-// uid (SO_PEERCRED), or the error reading it.
+// uid (SO_PEERCRED), or the error reading it; owner when the channel
+// itself admits only the agent's user (a Windows pipe's ACL).
 type localConn struct {
-	uid int
-	err error
-}
-
-// ListenLocal makes the private socket at path (0600; a directory it
-// creates 0700; a stale socket of an earlier run is replaced) and returns
-// its listener for ServeLocal. The socket's mode is a first fence; the
-// peer-credential check on every connection is the one that counts.
-func ListenLocal(path string) (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode()&os.ModeSocket == 0 {
-			return nil, errors.New(path + " exists and is not a socket: remove it")
-		}
-		os.Remove(path)
-	}
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
-		return nil, err
-	}
-	return l, nil
+	uid   int
+	err   error
+	owner bool
 }
 
 // ServeLocal accepts local-channel connections on l until Shutdown.
@@ -70,8 +46,7 @@ func (s *Server) ServeLocal(l net.Listener) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          s.http.ErrorLog,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			uid, err := unixPeerUID(c)
-			return context.WithValue(ctx, localKey{}, localConn{uid: uid, err: err})
+			return context.WithValue(ctx, localKey{}, localPeer(c))
 		},
 	}
 	s.mu.Lock()
@@ -107,6 +82,9 @@ func (s *Server) checkLocal(r *http.Request, lc localConn) (string, refusal) {
 	}
 	if s.cfg.UID < 0 && s.cfg.AllowUser == nil {
 		allowed = lc.err == nil && lc.uid == os.Getuid()
+	}
+	if lc.owner {
+		allowed = true
 	}
 	if !allowed {
 		s.cfg.Log.Debug("local channel: peer uid check failed", "uid", lc.uid, "err", lc.err)

@@ -56,8 +56,7 @@ func cmdNativeHost(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	d := websocket.Dialer{
 		HandshakeTimeout: 10 * time.Second,
 		NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var nd net.Dialer
-			return nd.DialContext(ctx, "unix", sock)
+			return wsserver.DialLocal(ctx, sock)
 		},
 	}
 	ws, resp, err := d.Dial("ws://tte-agent"+wsserver.Path, http.Header{"Origin": {first.Origin}})

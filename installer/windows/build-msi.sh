@@ -11,6 +11,10 @@ trap 'rm -rf "$work"' EXIT
 # wixl resolves File/@Source relative to the working directory.
 cp "$exe" "$work/tte-agent.exe"
 cp "$exew" "$work/tte-agentw.exe"
+# The native-messaging host manifests, from the program's own constants
+# (the extension's id): built for this machine to print them.
+(cd "$here/../.." && go run ./cmd/tte-agent native-manifest --browser chromium --path tte-agent.exe) > "$work/native-host-chromium.json"
+(cd "$here/../.." && go run ./cmd/tte-agent native-manifest --browser firefox --path tte-agent.exe) > "$work/native-host-firefox.json"
 (cd "$work" && wixl -a x64 -D Version="$version" -D Exe=tte-agent.exe -D ExeW=tte-agentw.exe -o out.msi "$here/tte-agent.wxs")
 # wixl cannot mark properties secure; ORIGINS and MODULES must be, to
 # reach the elevated part of a silent install.

@@ -33,6 +33,10 @@ func TestMSI(t *testing.T) {
 	for _, c := range []struct{ table, want string }{
 		{"File", "tte-agent.exe"},
 		{"File", "tte-agentw.exe"},
+		{"File", "native-host-chromium.json"},
+		{"Registry", `SOFTWARE\Google\Chrome\NativeMessagingHosts\id.tte_agent		[INSTALLDIR]native-host-chromium.json`},
+		{"Registry", `SOFTWARE\Microsoft\Edge\NativeMessagingHosts\id.tte_agent		[INSTALLDIR]native-host-chromium.json`},
+		{"Registry", `SOFTWARE\Mozilla\NativeMessagingHosts\id.tte_agent		[INSTALLDIR]native-host-firefox.json`},
 		{"Registry", `Software\Microsoft\Windows\CurrentVersion\Run	tte-agent	"[INSTALLDIR]tte-agentw.exe" run --background`},
 		{"CustomAction", `policy write --origins "[ORIGINS]" --modules "[MODULES]" --trust-anchors "[TRUSTANCHORS]" --tsa-url "[TSAURL]" --revocation "[REVOCATION]" --metrics-listen "[METRICSLISTEN]" --metrics-web-config "[METRICSWEBCONFIG]"`},
 		{"CustomAction", "policy remove"},
@@ -80,6 +84,17 @@ func TestMSI(t *testing.T) {
 	if reg := wine("reg", "query", runKey, "/v", "tte-agent"); !strings.Contains(reg, `"C:\Program Files\tte-agent\tte-agentw.exe" run --background`) {
 		t.Errorf("Run entry after install:\n%s", reg)
 	}
+	// policy write wrote the browsers' policies for the same origins, and
+	// the host manifest the browsers find names the installed program.
+	for _, key := range []string{`HKLM\SOFTWARE\Policies\Google\Chrome\LocalNetworkAccessAllowedForUrls`, `HKLM\SOFTWARE\Policies\Microsoft\Edge\LoopbackNetworkAllowedForUrls`} {
+		if reg := wine("reg", "query", key); !strings.Contains(reg, "https://eoffice.kota.go.id") || !strings.Contains(reg, "https://arsip.kota.go.id") {
+			t.Errorf("%s after install:\n%s", key, reg)
+		}
+	}
+	manifest, err := os.ReadFile(filepath.Join(filepath.Dir(installed), "native-host-chromium.json"))
+	if err != nil || !strings.Contains(string(manifest), `"path": "tte-agent.exe"`) || !strings.Contains(string(manifest), "chrome-extension://") {
+		t.Errorf("the installed host manifest: %v\n%s", err, manifest)
+	}
 	// The installed agent reads the policy the installer wrote: it goes
 	// for the policy's module, which this prefix does not have.
 	if out := wine(installed, "tokens"); !strings.Contains(out, `failed to load PKCS#11 module C:\Windows\System32\eps2003csp11.dll`) {
@@ -94,5 +109,10 @@ func TestMSI(t *testing.T) {
 	}
 	if reg := wine("reg", "query", runKey, "/v", "tte-agent"); strings.Contains(reg, "tte-agent.exe") {
 		t.Errorf("Run entry left after uninstall:\n%s", reg)
+	}
+	for _, key := range []string{`HKLM\SOFTWARE\Policies\Google\Chrome\LocalNetworkAccessAllowedForUrls`, `HKLM\SOFTWARE\Google\Chrome\NativeMessagingHosts\id.tte_agent`} {
+		if reg := wine("reg", "query", key); strings.Contains(reg, "kota.go.id") || strings.Contains(reg, "native-host") {
+			t.Errorf("%s left after uninstall:\n%s", key, reg)
+		}
 	}
 }
