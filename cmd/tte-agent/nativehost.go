@@ -102,7 +102,11 @@ func cmdNativeHost(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		m, err := nativemsg.Read(stdin)
 		if err != nil {
 			// The port closed (EOF), or the extension broke the protocol:
-			// the page's connection ends either way.
+			// the page's connection ends either way, and the extension
+			// needs no word of it.
+			out.mu.Lock()
+			out.closed = true
+			out.mu.Unlock()
 			ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 			ws.Close()
 			<-done

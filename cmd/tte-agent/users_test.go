@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/tte-agent/tte-agent/internal/testscale"
+	"github.com/tte-agent/tte-agent/nativemsg"
 )
 
 const usersOrigin = "https://eoffice.kota.go.id"
@@ -177,4 +180,55 @@ listen = %q
 	if out, _ := cmd.CombinedOutput(); strings.TrimSpace(string(out)) != "NONE" {
 		t.Errorf("another user's page found an agent: %s", out)
 	}
+
+	// Through the browser extension: each user's native host reaches that
+	// user's agent; root's host, which the socket's mode and directory do
+	// not stop, is refused by the agent's peer-credential check.
+	for i, cred := range users {
+		home := filepath.Join(root, fmt.Sprintf("home%d", i))
+		if open, closed := hostAgentInfo(t, bin, filepath.Join(home, "config.toml"), cred, home); !open || closed != "" {
+			t.Errorf("user %d's extension did not reach its agent: %s", i, closed)
+		}
+	}
+	if open, closed := hostAgentInfo(t, bin, filepath.Join(root, "home0", "config.toml"), nil, root); open || !strings.Contains(closed, "refuses") {
+		t.Errorf("root's native host reached user 0's agent: open %v, %s", open, closed)
+	}
+}
+
+// hostAgentInfo runs the native host as cred (nil: this process's user)
+// with cfg, as a browser would for an allowed page, asks agent.info and
+// says whether the agent took the connection and how it closed.
+func hostAgentInfo(t *testing.T, bin, cfg string, cred *syscall.Credential, home string) (bool, string) {
+	t.Helper()
+	cmd := exec.Command(bin, "native-host", "--config", cfg)
+	cmd.Env = append(os.Environ(), "TTE_AGENT_AS_MAIN=1", "HOME="+home)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	var in bytes.Buffer
+	for _, m := range []nativemsg.Message{{Origin: usersOrigin}, {Text: `{"jsonrpc":"2.0","id":1,"method":"agent.info"}`}} {
+		raw, _ := json.Marshal(m)
+		binary.Write(&in, binary.NativeEndian, uint32(len(raw)))
+		in.Write(raw)
+	}
+	cmd.Stdin = &in
+	out, _ := cmd.Output()
+	open, closed := false, ""
+	for r := bytes.NewReader(out); ; {
+		raw, err := nativemsg.ReadRaw(r, nativemsg.MaxToBrowser)
+		if err != nil {
+			break
+		}
+		var m nativemsg.Message
+		json.Unmarshal(raw, &m)
+		switch {
+		case m.Open:
+			open = true
+		case m.Closed != nil:
+			closed = m.Closed.Reason
+		case m.Text != "" && !strings.Contains(m.Text, `"transport":"native"`):
+			closed = "agent.info: " + m.Text
+		}
+	}
+	return open, closed
 }
