@@ -73,33 +73,21 @@ func (b *bench) scenarioBrowser(r *report, runs int, size int64, n int) error {
 	}
 	c.Close()
 
-	mux := http.NewServeMux()
-	mux.Handle("GET /client.js", web.Handler())
-	mux.HandleFunc("GET /bench.html", func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "<!doctype html><title>tte-bench</title><p>tte-bench scenario w</p>")
+	stop, err := b.servePage("w", func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /doc.bin", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, docPath) })
+		mux.HandleFunc("GET /letter.pdf", func(w http.ResponseWriter, _ *http.Request) { w.Write(letter) })
+		mux.HandleFunc("POST /sink", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusNoContent)
+		})
 	})
-	mux.HandleFunc("GET /doc.bin", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, docPath) })
-	mux.HandleFunc("GET /letter.pdf", func(w http.ResponseWriter, _ *http.Request) { w.Write(letter) })
-	mux.HandleFunc("POST /sink", func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusNoContent)
-	})
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", b.pagePort))
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(l)
-	defer srv.Shutdown(context.Background())
-
-	cmd := exec.Command("node", "web/bench/chromium.mjs")
-	cmd.Env = append(os.Environ(), "TTE_SCENARIO=w", "TTE_PAGE="+fmt.Sprintf("http://127.0.0.1:%d/bench.html", b.pagePort), "TTE_AGENT="+b.url,
-		"TTE_CERT="+b.certID(rsaID), fmt.Sprintf("TTE_RUNS=%d", runs), fmt.Sprintf("TTE_PDFS=%d", n))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	defer stop()
+	out, err := b.chromium("w", b.url, runs, n)
 	if err != nil {
-		return fmt.Errorf("chromium: %v\n%s", err, stderr.String())
+		return err
 	}
 	var t browserTimes
 	if err := json.Unmarshal(out, &t); err != nil || len(t.CMS) == 0 {
@@ -131,4 +119,37 @@ func (b *bench) scenarioBrowser(r *report, runs int, size int64, n int) error {
 		note: "The page fetches the document and the letter from its own origin first; only the calls are timed.",
 	})
 	return nil
+}
+
+// servePage serves the bench page and the project's client on the page
+// port (an allowed origin), with the scenario's own handlers, until stop.
+func (b *bench) servePage(scenario string, handlers func(*http.ServeMux)) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /client.js", web.Handler())
+	mux.HandleFunc("GET /bench.html", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "<!doctype html><title>tte-bench</title><p>tte-bench scenario %s</p>", scenario)
+	})
+	handlers(mux)
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", b.pagePort))
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(l)
+	return func() { srv.Shutdown(context.Background()) }, nil
+}
+
+// chromium runs web/bench/chromium.mjs for a scenario against the agent at
+// url and returns the JSON it printed.
+func (b *bench) chromium(scenario, url string, runs, pdfs int) ([]byte, error) {
+	cmd := exec.Command("node", "web/bench/chromium.mjs")
+	cmd.Env = append(os.Environ(), "TTE_SCENARIO="+scenario, fmt.Sprintf("TTE_PAGE=http://127.0.0.1:%d/bench.html", b.pagePort), "TTE_AGENT="+url,
+		"TTE_CERT="+b.certID(rsaID), fmt.Sprintf("TTE_RUNS=%d", runs), fmt.Sprintf("TTE_PDFS=%d", pdfs))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("chromium: %v\n%s", err, stderr.String())
+	}
+	return out, nil
 }

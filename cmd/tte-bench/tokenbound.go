@@ -6,18 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/tte-agent/tte-agent/trust"
 	pdfverify "github.com/tte-agent/tte-agent/verify"
-	"github.com/tte-agent/tte-agent/web"
 )
 
 // cardDelay is how long the slow token of (t) takes per signature: a
@@ -62,39 +59,27 @@ func (b *bench) scenarioTokenBound(r *report, n int) error {
 	letter := letterPDF(1 << 20)
 	var mu sync.Mutex
 	kept := map[string][]byte{}
-	mux := http.NewServeMux()
-	mux.Handle("GET /client.js", web.Handler())
-	mux.HandleFunc("GET /bench.html", func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "<!doctype html><title>tte-bench</title><p>tte-bench scenario t</p>")
+	stop, err := b.servePage("t", func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /letter.pdf", func(w http.ResponseWriter, _ *http.Request) { w.Write(letter) })
+		mux.HandleFunc("POST /keep/{i}", func(w http.ResponseWriter, r *http.Request) {
+			data, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			mu.Lock()
+			kept[r.PathValue("i")] = data
+			mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
+		})
 	})
-	mux.HandleFunc("GET /letter.pdf", func(w http.ResponseWriter, _ *http.Request) { w.Write(letter) })
-	mux.HandleFunc("POST /keep/{i}", func(w http.ResponseWriter, r *http.Request) {
-		data, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		kept[r.PathValue("i")] = data
-		mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	})
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", b.pagePort))
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux}
-	go srv.Serve(l)
-	defer srv.Shutdown(context.Background())
-
-	cmd := exec.Command("node", "web/bench/chromium.mjs")
-	cmd.Env = append(os.Environ(), "TTE_SCENARIO=t", "TTE_PAGE="+fmt.Sprintf("http://127.0.0.1:%d/bench.html", b.pagePort), "TTE_AGENT="+url,
-		"TTE_CERT="+b.certID(rsaID), "TTE_RUNS=1", fmt.Sprintf("TTE_PDFS=%d", n))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	defer stop()
+	out, err := b.chromium("t", url, 1, n)
 	if err != nil {
-		return fmt.Errorf("chromium: %v\n%s", err, stderr.String())
+		return err
 	}
 	var t tokenBoundTimes
 	if err := json.Unmarshal(out, &t); err != nil || t.Total == 0 {
