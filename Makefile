@@ -104,6 +104,7 @@ fuzz:
 	$(FUZZ) FuzzParseImage ./appearance
 	$(FUZZ) FuzzBinaryFrame ./agent/wsserver
 	$(FUZZ) FuzzRead ./nativemsg
+	$(FUZZ) FuzzParse ./envelope
 
 ## bench: the measurements of docs/performance.md, rewritten in place
 ## (its "## Results" part). Takes a few minutes and about 2 GB of disk.
