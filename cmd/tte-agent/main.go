@@ -48,6 +48,9 @@ commands:
                           policies for its origins (installers use it)
   policy browsers [--remove] [--path FILE]
                           write (or remove) the browser policies alone
+  encrypt [--config FILE] --to CERT.pem [--to ...] IN > OUT.p7m
+                          encrypt a document to colleagues' certificates
+                          (CMS; no token, no PIN)
   native-host [--config FILE]
                           relay the browser extension's native messages to
                           the user's agent (browsers start it themselves)
@@ -78,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "native-host":
 		err = cmdNativeHost(args[1:], os.Stdin, stdout, stderr)
+	case "encrypt":
+		err = cmdEncrypt(args[1:], stdout, stderr)
 	case "native-manifest":
 		err = cmdNativeManifest(args[1:], stdout, stderr)
 	case "run":
