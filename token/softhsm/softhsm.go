@@ -242,6 +242,14 @@ func generate(ctx *pkcs11.Ctx, sh pkcs11.SessionHandle, k KeySpec) (crypto.Publi
 		pkcs11.NewAttribute(pkcs11.CKA_ALWAYS_AUTHENTICATE, k.AlwaysAuthenticate),
 	)
 	pubT = append(pubT, pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true))
+	// Every key may also open documents encrypted to its certificate, as
+	// an ASN's token key does (decrypt for RSA, derive for EC).
+	if strings.HasPrefix(k.Type, "RSA") {
+		privT = append(privT, pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, true))
+		pubT = append(pubT, pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true))
+	} else {
+		privT = append(privT, pkcs11.NewAttribute(pkcs11.CKA_DERIVE, true))
+	}
 	var mech *pkcs11.Mechanism
 	switch k.Type {
 	case "RSA-2048", "RSA-3072":
