@@ -196,7 +196,8 @@ func methodLabel(m string) string {
 	switch m {
 	case protocol.MethodAgentInfo, protocol.MethodTokensList, protocol.MethodCertificatesList, protocol.MethodSignDigest,
 		protocol.MethodSignCMS, protocol.MethodSignPDF, protocol.MethodDocumentUpload, protocol.MethodDocumentDiscard, protocol.MethodDocumentUploadURL,
-		protocol.MethodCertificatesStatus, protocol.MethodPDFExtend, protocol.MethodDocumentVerify:
+		protocol.MethodCertificatesStatus, protocol.MethodPDFExtend, protocol.MethodDocumentVerify,
+		protocol.MethodDocumentEncrypt, protocol.MethodDocumentDecrypt:
 		return m
 	}
 	return "other"
@@ -209,6 +210,8 @@ func formatOf(method string) string {
 		return "raw"
 	case protocol.MethodSignCMS:
 		return "cms"
+	case protocol.MethodDocumentDecrypt:
+		return "decrypt"
 	}
 	return "pades"
 }
@@ -244,6 +247,10 @@ func (a *Agent) serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 		return a.certificatesStatus(ctx, req)
 	case protocol.MethodPDFExtend:
 		return a.extendPDF(ctx, p, req)
+	case protocol.MethodDocumentEncrypt:
+		return a.documentEncrypt(ctx, p, req)
+	case protocol.MethodDocumentDecrypt:
+		return a.documentDecrypt(ctx, p, req)
 	case protocol.MethodDocumentVerify:
 		return a.verifyDocuments(ctx, p, req)
 	}

@@ -35,7 +35,8 @@ func tooLarge(detail string) error {
 
 func (a *Agent) documentUpload(p *wsserver.Peer, req protocol.Request) (any, error) {
 	// Documents are uploaded to be signed, extended or verified.
-	if !a.allowed(p.Origin, protocol.CapDocuments) && !a.allowed(p.Origin, protocol.CapExtend) && !a.allowed(p.Origin, protocol.CapVerify) {
+	if !a.allowed(p.Origin, protocol.CapDocuments) && !a.allowed(p.Origin, protocol.CapExtend) && !a.allowed(p.Origin, protocol.CapVerify) &&
+		!a.allowed(p.Origin, protocol.CapEncrypt) && !a.allowed(p.Origin, protocol.CapDecrypt) {
 		return nil, notPermitted(protocol.CapDocuments)
 	}
 	var params protocol.DocumentUploadParams

@@ -157,6 +157,8 @@ type harnessOpts struct {
 	pki *revtest.PKI
 	// extra is TOML appended to the configuration (e.g. [trust]).
 	extra string
+	// keys are more keys on the token (e.g. for document protection).
+	keys []softhsm.KeySpec
 	// slowSign, when set, puts softhsm's slow module in front of SoftHSM:
 	// each signature takes slowSign, one at a time, as on a smartcard.
 	slowSign time.Duration
@@ -200,6 +202,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		},
 		ExtraCerts: []*x509.Certificate{ca.Cert},
 	}
+	spec.Keys = append(spec.Keys, o.keys...)
 	var tok *softhsm.Token
 	if o.openCryptoki {
 		// openCryptoki's software token counts wrong PINs and locks,

@@ -202,7 +202,7 @@ func zeroSeries(set map[string]float64) string {
 		fmt.Fprintf(&b, "%s %v\n", series, set[series])
 		delete(set, series)
 	}
-	b.WriteString("# HELP tte_agent_signatures_total Items signed (result=ok) and sign requests that failed (result=the error reason), by format (raw, cms, pades).\n# TYPE tte_agent_signatures_total counter\n")
+	b.WriteString("# HELP tte_agent_signatures_total Items signed or, for format decrypt, opened with the token (result=ok), and such requests that failed (result=the error reason), by format (raw, cms, pades, decrypt).\n# TYPE tte_agent_signatures_total counter\n")
 	for _, f := range metrics.Formats {
 		line(fmt.Sprintf(`tte_agent_signatures_total{format=%q,result="ok"}`, f))
 	}

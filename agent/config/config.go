@@ -257,7 +257,7 @@ const (
 func DefaultParses() int { return min(4, runtime.NumCPU()) }
 
 // Capabilities an origin may be given.
-var Capabilities = []string{"documents", "digest", "extend", "verify"}
+var Capabilities = []string{"documents", "digest", "extend", "verify", "encrypt", "decrypt"}
 
 // Load reads, completes and validates the configuration file at path.
 func Load(path string) (*Config, error) {

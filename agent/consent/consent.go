@@ -51,6 +51,9 @@ type Request struct {
 	// PINPad is true for a token with a protected authentication path:
 	// the dialog asks for confirmation and the PIN goes on the pad.
 	PINPad bool
+	// Decrypt makes the dialog ask to open encrypted documents for the
+	// site (document.decrypt), not to sign.
+	Decrypt bool
 }
 
 // maxItemsShown is how many item names the dialog lists (contract §3).
@@ -80,6 +83,9 @@ func Dialog(lang string, r Request) pinentry.Dialog {
 		Prompt: t.prompt,
 		OK:     t.ok,
 		Cancel: t.cancel,
+	}
+	if r.Decrypt {
+		d.Title, d.OK = t.openTitle, t.openOK
 	}
 	switch r.PINStatus {
 	case "count_low":
@@ -207,11 +213,17 @@ func Fits(lang string, r Request) bool {
 
 func describe(t *text, r Request, shown int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n  %s\n\n", t.asks, Clean(r.Origin, 80))
+	asks := t.asks
+	if r.Decrypt {
+		asks = t.openAsks
+	}
+	fmt.Fprintf(&b, "%s\n  %s\n\n", asks, Clean(r.Origin, 80))
 	fmt.Fprintf(&b, "%s: %s\n", t.cert, Clean(r.Subject, maxNameRunes))
 	fmt.Fprintf(&b, "%s: %s\n", t.issuer, Clean(r.Issuer, maxNameRunes))
 	fmt.Fprintf(&b, "%s: %s\n\n", t.validUntil, t.date(r.NotAfter))
 	switch {
+	case r.Decrypt:
+		fmt.Fprintf(&b, t.openDocs+"\n", len(r.Items), t.size(r.TotalBytes))
 	case r.Digests:
 		fmt.Fprintf(&b, t.digests+"\n", len(r.Items), r.HashAlgorithm)
 	case r.DigestItems > 0:
@@ -247,9 +259,14 @@ func describe(t *text, r Request, shown int) string {
 		fmt.Fprintf(&b, "  "+t.more+"\n", rest)
 	}
 	b.WriteString("\n")
-	if r.PINPad {
+	switch {
+	case r.Decrypt && r.PINPad:
+		b.WriteString(t.openPad)
+	case r.Decrypt:
+		b.WriteString(t.openPIN)
+	case r.PINPad:
 		b.WriteString(t.padHint)
-	} else {
+	default:
 		b.WriteString(t.pinHint)
 	}
 	return b.String()

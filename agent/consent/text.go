@@ -16,8 +16,10 @@ type text struct {
 	qr, image, bsreFooter          string
 	pinHint, padHint               string
 	countLow, finalTry             string
-	months                         [12]string
-	decimal                        string
+	// The dialog of document.decrypt: documents opened for a site.
+	openTitle, openOK, openAsks, openDocs, openPIN, openPad string
+	months                                                  [12]string
+	decimal                                                 string
 }
 
 var texts = map[string]*text{
@@ -44,6 +46,12 @@ var texts = map[string]*text{
 		padHint:    "Pilih Tanda tangani, lalu masukkan PIN pada PIN pad token. Pilih Batal untuk menolak.",
 		countLow:   "Peringatan: sisa percobaan PIN tinggal sedikit. Jika PIN salah lagi beberapa kali, token terkunci dan harus dibuka oleh admin (PUK).",
 		finalTry:   "PERINGATAN: ini percobaan PIN TERAKHIR. Jika PIN salah, token terkunci dan tidak bisa dipakai sampai dibuka oleh admin (PUK).",
+		openTitle:  "Buka Dokumen Terenkripsi (tte-agent)",
+		openOK:     "Buka",
+		openAsks:   "Situs berikut meminta membuka dokumen yang dienkripsi untuk Anda:",
+		openDocs:   "Dokumen yang dibuka: %d (total %s). Isinya akan diberikan kepada situs ini.",
+		openPIN:    "Masukkan PIN token untuk membuka dokumen, atau pilih Batal untuk menolak.",
+		openPad:    "Pilih Buka, lalu masukkan PIN pada PIN pad token. Pilih Batal untuk menolak.",
 		months:     [12]string{"Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember"},
 		decimal:    ",",
 	},
@@ -70,6 +78,12 @@ var texts = map[string]*text{
 		padHint:    "Choose Sign, then enter the PIN on the token's PIN pad. Choose Cancel to refuse.",
 		countLow:   "Warning: few PIN tries are left. After a few more wrong PINs the token locks and an administrator must unblock it (PUK).",
 		finalTry:   "WARNING: this is the LAST PIN try. If the PIN is wrong, the token locks and cannot be used until an administrator unblocks it (PUK).",
+		openTitle:  "Open Encrypted Documents (tte-agent)",
+		openOK:     "Open",
+		openAsks:   "This site asks to open documents encrypted to you:",
+		openDocs:   "Documents to open: %d (total %s). Their content will be given to this site.",
+		openPIN:    "Enter the token PIN to open the documents, or choose Cancel to refuse.",
+		openPad:    "Choose Open, then enter the PIN on the token's PIN pad. Choose Cancel to refuse.",
 		months:     [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
 		decimal:    ".",
 	},

@@ -20,7 +20,7 @@ const ns = "tte_agent"
 var PINStatuses = []string{"ok", "count_low", "final_try", "locked"}
 
 // Formats are the format label's values.
-var Formats = []string{"raw", "cms", "pades"}
+var Formats = []string{"raw", "cms", "pades", "decrypt"}
 
 // Reasons are the reason label's values of requests_rejected_total that
 // exist from the start: the protocol's reasons, refused handshakes
@@ -71,7 +71,7 @@ func New(version string, connections func() int) *Metrics {
 	m := &Metrics{Registry: prometheus.NewRegistry()}
 	buckets := []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120}
 	m.signatures = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "signatures_total",
-		Help: "Items signed (result=ok) and sign requests that failed (result=the error reason), by format (raw, cms, pades)."},
+		Help: "Items signed or, for format decrypt, opened with the token (result=ok), and such requests that failed (result=the error reason), by format (raw, cms, pades, decrypt)."},
 		[]string{"format", "result"})
 	m.signTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "sign_duration_seconds",
 		Help: "Time from the login to the last signature of a successful sign request, by format.", Buckets: buckets},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/tte-agent/tte-agent/agent/config"
+	"github.com/tte-agent/tte-agent/agent"
 	"github.com/tte-agent/tte-agent/envelope"
 	"github.com/tte-agent/tte-agent/revocation"
 	"github.com/tte-agent/tte-agent/trust"
@@ -45,13 +44,18 @@ func cmdEncrypt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	client := &http.Client{Timeout: time.Duration(cfg.Revocation.Timeout)}
+	store := trust.NewStore(cfg.Trust.ParsedAnchors, append(cfg.Trust.ParsedIntermediates, cfg.Certificates.Parsed...), client)
+	rc := revocation.NewChecker(client)
+	rc.MaxCRL = cfg.Revocation.MaxCRLBytes
+	warn := func(w string) { fmt.Fprintf(stderr, "tte-agent: warning: %s\n", w) }
 	var certs []*x509.Certificate
 	for _, f := range to {
 		c, err := readCertificate(f)
 		if err != nil {
 			return err
 		}
-		if err := checkRecipient(context.Background(), cfg, c, time.Now(), stderr); err != nil {
+		if err := agent.CheckRecipient(context.Background(), cfg.Revocation.Mode, store, rc, c, time.Now(), warn); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 		certs = append(certs, c)
@@ -82,53 +86,4 @@ func readCertificate(path string) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("%s is not a certificate: %w", path, err)
 	}
 	return c, nil
-}
-
-// errRecipientRevoked means a recipient's certificate is revoked.
-var errRecipientRevoked = errors.New("the recipient's certificate is revoked: they could no longer be trusted with the document")
-
-// checkRecipient checks a recipient's certificate as the agent checks a
-// signer's: key usage, validity now, and under [revocation] mode its chain
-// to a trust anchor and its revocation status (require refuses what cannot
-// be checked; prefer says so and goes on; off checks neither).
-func checkRecipient(ctx context.Context, cfg *config.Config, c *x509.Certificate, now time.Time, warn io.Writer) error {
-	if err := envelope.CheckRecipient(c); err != nil {
-		return err
-	}
-	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
-		return fmt.Errorf("%w: %s is valid from %s to %s", envelope.ErrRecipient, c.Subject.CommonName, c.NotBefore.Format(time.DateOnly), c.NotAfter.Format(time.DateOnly))
-	}
-	mode := cfg.Revocation.Mode
-	if mode == config.RevocationOff {
-		return nil
-	}
-	unchecked := func(why error) error {
-		if mode == config.RevocationRequire {
-			return fmt.Errorf("%w: %s cannot be checked ([revocation] mode = require): %v", envelope.ErrRecipient, c.Subject.CommonName, why)
-		}
-		fmt.Fprintf(warn, "tte-agent: warning: %s's certificate was not checked for revocation: %v\n", c.Subject.CommonName, why)
-		return nil
-	}
-	client := &http.Client{Timeout: time.Duration(cfg.Revocation.Timeout)}
-	store := trust.NewStore(cfg.Trust.ParsedAnchors, append(cfg.Trust.ParsedIntermediates, cfg.Certificates.Parsed...), client)
-	chain, err := store.Chain(ctx, c, nil, now)
-	if err != nil {
-		return unchecked(err)
-	}
-	if len(chain) < 2 {
-		return unchecked(errors.New("a trust anchor itself is no recipient"))
-	}
-	rc := revocation.NewChecker(client)
-	rc.MaxCRL = cfg.Revocation.MaxCRLBytes
-	res, err := rc.Check(ctx, c, chain[1])
-	if err != nil {
-		return unchecked(err)
-	}
-	if res.Status == revocation.Revoked {
-		return fmt.Errorf("%w (%s, %s)", errRecipientRevoked, res.RevokedAt.Format(time.DateOnly), revocation.ReasonText(res.Reason))
-	}
-	if res.Status != revocation.Good {
-		return unchecked(fmt.Errorf("its status is %v", res.Status))
-	}
-	return nil
 }
