@@ -79,7 +79,7 @@ export interface AgentInfo {
   version: string;
   protocol: number;
   origin: string;
-  allow: Array<"documents" | "digest">;
+  allow: Array<"documents" | "digest" | "extend" | "verify" | "encrypt" | "decrypt">;
   formats: Array<"raw" | "cms" | "pades">;
   /** The levels this agent can make now (time-stamped ones need its TSA). */
   levels: Level[];
@@ -269,6 +269,20 @@ export declare class TteAgent extends EventTarget {
   info(): Promise<AgentInfo>;
   tokens(): Promise<Token[]>;
   certificates(filter?: { validOnly?: boolean; keyUsage?: string }): Promise<Certificate[]>;
+  /** Encrypts files to recipients' DER certificates (document.encrypt; needs "encrypt"). */
+  encryptDocuments(files: Iterable<Blob> | ArrayLike<Blob>, opts: {
+    recipients: Array<Uint8Array | ArrayBuffer | string>;
+    cipher?: "AES-256-GCM" | "AES-256-CBC";
+    rsaPadding?: "RSA-OAEP" | "RSA-PKCS1-v1_5";
+    signal?: AbortSignal;
+    onProgress?: (p: Progress) => void;
+  }): Promise<Array<{ name: string; envelope: Uint8Array; blob: Blob }>>;
+  /** Opens files encrypted to a certificate on the token (document.decrypt; needs "decrypt"): one dialog. */
+  decryptDocuments(files: Iterable<Blob> | ArrayLike<Blob>, opts?: {
+    certificateId?: string;
+    signal?: AbortSignal;
+    onProgress?: (p: Progress) => void;
+  }): Promise<Array<{ name: string; content: Uint8Array; blob: Blob; certificateId: string }>>;
   signDigests(
     req: {
       certificateId: string;

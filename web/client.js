@@ -528,6 +528,46 @@ export class TteAgent extends EventTarget {
   }
 
   /**
+   * Encrypts files to the certificates of their recipients
+   * (document.encrypt; the origin needs "encrypt"): no token, no PIN.
+   * `recipients` are DER certificates (Uint8Array, ArrayBuffer or
+   * base64). Returns, per file in order, `{name, envelope, blob}`: the DER
+   * CMS envelope and a Blob of it (application/pkcs7-mime).
+   */
+  async encryptDocuments(files, { recipients, cipher, rsaPadding, signal, onProgress } = {}) {
+    files = blobs(files);
+    const certs = Array.from(recipients ?? [], (c) => (typeof c === "string" ? c : toBase64(c instanceof ArrayBuffer ? new Uint8Array(c) : c)));
+    if (certs.length === 0) throw new AgentError("bad_request", "recipients: at least one certificate is required");
+    const ids = await this._uploadAll(files, { signal, onProgress });
+    const params = { items: ids.map((uploadId) => ({ uploadId })), recipients: certs };
+    if (cipher !== undefined) params.cipher = cipher;
+    if (rsaPadding !== undefined) params.rsaPadding = rsaPadding;
+    const res = await this.call("document.encrypt", params, { signal, onProgress });
+    return res.items.map((it) => {
+      const envelope = fromBase64(it.envelope);
+      return { name: it.name, envelope, blob: new Blob([envelope], { type: "application/pkcs7-mime" }) };
+    });
+  }
+
+  /**
+   * Opens files encrypted to a certificate on the user's token
+   * (document.decrypt; the origin needs "decrypt"): one dialog, one PIN.
+   * Returns, per file in order, `{name, content, blob}`, and the
+   * certificate that opened them as `certificateId` on each.
+   */
+  async decryptDocuments(files, { certificateId, signal, onProgress } = {}) {
+    files = blobs(files);
+    const ids = await this._uploadAll(files, { signal, onProgress });
+    const params = { items: ids.map((uploadId) => ({ uploadId })) };
+    if (certificateId !== undefined) params.certificateId = certificateId;
+    const res = await this.call("document.decrypt", params, { signal, onProgress });
+    return res.items.map((it) => {
+      const content = fromBase64(it.content);
+      return { name: it.name, content, blob: new Blob([content]), certificateId: res.certificateId };
+    });
+  }
+
+  /**
    * Adds validation data (B-LT) and a document time-stamp (B-LTA) to
    * signed PDFs (pdf.extend; the origin needs "extend"): no token, no
    * dialog. Returns what signPdf returns.

@@ -550,3 +550,26 @@ test("transport through the extension: a refused page is origin_not_allowed, no 
   await assert.rejects(new TteAgent({ window: missing, transport: "extension", retries: 1 }).connect(), (e) => e.reason === "agent_unavailable" && /extension is not installed/.test(e.message));
   assert.throws(() => new TteAgent({ transport: "pigeon" }), (e) => e.reason === "bad_request");
 });
+
+test("encryptDocuments sends the recipients' certificates and returns DER envelopes; decryptDocuments returns the content and the certificate that opened it", async () => {
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  let n = 0;
+  fake.on("document.upload", () => ({ uploadId: ++n }));
+  fake.on("document.encrypt", (p) => {
+    assert.deepEqual(p.recipients, [toBase64(new Uint8Array([0x30, 1])), "MAI="]);
+    assert.equal(p.cipher, "AES-256-CBC");
+    return { items: p.items.map(() => ({ name: "nota.pdf", envelope: toBase64(new Uint8Array([0x30, 0x80])) })) };
+  });
+  fake.on("document.decrypt", (p) => {
+    assert.equal(p.certificateId, undefined);
+    return { certificateId: "abc/05", items: p.items.map(() => ({ name: "nota.pdf.p7m", content: toBase64(new TextEncoder().encode("isi")) })) };
+  });
+  const a = agentWith(fake);
+  const [enc] = await a.encryptDocuments([new File(["%PDF"], "nota.pdf")], { recipients: [new Uint8Array([0x30, 1]), "MAI="], cipher: "AES-256-CBC" });
+  assert.deepEqual([...enc.envelope], [0x30, 0x80]);
+  assert.equal(enc.blob.type, "application/pkcs7-mime");
+  const [dec] = await a.decryptDocuments([enc.blob]);
+  assert.equal(new TextDecoder().decode(dec.content), "isi");
+  assert.equal(dec.certificateId, "abc/05");
+  await assert.rejects(a.encryptDocuments([new File(["x"], "x")], { recipients: [] }), (e) => e.reason === "bad_request");
+});
