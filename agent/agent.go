@@ -168,6 +168,15 @@ func (a *Agent) allowed(origin string, c protocol.Capability) bool {
 	return slices.Contains(caps, string(c))
 }
 
+// permits is allowed for a peer: the user's own command-line tool on the
+// local channel may use document protection (wsserver.LocalToolOrigin).
+func (a *Agent) permits(p *wsserver.Peer, c protocol.Capability) bool {
+	if p.Origin == wsserver.LocalToolOrigin {
+		return p.Transport == wsserver.TransportNative && (c == protocol.CapEncrypt || c == protocol.CapDecrypt)
+	}
+	return a.allowed(p.Origin, c)
+}
+
 // Serve implements wsserver.Handler.
 func (a *Agent) Serve(ctx context.Context, p *wsserver.Peer, req protocol.Request) (result any, err error) {
 	start := time.Now()

@@ -59,7 +59,7 @@ func (a *Agent) takeDocuments(p *wsserver.Peer, items []protocol.SignItem, uploa
 			d.remove()
 			return nil, notPermitted(protocol.CapDigest)
 		}
-		if it.UploadID != nil && !a.allowed(p.Origin, uploadCap) {
+		if it.UploadID != nil && !a.permits(p, uploadCap) {
 			d.remove()
 			return nil, notPermitted(uploadCap)
 		}

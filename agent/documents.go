@@ -36,7 +36,7 @@ func tooLarge(detail string) error {
 func (a *Agent) documentUpload(p *wsserver.Peer, req protocol.Request) (any, error) {
 	// Documents are uploaded to be signed, extended or verified.
 	if !a.allowed(p.Origin, protocol.CapDocuments) && !a.allowed(p.Origin, protocol.CapExtend) && !a.allowed(p.Origin, protocol.CapVerify) &&
-		!a.allowed(p.Origin, protocol.CapEncrypt) && !a.allowed(p.Origin, protocol.CapDecrypt) {
+		!a.permits(p, protocol.CapEncrypt) && !a.permits(p, protocol.CapDecrypt) {
 		return nil, notPermitted(protocol.CapDocuments)
 	}
 	var params protocol.DocumentUploadParams

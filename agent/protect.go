@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -101,7 +102,7 @@ func signItems(items []protocol.ProtectItem) []protocol.SignItem {
 // recipients' certificates, each checked first; no token, no dialog.
 func (a *Agent) documentEncrypt(ctx context.Context, p *wsserver.Peer, req protocol.Request) (any, error) {
 	defer a.consumeNamed(p, req.Params)
-	if !a.allowed(p.Origin, protocol.CapEncrypt) {
+	if !a.permits(p, protocol.CapEncrypt) {
 		return nil, notPermitted(protocol.CapEncrypt)
 	}
 	var params protocol.DocumentEncryptParams
@@ -156,7 +157,7 @@ func (a *Agent) documentEncrypt(ctx context.Context, p *wsserver.Peer, req proto
 // certificate on the tokens is certificate_not_found before any dialog.
 func (a *Agent) documentDecrypt(ctx context.Context, p *wsserver.Peer, req protocol.Request) (any, error) {
 	defer a.consumeNamed(p, req.Params)
-	if !a.allowed(p.Origin, protocol.CapDecrypt) {
+	if !a.permits(p, protocol.CapDecrypt) {
 		return nil, notPermitted(protocol.CapDecrypt)
 	}
 	var params protocol.DocumentDecryptParams
@@ -221,6 +222,11 @@ func (a *Agent) documentDecrypt(ctx context.Context, p *wsserver.Peer, req proto
 			r, _ := e.For(cert.Cert)
 			ck, err := r.ContentKey(key)
 			if err != nil {
+				if !r.EC && r.Padding == envelope.RSAOAEP && r.OAEPHash == crypto.SHA256 {
+					// Many tokens (SoftHSM among them) do OAEP with SHA-1
+					// only: say what the sender can do.
+					err = fmt.Errorf("%w (the document uses RSA-OAEP with SHA-256, which this token may not support: ask the sender to encrypt with RSA-PKCS1-v1_5)", err)
+				}
 				return a.openError(err, i, docs.names[i])
 			}
 			keys[i] = ck

@@ -56,6 +56,10 @@ type Request struct {
 	Decrypt bool
 }
 
+// LocalTool is the origin of the user's own command-line tools on the
+// agent's local channel (wsserver.LocalToolOrigin), named in words.
+const LocalTool = "tte-agent:local"
+
 // maxItemsShown is how many item names the dialog lists (contract §3).
 const maxItemsShown = 10
 
@@ -217,7 +221,11 @@ func describe(t *text, r Request, shown int) string {
 	if r.Decrypt {
 		asks = t.openAsks
 	}
-	fmt.Fprintf(&b, "%s\n  %s\n\n", asks, Clean(r.Origin, 80))
+	origin := Clean(r.Origin, 80)
+	if r.Origin == LocalTool {
+		origin = t.localTool
+	}
+	fmt.Fprintf(&b, "%s\n  %s\n\n", asks, origin)
 	fmt.Fprintf(&b, "%s: %s\n", t.cert, Clean(r.Subject, maxNameRunes))
 	fmt.Fprintf(&b, "%s: %s\n", t.issuer, Clean(r.Issuer, maxNameRunes))
 	fmt.Fprintf(&b, "%s: %s\n\n", t.validUntil, t.date(r.NotAfter))

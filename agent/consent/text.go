@@ -18,8 +18,10 @@ type text struct {
 	countLow, finalTry             string
 	// The dialog of document.decrypt: documents opened for a site.
 	openTitle, openOK, openAsks, openDocs, openPIN, openPad string
-	months                                                  [12]string
-	decimal                                                 string
+	// localTool names the user's own command line as the asking party.
+	localTool string
+	months    [12]string
+	decimal   string
 }
 
 var texts = map[string]*text{
@@ -52,6 +54,7 @@ var texts = map[string]*text{
 		openDocs:   "Dokumen yang dibuka: %d (total %s). Isinya akan diberikan kepada situs ini.",
 		openPIN:    "Masukkan PIN token untuk membuka dokumen, atau pilih Batal untuk menolak.",
 		openPad:    "Pilih Buka, lalu masukkan PIN pada PIN pad token. Pilih Batal untuk menolak.",
+		localTool:  "tte-agent di baris perintah komputer ini (bukan situs web)",
 		months:     [12]string{"Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember"},
 		decimal:    ",",
 	},
@@ -84,6 +87,7 @@ var texts = map[string]*text{
 		openDocs:   "Documents to open: %d (total %s). Their content will be given to this site.",
 		openPIN:    "Enter the token PIN to open the documents, or choose Cancel to refuse.",
 		openPad:    "Choose Open, then enter the PIN on the token's PIN pad. Choose Cancel to refuse.",
+		localTool:  "tte-agent on this computer's command line (not a web site)",
 		months:     [12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
 		decimal:    ".",
 	},

@@ -17,6 +17,13 @@ import (
 // the users the TCP listener takes (the socket's peer credentials), and
 // the Origin check is the same.
 
+// LocalToolOrigin is the Origin the user's own command-line tools give on
+// the local channel (`tte-agent decrypt`): accepted there without being in
+// the policy, since only the agent's own user reaches the channel, and such
+// a tool could use the token directly with the PIN anyway; the agent
+// grants it document protection only, and its dialog says so.
+const LocalToolOrigin = "tte-agent:local"
+
 // TransportNative is Peer.Transport on the local channel; TransportWebSocket
 // on the TCP listener.
 const (
@@ -90,5 +97,5 @@ func (s *Server) checkLocal(r *http.Request, lc localConn) (string, refusal) {
 		s.cfg.Log.Debug("local channel: peer uid check failed", "uid", lc.uid, "err", lc.err)
 		return "", refuseUser
 	}
-	return checkOrigin(r, s.h.AllowOrigin)
+	return checkOrigin(r, func(o string) bool { return o == LocalToolOrigin || s.h.AllowOrigin(o) })
 }

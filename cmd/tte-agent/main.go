@@ -51,6 +51,9 @@ commands:
   encrypt [--config FILE] --to CERT.pem [--to ...] IN > OUT.p7m
                           encrypt a document to colleagues' certificates
                           (CMS; no token, no PIN)
+  decrypt [--config FILE] [--certificate ID] IN.p7m > OUT
+                          open a document encrypted to your token, through
+                          your running agent's dialog
   native-host [--config FILE]
                           relay the browser extension's native messages to
                           the user's agent (browsers start it themselves)
@@ -83,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdNativeHost(args[1:], os.Stdin, stdout, stderr)
 	case "encrypt":
 		err = cmdEncrypt(args[1:], stdout, stderr)
+	case "decrypt":
+		err = cmdDecrypt(args[1:], stdout, stderr)
 	case "native-manifest":
 		err = cmdNativeManifest(args[1:], stdout, stderr)
 	case "run":
