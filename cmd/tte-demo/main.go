@@ -54,7 +54,7 @@ func run() error {
 	var more strings.Builder
 	for _, o := range strings.Split(*extra, ",") {
 		if o = strings.TrimSpace(o); o != "" {
-			fmt.Fprintf(&more, "[[origins]]\norigin = %q\nallow = [\"documents\", \"digest\", \"extend\", \"verify\"]\n", o)
+			fmt.Fprintf(&more, "[[origins]]\norigin = %q\nallow = [\"documents\", \"digest\", \"extend\", \"verify\", \"encrypt\", \"decrypt\"]\n", o)
 		}
 	}
 
@@ -97,10 +97,10 @@ program = "pinentry"
 timeout = "120s"
 [[origins]]
 origin = "http://127.0.0.1:%s"
-allow = ["documents", "digest", "extend", "verify"]
+allow = ["documents", "digest", "extend", "verify", "encrypt", "decrypt"]
 [[origins]]
 origin = "http://localhost:%s"
-allow = ["documents", "digest", "extend", "verify"]
+allow = ["documents", "digest", "extend", "verify", "encrypt", "decrypt"]
 %s[metrics]
 listen = ""
 # The demo CA's OCSP responder, CRLs and TSA run inside tte-demo.
@@ -199,6 +199,9 @@ func createToken(dir string, pki *revtest.PKI) (*softhsm.Store, string, error) {
 		Label: demoLabel, PIN: demoPIN, SOPIN: demoSOPIN,
 		Keys: []softhsm.KeySpec{{
 			Label: "ASN Demo RSA", ID: []byte{0x01}, Type: "RSA-2048",
+			// One certificate for signatures and document protection,
+			// as an ASN's BSrE certificate serves both.
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment,
 			Subject: pkix.Name{
 				CommonName:         "Budi Santoso, S.Kom.",
 				Organization:       []string{"Pemerintah Kota Demo"},

@@ -253,6 +253,33 @@ test("with the browser extension, a page outside the agent's policy is refused a
   });
 });
 
+test("Amankan dokumen: a letter encrypted to the user's own certificate with no dialog, then opened with the token in one dialog", async () => {
+  await control("POST", "/pinentry", { action: "pin", pin: PIN });
+  const shownBefore = await dialogs();
+  const { page, context, errors } = await openPage(`${env("TTE_PAGE_URL")}protect.html?agent=${encodeURIComponent(AGENT)}`);
+  await page.locator("#agent-status", { hasText: "Terhubung ke tte-agent" }).waitFor();
+  await page.locator("#encrypt:not([disabled])").waitFor();
+  await page.setInputFiles("#enc-files", [PDFS[0]]);
+  await page.click("#encrypt");
+  await page.locator("#enc-status", { hasText: "1 dokumen terenkripsi untuk 1 penerima." }).waitFor();
+  assert.equal(await dialogs(), shownBefore, "encrypting asks nothing");
+  const [enc] = await Promise.all([page.waitForEvent("download"), page.click("#enc-results a")]);
+  const p7m = join(OUT, enc.suggestedFilename());
+  await enc.saveAs(p7m);
+  assert.equal(enc.suggestedFilename(), "go-minimal.pdf.p7m");
+  assert.ok(!readFileSync(p7m).includes("%PDF"), "the envelope does not hold the letter in the clear");
+  await page.setInputFiles("#dec-files", [p7m]);
+  await page.click("#decrypt");
+  await page.locator("#dec-status", { hasText: "1 dokumen dibuka." }).waitFor();
+  assert.equal(await dialogs(), shownBefore + 1, "opening asks once");
+  const [dec] = await Promise.all([page.waitForEvent("download"), page.click("#dec-results a")]);
+  const opened = join(OUT, "dibuka-" + dec.suggestedFilename());
+  await dec.saveAs(opened);
+  assert.ok(readFileSync(opened).equals(readFileSync(PDFS[0])), "the opened letter is the letter");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("no agent on the port: the page says the agent is not running", async () => {
   const { page, context } = await openPage(`${env("TTE_PAGE_URL")}?agent=${encodeURIComponent("ws://127.0.0.1:9/v1")}`);
   await page.locator("#agent-status", { hasText: "tte-agent tidak berjalan di komputer ini" }).waitFor({ timeout: ms(15000) });

@@ -96,7 +96,8 @@ func TestBrowser(t *testing.T) {
 	}
 	defer pki.Close()
 	if _, err := store.CreateToken(softhsm.TokenSpec{Label: "Kartu ASN", PIN: pin, SOPIN: "12345678", Keys: []softhsm.KeySpec{
-		{Label: "ttd", ID: []byte{1}, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Siti Rahmawati", Organization: []string{"Pemerintah Kota Demo"}}},
+		{Label: "ttd", ID: []byte{1}, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Siti Rahmawati", Organization: []string{"Pemerintah Kota Demo"}},
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment},
 	}, ExtraCerts: []*x509.Certificate{pki.Inter}}, pki.CA()); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ program = %q
 timeout = "60s"
 [[origins]]
 origin = %q
-allow = ["documents", "verify"]
+allow = ["documents", "verify", "encrypt", "decrypt"]
 [tsa]
 url = %q
 [trust]
