@@ -72,6 +72,7 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) error {
 	}
 	d.origins(cfg)
 	d.browsers(cfg, *browserRoot)
+	d.tls(cfg)
 	d.dialog(cfg)
 	d.port(cfg)
 	if *cfg.Metrics.Listen != "" {

@@ -54,6 +54,9 @@ commands:
   decrypt [--config FILE] [--certificate ID] IN.p7m > OUT
                           open a document encrypted to your token, through
                           your running agent's dialog
+  browser-setup [--config FILE]
+                          let the browsers use the token for TLS client
+                          authentication (registers its module in NSS)
   native-host [--config FILE]
                           relay the browser extension's native messages to
                           the user's agent (browsers start it themselves)
@@ -88,6 +91,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdEncrypt(args[1:], stdout, stderr)
 	case "decrypt":
 		err = cmdDecrypt(args[1:], stdout, stderr)
+	case "browser-setup":
+		err = cmdBrowserSetup(args[1:], stdout, stderr)
 	case "native-manifest":
 		err = cmdNativeManifest(args[1:], stdout, stderr)
 	case "run":

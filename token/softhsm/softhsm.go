@@ -87,8 +87,10 @@ type KeySpec struct {
 	AlwaysAuthenticate bool
 	Subject            pkix.Name
 	KeyUsage           x509.KeyUsage
-	NotBefore          time.Time
-	NotAfter           time.Time
+	// ExtKeyUsage defaults to emailProtection.
+	ExtKeyUsage []x509.ExtKeyUsage
+	NotBefore   time.Time
+	NotAfter    time.Time
 }
 
 // TokenSpec describes a token to create.
@@ -382,6 +384,9 @@ func (ca *CA) Issue(pub crypto.PublicKey, k KeySpec) (*x509.Certificate, error) 
 		NotAfter:     na,
 		KeyUsage:     ku,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+	}
+	if len(k.ExtKeyUsage) > 0 {
+		tmpl.ExtKeyUsage = k.ExtKeyUsage
 	}
 	if ca.CRLURL != "" {
 		tmpl.CRLDistributionPoints = []string{ca.CRLURL}
