@@ -369,6 +369,9 @@ test("the preview renders the page the box lands on (pdf.js), with the box where
   // A marker in the text: its page, the box at the marker.
   await page.selectOption("#place", "anchor");
   await page.fill("#anchor", "Walikota");
+  // The note already said page 1 (the position above): wait for the box
+  // itself to move, or a loaded machine reads the old drawing.
+  await page.waitForFunction(() => JSON.parse(document.querySelector("#preview").dataset.box || "[0,0]")[1] > 700, null, { timeout: ms(20000) });
   await page.locator("#preview-note", { hasText: "Pratinjau halaman 1 dari 2" }).waitFor();
   seen = await look();
   assert.ok(seen.spot[1] > 700 && seen.box > 0, `the box is at the line near the top (${seen.spot})`);
