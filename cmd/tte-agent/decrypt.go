@@ -1,18 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -53,13 +49,7 @@ func cmdDecrypt(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
 	sock := cfg.Native.Socket
-	d := websocket.Dialer{
-		HandshakeTimeout: 10 * time.Second,
-		NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return wsserver.DialLocal(ctx, sock)
-		},
-	}
-	ws, _, err := d.Dial("ws://tte-agent"+wsserver.Path, http.Header{"Origin": {wsserver.LocalToolOrigin}})
+	ws, _, err := dialLocal(sock, wsserver.LocalToolOrigin)
 	if err != nil {
 		return fmt.Errorf("tte-agent is not running for this user (no local channel at %s): start it (`tte-agent service start`, or log on again), then decrypt again: %w", sock, err)
 	}

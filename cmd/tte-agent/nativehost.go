@@ -53,13 +53,7 @@ func cmdNativeHost(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		return fmt.Errorf("native host: no origin first: %v", err)
 	}
 	sock := cfg.Native.Socket
-	d := websocket.Dialer{
-		HandshakeTimeout: 10 * time.Second,
-		NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return wsserver.DialLocal(ctx, sock)
-		},
-	}
-	ws, resp, err := d.Dial("ws://tte-agent"+wsserver.Path, http.Header{"Origin": {first.Origin}})
+	ws, resp, err := dialLocal(sock, first.Origin)
 	if err != nil {
 		switch {
 		case resp != nil && resp.StatusCode == http.StatusForbidden:
@@ -129,6 +123,18 @@ func cmdNativeHost(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 			return fmt.Errorf("native host: %w", err)
 		}
 	}
+}
+
+// dialLocal opens a WebSocket to the user's agent on its local channel,
+// for a page of origin (or the command line's).
+func dialLocal(sock, origin string) (*websocket.Conn, *http.Response, error) {
+	d := websocket.Dialer{
+		HandshakeTimeout: 10 * time.Second,
+		NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return wsserver.DialLocal(ctx, sock)
+		},
+	}
+	return d.Dial("ws://tte-agent"+wsserver.Path, http.Header{"Origin": {origin}})
 }
 
 // originLike accepts what a browser's sender origin looks like:
