@@ -10,7 +10,7 @@ import (
 	"net/http"
 )
 
-//go:embed client.js client.d.ts demo
+//go:embed client.js client.d.ts smime.js demo
 var files embed.FS
 
 // Demo is the demo e-office page; index.html is at its root.
@@ -23,6 +23,7 @@ func Handler() http.Handler {
 	client := http.FileServerFS(files)
 	mux.Handle("GET /client.js", client)
 	mux.Handle("GET /client.d.ts", client)
+	mux.Handle("GET /smime.js", client)
 	mux.Handle("GET /", http.FileServerFS(Demo))
 	return mux
 }

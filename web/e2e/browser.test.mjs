@@ -280,6 +280,46 @@ test("Amankan dokumen: a letter encrypted to the user's own certificate with no 
   await context.close();
 });
 
+test("S/MIME: a message signed with the token verifies in openssl smime; signed-then-encrypted opens and verifies in the page; openssl's encrypted message opens with the token", async () => {
+  await control("POST", "/pinentry", { action: "pin", pin: PIN });
+  const shownBefore = await dialogs();
+  const { page, context, errors } = await openPage();
+  await connected(page);
+  const entity = "Content-Type: text/plain; charset=utf-8\r\n\r\nRapat koordinasi pukul 09.00 di ruang Walikota.\r\n";
+  const out = await page.evaluate(async ({ url, entity }) => {
+    const { TteAgent, toBase64 } = await import("/client.js");
+    const { signMime, signAndEncryptMime, openMime } = await import("/smime.js");
+    const agent = new TteAgent({ url });
+    const [cert] = await agent.certificates();
+    const signed = await signMime(agent, entity, { certificateId: cert.id });
+    const sealed = await signAndEncryptMime(agent, entity, { certificateId: cert.id, recipients: [cert.certificate], rsaPadding: "RSA-PKCS1-v1_5" });
+    const opened = await openMime(agent, sealed, { online: true });
+    if (!opened.report?.valid) return { report: opened.report?.text };
+    return { cert: cert.certificate, signed: toBase64(signed), opened: new TextDecoder().decode(opened.entity), wasSigned: opened.signed, wasEncrypted: opened.encrypted, valid: opened.report?.valid };
+  }, { url: AGENT, entity });
+  assert.equal(await dialogs(), shownBefore + 3, "a dialog to sign, one to sign again, one to open");
+  assert.deepEqual([out.opened, out.wasSigned, out.wasEncrypted, out.valid], [entity, true, true, true]);
+  const signedFile = join(OUT, "signed.eml");
+  writeFileSync(signedFile, Buffer.from(out.signed, "base64"));
+  const verified = execFileSync("openssl", ["smime", "-verify", "-in", signedFile, "-CAfile", env("TTE_CA_FILE")], { stdio: ["ignore", "pipe", "pipe"] });
+  assert.equal(verified.toString().replace(/\r\n/g, "\n"), entity.replace(/\r\n/g, "\n"), "openssl smime -verify gives back the signed entity");
+  // A message openssl encrypted to the token's certificate.
+  const certFile = join(OUT, "token.pem");
+  writeFileSync(certFile, `-----BEGIN CERTIFICATE-----\n${out.cert.replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`);
+  const plain = join(OUT, "entity.txt");
+  writeFileSync(plain, entity);
+  const encrypted = execFileSync("openssl", ["smime", "-encrypt", "-aes256", "-binary", "-in", plain, certFile]).toString();
+  const theirs = await page.evaluate(async ({ url, message }) => {
+    const { TteAgent } = await import("/client.js");
+    const { openMime } = await import("/smime.js");
+    const opened = await openMime(new TteAgent({ url }), message);
+    return { entity: new TextDecoder().decode(opened.entity), encrypted: opened.encrypted };
+  }, { url: AGENT, message: encrypted });
+  assert.deepEqual(theirs, { entity, encrypted: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test("no agent on the port: the page says the agent is not running", async () => {
   const { page, context } = await openPage(`${env("TTE_PAGE_URL")}?agent=${encodeURIComponent("ws://127.0.0.1:9/v1")}`);
   await page.locator("#agent-status", { hasText: "tte-agent tidak berjalan di komputer ini" }).waitFor({ timeout: ms(15000) });

@@ -189,6 +189,7 @@ listen = ""
 		// tests' do (internal/testscale).
 		fmt.Sprintf("TTE_TEST_SCALE=%g", testscale.Factor()),
 		"TTE_CHROMIUM="+browser,
+		"TTE_CA_FILE="+pki.RootFile,
 		"TTE_EXTENSION="+extension,
 		"TTE_EXT_PROFILE="+profile,
 		"TTE_PUBLIC_FLAG="+public,

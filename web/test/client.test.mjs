@@ -573,3 +573,18 @@ test("encryptDocuments sends the recipients' certificates and returns DER envelo
   assert.equal(dec.certificateId, "abc/05");
   await assert.rejects(a.encryptDocuments([new File(["x"], "x")], { recipients: [] }), (e) => e.reason === "bad_request");
 });
+
+test("S/MIME helpers refuse an entity without CRLF line endings, wrap envelopes as application/pkcs7-mime, and give a plain entity back unchanged", async () => {
+  const { signMime, encryptMime, openMime } = await import("../smime.js");
+  const fake = new FakeAgent().on("agent.info", () => INFO);
+  let n = 0;
+  fake.on("document.upload", () => ({ uploadId: ++n }));
+  fake.on("document.encrypt", (p) => ({ items: p.items.map(() => ({ name: "x", envelope: toBase64(new Uint8Array(100).fill(7)) })) }));
+  const a = agentWith(fake);
+  await assert.rejects(signMime(a, "Content-Type: text/plain\n\nhalo\n", { certificateId: "c" }), (e) => e.reason === "bad_request" && /CRLF/.test(e.message));
+  const out = new TextDecoder().decode(await encryptMime(a, "Content-Type: text/plain\r\n\r\nhalo\r\n", { recipients: ["MAI="], cipher: "AES-256-CBC" }));
+  assert.match(out, /^Content-Type: application\/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"\r\n/);
+  assert.ok(out.split("\r\n\r\n")[1].split("\r\n").every((l) => l.length <= 76), "base64 in lines of 76");
+  const plain = await openMime(a, "Content-Type: text/plain\r\n\r\nhalo\r\n");
+  assert.deepEqual([plain.signed, plain.encrypted, new TextDecoder().decode(plain.entity)], [false, false, "Content-Type: text/plain\r\n\r\nhalo\r\n"]);
+});
