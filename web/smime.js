@@ -95,6 +95,10 @@ export async function signAndEncryptMime(agent, entity, opts = {}) {
 // splitEntity returns the headers (lower-cased names) and the body.
 function splitEntity(bytes) {
   const text = dec.decode(bytes);
+  // A part may have no header fields at all (some mail programs sign such
+  // a body part): it starts with the blank line.
+  const bare = /^\r?\n/.exec(text);
+  if (bare) return { headers: {}, bodyText: text.slice(bare[0].length), bodyBytes: enc.encode(text.slice(bare[0].length)) };
   const end = text.search(/\r?\n\r?\n/);
   const head = end < 0 ? text : text.slice(0, end);
   const bodyStart = end < 0 ? text.length : end + text.slice(end).match(/^\r?\n\r?\n/)[0].length;

@@ -587,4 +587,7 @@ test("S/MIME helpers refuse an entity without CRLF line endings, wrap envelopes 
   assert.ok(out.split("\r\n\r\n")[1].split("\r\n").every((l) => l.length <= 76), "base64 in lines of 76");
   const plain = await openMime(a, "Content-Type: text/plain\r\n\r\nhalo\r\n");
   assert.deepEqual([plain.signed, plain.encrypted, new TextDecoder().decode(plain.entity)], [false, false, "Content-Type: text/plain\r\n\r\nhalo\r\n"]);
+  // A part with no header fields is a body, not headers.
+  const bare = await openMime(a, "\r\nContent-Type: application/pkcs7-mime looks like a header but is the body\r\n\r\nx\r\n");
+  assert.equal(bare.encrypted, false, "a header-less part's body is not read as its headers");
 });
