@@ -24,11 +24,25 @@ func ListenLocal(path string) (net.Listener, error) {
 		}
 		os.Remove(path)
 	}
-	l, err := net.Listen("unix", path)
+	// The socket is made in a private directory, given its mode there,
+	// and only then renamed into place: at its path it is never, even for
+	// a moment, open to others (bind obeys the umask, not a mode).
+	tmp, err := os.MkdirTemp(filepath.Dir(path), ".tte-agent-sock-")
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	defer os.RemoveAll(tmp)
+	made := filepath.Join(tmp, "s")
+	l, err := net.Listen("unix", made)
+	if err != nil {
+		return nil, err
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false) // the daemon removes it at its final path
+	if err := os.Chmod(made, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	if err := os.Rename(made, path); err != nil {
 		l.Close()
 		return nil, err
 	}
