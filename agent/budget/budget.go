@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -105,6 +106,13 @@ func (g *Gate) Run(ctx context.Context, extra int64, work func(ctx context.Conte
 		defer g.remove(j)
 		close(ready)
 		done <- work(wctx)
+		// A job stopped for growing the heap leaves that garbage behind;
+		// giving it back to the system at once keeps the process's
+		// resident size within its bound when hostile files come one
+		// after another (the GC alone returns it minutes later).
+		if errors.Is(context.Cause(wctx), ErrMemory) {
+			debug.FreeOSMemory()
+		}
 		cancel(errFinished) // after the send: Run prefers the result
 	}()
 	<-ready
