@@ -32,30 +32,6 @@ var (
 	oidECDHSHA256KDF     = asn1.ObjectIdentifier{1, 3, 132, 1, 11, 1}
 )
 
-type contentInfo struct {
-	ContentType asn1.ObjectIdentifier
-	Content     asn1.RawValue `asn1:"explicit,tag:0"`
-}
-
-type envelopedData struct {
-	Version              int
-	RecipientInfos       []asn1.RawValue `asn1:"set"`
-	EncryptedContentInfo encryptedContentInfo
-}
-
-type authEnvelopedData struct {
-	Version                  int
-	RecipientInfos           []asn1.RawValue `asn1:"set"`
-	AuthEncryptedContentInfo encryptedContentInfo
-	MAC                      []byte
-}
-
-type encryptedContentInfo struct {
-	ContentType                asn1.ObjectIdentifier
-	ContentEncryptionAlgorithm pkix.AlgorithmIdentifier
-	EncryptedContent           []byte `asn1:"optional,tag:0"`
-}
-
 type gcmParameters struct {
 	Nonce  []byte
 	ICVLen int `asn1:"optional,default:12"`

@@ -14,6 +14,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Cipher is the content encryption.
@@ -78,8 +79,39 @@ func CheckRecipient(c *x509.Certificate) error {
 }
 
 // Encrypt returns a DER ContentInfo holding content encrypted to every
-// recipient.
+// recipient, in memory (at most MaxInMemory bytes of content).
 func Encrypt(content []byte, recipients []*x509.Certificate, opts Options) ([]byte, error) {
+	if len(content) > MaxInMemory {
+		return nil, fmt.Errorf("%w: %d bytes of content, at most %d in memory", ErrOptions, len(content), MaxInMemory)
+	}
+	enc, err := NewEncryptor(recipients, opts, int64(len(content)))
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Grow(int(enc.Size()))
+	if err := enc.Encrypt(&out, bytes.NewReader(content)); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// An Encryptor makes one DER envelope of a content of known size, read
+// and written in pieces: a document of any size is encrypted with little
+// memory, and the envelope's size is known before it is written.
+type Encryptor struct {
+	cipher      Cipher
+	key         []byte
+	nonce, iv   []byte
+	contentSize int64
+	ctLen       int64
+	// head is everything before the ciphertext; the GCM tag follows it.
+	head []byte
+}
+
+// NewEncryptor checks the recipients, makes a content key and wraps it
+// for each.
+func NewEncryptor(recipients []*x509.Certificate, opts Options, contentSize int64) (*Encryptor, error) {
 	if len(recipients) == 0 {
 		return nil, fmt.Errorf("%w: no recipient", ErrRecipient)
 	}
@@ -92,8 +124,14 @@ func Encrypt(content []byte, recipients []*x509.Certificate, opts Options) ([]by
 	if opts.RSAPadding != RSAOAEP && opts.RSAPadding != RSAPKCS1v15 {
 		return nil, fmt.Errorf("%w: RSA padding %q", ErrOptions, opts.RSAPadding)
 	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
+	if opts.Cipher != AES256GCM && opts.Cipher != AES256CBC {
+		return nil, fmt.Errorf("%w: cipher %q", ErrOptions, opts.Cipher)
+	}
+	if contentSize < 0 || contentSize > MaxEnvelope/2 {
+		return nil, fmt.Errorf("%w: a content of %d bytes", ErrOptions, contentSize)
+	}
+	e := &Encryptor{cipher: opts.Cipher, contentSize: contentSize, key: make([]byte, 32)}
+	if _, err := rand.Read(e.key); err != nil {
 		return nil, err
 	}
 	var ris []asn1.RawValue
@@ -106,71 +144,151 @@ func Encrypt(content []byte, recipients []*x509.Certificate, opts Options) ([]by
 		var err error
 		switch pub := c.PublicKey.(type) {
 		case *rsa.PublicKey:
-			ri, err = keyTrans(c, pub, key, opts.RSAPadding)
+			ri, err = keyTrans(c, pub, e.key, opts.RSAPadding)
 		case *ecdsa.PublicKey:
 			anyKari = true
-			ri, err = keyAgree(c, pub, key)
+			ri, err = keyAgree(c, pub, e.key)
 		}
 		if err != nil {
 			return nil, err
 		}
 		ris = append(ris, asn1.RawValue{FullBytes: ri})
 	}
-	block, err := aes.NewCipher(key)
+	set, err := asn1.MarshalWithParams(ris, "set")
 	if err != nil {
 		return nil, err
 	}
-	switch opts.Cipher {
-	case AES256GCM:
-		nonce := make([]byte, 12)
-		if _, err := rand.Read(nonce); err != nil {
+	var alg pkix.AlgorithmIdentifier
+	version, outer, trailer := 0, oidAuthEnvelopedData, int64(0)
+	if e.cipher == AES256GCM {
+		e.nonce = make([]byte, 12)
+		if _, err := rand.Read(e.nonce); err != nil {
 			return nil, err
 		}
-		params, err := asn1.Marshal(gcmParameters{Nonce: nonce, ICVLen: 16})
+		params, err := asn1.Marshal(gcmParameters{Nonce: e.nonce, ICVLen: 16})
 		if err != nil {
 			return nil, err
 		}
-		aead, err := cipher.NewGCM(block)
+		alg = pkix.AlgorithmIdentifier{Algorithm: oidAES256GCM, Parameters: asn1.RawValue{FullBytes: params}}
+		e.ctLen, trailer = contentSize, 18 // the tag: OCTET STRING of 16 bytes
+	} else {
+		e.iv = make([]byte, aes.BlockSize)
+		if _, err := rand.Read(e.iv); err != nil {
+			return nil, err
+		}
+		ivDER, err := asn1.Marshal(e.iv)
 		if err != nil {
 			return nil, err
 		}
-		sealed := aead.Seal(nil, nonce, content, nil)
-		ct, tag := sealed[:len(content)], sealed[len(content):]
-		return wrap(oidAuthEnvelopedData, authEnvelopedData{Version: 0, RecipientInfos: ris,
-			AuthEncryptedContentInfo: encryptedContentInfo{ContentType: oidData,
-				ContentEncryptionAlgorithm: pkix.AlgorithmIdentifier{Algorithm: oidAES256GCM, Parameters: asn1.RawValue{FullBytes: params}},
-				EncryptedContent:           ct},
-			MAC: tag})
-	case AES256CBC:
-		iv := make([]byte, aes.BlockSize)
-		if _, err := rand.Read(iv); err != nil {
-			return nil, err
-		}
-		pad := aes.BlockSize - len(content)%aes.BlockSize
-		ct := append(append([]byte(nil), content...), bytes.Repeat([]byte{byte(pad)}, pad)...)
-		cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, ct)
-		ivDER, err := asn1.Marshal(iv)
-		if err != nil {
-			return nil, err
-		}
-		version := 0
+		alg = pkix.AlgorithmIdentifier{Algorithm: oidAES256CBC, Parameters: asn1.RawValue{FullBytes: ivDER}}
+		e.ctLen = (contentSize/aes.BlockSize + 1) * aes.BlockSize
+		outer = oidEnvelopedData
 		if anyKari {
 			version = 2 // a recipient info of version 3 (RFC 5652 §6.1)
 		}
-		return wrap(oidEnvelopedData, envelopedData{Version: version, RecipientInfos: ris,
-			EncryptedContentInfo: encryptedContentInfo{ContentType: oidData,
-				ContentEncryptionAlgorithm: pkix.AlgorithmIdentifier{Algorithm: oidAES256CBC, Parameters: asn1.RawValue{FullBytes: ivDER}},
-				EncryptedContent:           ct}})
 	}
-	return nil, fmt.Errorf("%w: cipher %q", ErrOptions, opts.Cipher)
-}
-
-func wrap(oid asn1.ObjectIdentifier, v any) ([]byte, error) {
-	inner, err := asn1.Marshal(v)
+	// The lengths are all known: DER, written before the content.
+	dataOID, _ := asn1.Marshal(oidData)
+	algDER, err := asn1.Marshal(alg)
 	if err != nil {
 		return nil, err
 	}
-	return asn1.Marshal(contentInfo{ContentType: oid, Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: inner}})
+	versionDER, _ := asn1.Marshal(version)
+	outerOID, _ := asn1.Marshal(outer)
+	eciHead := concat(dataOID, algDER, derHeader(0x80, e.ctLen))
+	eciLen := int64(len(eciHead)) + e.ctLen
+	eci := derHeader(0x30, eciLen)
+	bodyLen := int64(len(versionDER)+len(set)+len(eci)) + eciLen + trailer
+	sq := derHeader(0x30, bodyLen)
+	explicit := derHeader(0xa0, int64(len(sq))+bodyLen)
+	ci := derHeader(0x30, int64(len(outerOID)+len(explicit)+len(sq))+bodyLen)
+	e.head = concat(ci, outerOID, explicit, sq, versionDER, set, eci, eciHead)
+	return e, nil
+}
+
+func concat(parts ...[]byte) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// derHeader is a DER identifier and definite length.
+func derHeader(tag byte, n int64) []byte {
+	if n < 0x80 {
+		return []byte{tag, byte(n)}
+	}
+	var l []byte
+	for ; n > 0; n >>= 8 {
+		l = append([]byte{byte(n)}, l...)
+	}
+	return append([]byte{tag, 0x80 | byte(len(l))}, l...)
+}
+
+// Size is the envelope's length in bytes.
+func (e *Encryptor) Size() int64 {
+	n := int64(len(e.head)) + e.ctLen
+	if e.cipher == AES256GCM {
+		n += 18
+	}
+	return n
+}
+
+// Encrypt writes the envelope of exactly the content size's bytes read
+// from content, and forgets the content key. An Encryptor makes one
+// envelope.
+func (e *Encryptor) Encrypt(w io.Writer, content io.Reader) error {
+	if e.key == nil {
+		return errors.New("envelope: an Encryptor makes one envelope")
+	}
+	defer func() { clear(e.key); e.key = nil }()
+	block, err := aes.NewCipher(e.key)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(e.head); err != nil {
+		return err
+	}
+	buf := make([]byte, 64<<10)
+	left := e.contentSize
+	var gcm *gcmStream
+	var cbc cipher.BlockMode
+	if e.cipher == AES256GCM {
+		gcm = newGCMStream(block, e.nonce)
+	} else {
+		cbc = cipher.NewCBCEncrypter(block, e.iv)
+	}
+	for {
+		n := int(min(int64(len(buf)), left))
+		if _, err := io.ReadFull(content, buf[:n]); err != nil {
+			return fmt.Errorf("reading the content: %w", err)
+		}
+		left -= int64(n)
+		out := buf[:n]
+		if gcm != nil {
+			gcm.encrypt(out)
+		} else {
+			if left == 0 {
+				pad := aes.BlockSize - n%aes.BlockSize
+				out = append(out, bytes.Repeat([]byte{byte(pad)}, pad)...)
+			}
+			cbc.CryptBlocks(out, out)
+		}
+		if _, err := w.Write(out); err != nil {
+			return err
+		}
+		if left == 0 {
+			break
+		}
+	}
+	if gcm != nil {
+		tag := gcm.tag()
+		if _, err := w.Write(append([]byte{0x04, 16}, tag[:]...)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // issuerSerial is a certificate's issuerAndSerialNumber.

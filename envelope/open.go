@@ -3,26 +3,29 @@ package envelope
 import (
 	"bytes"
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/subtle"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 )
 
-// Bounds of what Parse reads: the whole envelope in memory, and how many
-// recipients it may name.
+// Bounds of what Parse reads: an envelope's size, its recipients, and
+// the elements it holds in memory (the recipients and algorithms).
 const (
-	MaxEnvelope   = 64 << 20
+	MaxEnvelope   = 1 << 40
 	MaxRecipients = 1000
+	maxHeaders    = 4 << 20
 )
+
+// MaxInMemory bounds what Decrypt and Encrypt hold in memory; Unseal and
+// an Encryptor stream any size.
+const MaxInMemory = 64 << 20
 
 // ErrInvalid means an envelope this package cannot read: not CMS, not
 // enveloped, an algorithm it does not make, or damaged.
@@ -49,8 +52,15 @@ type Envelope struct {
 	Cipher     Cipher
 	Recipients []Recipient
 	alg        pkix.AlgorithmIdentifier
-	content    []byte
 	mac        []byte
+	// src holds the envelope; the encrypted content starts at contentAt
+	// (after its [0] header), primitive or in chunks, contentLen bytes
+	// in all.
+	src        io.ReaderAt
+	size       int64
+	contentAt  int64
+	chunked    bool
+	contentLen int64
 }
 
 // Recipient is one recipient the envelope names.
@@ -92,57 +102,207 @@ func invalid(format string, a ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, a...)...)
 }
 
-// Parse reads a DER envelope (ContentInfo of EnvelopedData or
-// AuthEnvelopedData) of at most MaxEnvelope bytes.
+// Parse reads an envelope held in memory.
 func Parse(der []byte) (*Envelope, error) {
-	if len(der) > MaxEnvelope {
-		return nil, invalid("%d bytes, at most %d", len(der), MaxEnvelope)
+	return ParseFrom(bytes.NewReader(der), int64(len(der)))
+}
+
+// ParseFrom reads an envelope (ContentInfo of EnvelopedData or
+// AuthEnvelopedData, DER or BER with indefinite lengths and chunked
+// content) of size bytes from src, in one pass. Only its recipients and
+// algorithms are held; the content stays in src, which must not change
+// while the Envelope is used.
+func ParseFrom(src io.ReaderAt, size int64) (*Envelope, error) {
+	if size > MaxEnvelope {
+		return nil, invalid("%d bytes, at most %d", size, MaxEnvelope)
 	}
-	var ci contentInfo
-	if rest, err := asn1.Unmarshal(der, &ci); err != nil || len(rest) != 0 {
-		return nil, invalid("not DER CMS: %v", err)
+	e := &Envelope{src: src, size: size}
+	if err := e.parse(newCursor(src, 0, size)); err != nil {
+		if errors.Is(err, errTruncated) {
+			return nil, invalid("it ends early (truncated, or not CMS)")
+		}
+		return nil, err
 	}
-	e := &Envelope{}
-	var ris []asn1.RawValue
-	var eci encryptedContentInfo
+	return e, nil
+}
+
+func (e *Envelope) parse(c *cursor) error {
+	ci, err := c.open(asn1.ClassUniversal, asn1.TagSequence, "a ContentInfo")
+	if err != nil {
+		return err
+	}
+	_, oidDER, err := c.element(64, "the content type")
+	if err != nil {
+		return err
+	}
+	var ct asn1.ObjectIdentifier
+	if rest, err := asn1.Unmarshal(oidDER, &ct); err != nil || len(rest) != 0 {
+		return invalid("the content type: %v", err)
+	}
 	switch {
-	case ci.ContentType.Equal(oidAuthEnvelopedData):
-		var ad authEnvelopedData
-		if rest, err := asn1.Unmarshal(ci.Content.Bytes, &ad); err != nil || len(rest) != 0 {
-			return nil, invalid("AuthEnvelopedData: %v", err)
-		}
-		e.Auth, ris, eci, e.mac = true, ad.RecipientInfos, ad.AuthEncryptedContentInfo, ad.MAC
-	case ci.ContentType.Equal(oidEnvelopedData):
-		var ed envelopedData
-		if rest, err := asn1.Unmarshal(ci.Content.Bytes, &ed); err != nil || len(rest) != 0 {
-			return nil, invalid("EnvelopedData (or one with originator information or attributes, not read here): %v", err)
-		}
-		ris, eci = ed.RecipientInfos, ed.EncryptedContentInfo
+	case ct.Equal(oidAuthEnvelopedData):
+		e.Auth = true
+	case ct.Equal(oidEnvelopedData):
 	default:
-		return nil, invalid("content type %v is not an envelope", ci.ContentType)
+		return invalid("content type %v is not an envelope", ct)
+	}
+	explicit, err := c.open(asn1.ClassContextSpecific, 0, "the content")
+	if err != nil {
+		return err
+	}
+	ed, err := c.open(asn1.ClassUniversal, asn1.TagSequence, "an envelope")
+	if err != nil {
+		return err
+	}
+	if _, _, err := c.element(8, "the version"); err != nil {
+		return err
+	}
+	if class, tag, _, err := c.peek(); err != nil {
+		return err
+	} else if class == asn1.ClassContextSpecific && tag == 0 {
+		// originatorInfo: certificates for the recipients, not needed.
+		h, _ := c.header()
+		if err := c.skipContent(h, 0); err != nil {
+			return err
+		}
+	}
+	_, set, err := c.element(maxHeaders, "the recipients")
+	if err != nil {
+		return err
+	}
+	var ris []asn1.RawValue
+	if rest, err := asn1.UnmarshalWithParams(set, &ris, "set"); err != nil || len(rest) != 0 {
+		return invalid("the recipients: %v", err)
 	}
 	if len(ris) == 0 || len(ris) > MaxRecipients {
-		return nil, invalid("%d recipients", len(ris))
+		return invalid("%d recipients", len(ris))
 	}
-	e.alg, e.content = eci.ContentEncryptionAlgorithm, eci.EncryptedContent
+	for _, raw := range ris {
+		r, err := parseRecipient(raw)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			e.Recipients = append(e.Recipients, *r)
+		}
+	}
+	if err := e.parseContent(c); err != nil {
+		return err
+	}
+	if e.Auth {
+		if class, tag, _, err := c.peek(); err != nil {
+			return err
+		} else if class == asn1.ClassContextSpecific && tag == 1 {
+			return invalid("authenticated attributes, which tte-agent does not read")
+		}
+		_, mac, err := c.element(64, "the tag")
+		if err != nil {
+			return err
+		}
+		if rest, err := asn1.Unmarshal(mac, &e.mac); err != nil || len(rest) != 0 {
+			return invalid("the tag: %v", err)
+		}
+	}
+	// Unprotected attributes ([1] or [2]) say nothing tte-agent uses.
+	for {
+		more, err := c.more(ed)
+		if err != nil || !more {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		h, err := c.header()
+		if err != nil {
+			return err
+		}
+		if h.class != asn1.ClassContextSpecific {
+			return invalid("the envelope has more than it should")
+		}
+		if err := c.skipContent(h, 0); err != nil {
+			return err
+		}
+	}
+	for _, k := range []struct {
+		c    container
+		what string
+	}{{ed, "the envelope"}, {explicit, "the content"}, {ci, "the ContentInfo"}} {
+		if err := c.close(k.c, k.what); err != nil {
+			return err
+		}
+	}
+	if c.pos != e.size {
+		return invalid("%d bytes after the envelope", e.size-c.pos)
+	}
+	return nil
+}
+
+// parseContent reads the EncryptedContentInfo: its algorithm, and where
+// the encrypted content is.
+func (e *Envelope) parseContent(c *cursor) error {
+	eci, err := c.open(asn1.ClassUniversal, asn1.TagSequence, "the encrypted content")
+	if err != nil {
+		return err
+	}
+	if _, _, err := c.element(64, "the content type"); err != nil {
+		return err
+	}
+	_, algDER, err := c.element(1024, "the content encryption")
+	if err != nil {
+		return err
+	}
+	if rest, err := asn1.Unmarshal(algDER, &e.alg); err != nil || len(rest) != 0 {
+		return invalid("the content encryption: %v", err)
+	}
 	switch alg := e.alg.Algorithm; {
 	case alg.Equal(oidAES256GCM) && e.Auth:
 		e.Cipher = AES256GCM
 	case alg.Equal(oidAES256CBC) && !e.Auth:
 		e.Cipher = AES256CBC
 	default:
-		return nil, invalid("content encryption %v", alg)
+		return invalid("content encryption %v", alg)
 	}
-	for _, raw := range ris {
-		r, err := parseRecipient(raw)
-		if err != nil {
-			return nil, err
+	h, err := c.header()
+	if err != nil {
+		return err
+	}
+	if h.class != asn1.ClassContextSpecific || h.tag != 0 {
+		return invalid("no encrypted content (a detached envelope)")
+	}
+	e.contentAt = c.pos
+	if !h.constructed {
+		e.contentLen = h.length
+		if err := c.skip(h.length); err != nil {
+			return err
 		}
-		if r != nil {
-			e.Recipients = append(e.Recipients, *r)
+	} else {
+		e.chunked = true
+		chunks := c.opened(h)
+		for {
+			more, err := c.more(chunks)
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
+			in, err := c.header()
+			if err != nil {
+				return err
+			}
+			if !in.is(asn1.ClassUniversal, asn1.TagOctetString, false) {
+				return invalid("a piece of the content is not an OCTET STRING")
+			}
+			e.contentLen += in.length
+			if err := c.skip(in.length); err != nil {
+				return err
+			}
+		}
+		if err := c.close(chunks, "the encrypted content"); err != nil {
+			return err
 		}
 	}
-	return e, nil
+	return c.close(eci, "the encrypted content")
 }
 
 // parseRecipient reads a RecipientInfo; kinds this package does not make
@@ -288,68 +448,6 @@ func ecdhPublic(b []byte) (*ecdh.PublicKey, error) {
 		}
 	}
 	return nil, invalid("the originator's public key is not a point of P-256, P-384 or P-521")
-}
-
-// Decrypt decrypts the content with a content key (ContentKey's); the
-// content is given only when it is whole: the GCM tag or the CBC padding
-// checked.
-func (e *Envelope) Decrypt(contentKey []byte) ([]byte, error) {
-	if len(contentKey) != 32 {
-		return nil, ErrDecrypt
-	}
-	block, err := aes.NewCipher(contentKey)
-	if err != nil {
-		return nil, ErrDecrypt
-	}
-	if e.Cipher == AES256GCM {
-		var p gcmParameters
-		if rest, err := asn1.Unmarshal(e.alg.Parameters.FullBytes, &p); err != nil || len(rest) != 0 || len(p.Nonce) == 0 {
-			return nil, invalid("GCM parameters: %v", err)
-		}
-		if p.ICVLen == 0 {
-			p.ICVLen = 12
-		}
-		if len(e.mac) != p.ICVLen || p.ICVLen < 12 || p.ICVLen > 16 {
-			return nil, invalid("GCM tag of %d bytes, %d declared", len(e.mac), p.ICVLen)
-		}
-		var aead cipher.AEAD
-		switch {
-		case len(p.Nonce) == 12:
-			aead, err = cipher.NewGCMWithTagSize(block, p.ICVLen)
-		case p.ICVLen == 16:
-			aead, err = cipher.NewGCMWithNonceSize(block, len(p.Nonce))
-		default:
-			return nil, invalid("a %d-byte GCM nonce with a %d-byte tag", len(p.Nonce), p.ICVLen)
-		}
-		if err != nil {
-			return nil, invalid("GCM: %v", err)
-		}
-		out, err := aead.Open(nil, p.Nonce, append(append([]byte(nil), e.content...), e.mac...), nil)
-		if err != nil {
-			return nil, ErrDecrypt
-		}
-		return out, nil
-	}
-	var iv []byte
-	if rest, err := asn1.Unmarshal(e.alg.Parameters.FullBytes, &iv); err != nil || len(rest) != 0 || len(iv) != aes.BlockSize {
-		return nil, invalid("CBC parameters")
-	}
-	if len(e.content) == 0 || len(e.content)%aes.BlockSize != 0 {
-		return nil, ErrDecrypt
-	}
-	out := make([]byte, len(e.content))
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, e.content)
-	pad := int(out[len(out)-1])
-	good := subtle.ConstantTimeLessOrEq(1, pad) & subtle.ConstantTimeLessOrEq(pad, aes.BlockSize)
-	for i := range aes.BlockSize {
-		inPad := subtle.ConstantTimeLessOrEq(i+1, pad)
-		match := subtle.ConstantTimeByteEq(out[len(out)-1-i], byte(pad))
-		good &= match | (inPad ^ 1)
-	}
-	if good != 1 {
-		return nil, ErrDecrypt
-	}
-	return out[:len(out)-pad], nil
 }
 
 // Open decrypts the envelope for the certificate c with its key.
