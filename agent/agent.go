@@ -81,6 +81,7 @@ type Agent struct {
 	parses   *budget.Gate // bounds PDF parsing across all requests
 	umu      sync.Mutex
 	uploads  map[uint64]*upload.Set // by connection
+	results  map[uint64]*heldSet    // by connection, guarded by umu
 }
 
 var _ wsserver.Handler = (*Agent)(nil)
@@ -91,6 +92,7 @@ func New(cfg *config.Config, tokens *token.Provider, store *upload.Store, prompt
 		store:      store,
 		tsa:        newTSA(cfg.TSA.URL),
 		uploads:    map[uint64]*upload.Set{},
+		results:    map[uint64]*heldSet{},
 		tokens:     tokens,
 		prompt:     prompt,
 		log:        log,
@@ -206,7 +208,7 @@ func methodLabel(m string) string {
 	case protocol.MethodAgentInfo, protocol.MethodTokensList, protocol.MethodCertificatesList, protocol.MethodSignDigest,
 		protocol.MethodSignCMS, protocol.MethodSignPDF, protocol.MethodDocumentUpload, protocol.MethodDocumentDiscard, protocol.MethodDocumentUploadURL,
 		protocol.MethodCertificatesStatus, protocol.MethodPDFExtend, protocol.MethodDocumentVerify,
-		protocol.MethodDocumentEncrypt, protocol.MethodDocumentDecrypt:
+		protocol.MethodDocumentEncrypt, protocol.MethodDocumentDecrypt, protocol.MethodDocumentDownload:
 		return m
 	}
 	return "other"
@@ -260,6 +262,8 @@ func (a *Agent) serve(ctx context.Context, p *wsserver.Peer, req protocol.Reques
 		return a.documentEncrypt(ctx, p, req)
 	case protocol.MethodDocumentDecrypt:
 		return a.documentDecrypt(ctx, p, req)
+	case protocol.MethodDocumentDownload:
+		return a.documentDownload(p, req)
 	case protocol.MethodDocumentVerify:
 		return a.verifyDocuments(ctx, p, req)
 	}

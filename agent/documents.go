@@ -102,6 +102,12 @@ func (a *Agent) documentDiscard(p *wsserver.Peer, req protocol.Request) (any, er
 	if err := protocol.DecodeParams(req.Params, &params); err != nil {
 		return nil, err
 	}
+	if params.DownloadID != nil {
+		if !a.heldFor(p).release(*params.DownloadID) {
+			return nil, protocol.BadRequest("unknown download id %d: it was never given, or is discarded already", *params.DownloadID)
+		}
+		return struct{}{}, nil
+	}
 	if err := a.uploadSet(p).Discard(*params.UploadID); err != nil {
 		if errors.Is(err, upload.ErrClaimed) {
 			return nil, protocol.BadRequest("upload %d belongs to a running sign request; cancel that request instead (request.cancel)", *params.UploadID)
@@ -134,7 +140,12 @@ func (a *Agent) Closed(p *wsserver.Peer) {
 	a.umu.Lock()
 	s := a.uploads[p.ID]
 	delete(a.uploads, p.ID)
+	h := a.results[p.ID]
+	delete(a.results, p.ID)
 	a.umu.Unlock()
+	if h != nil {
+		h.close()
+	}
 	if s != nil {
 		s.Close()
 	}

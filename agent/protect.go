@@ -1,9 +1,9 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"crypto"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -14,6 +14,7 @@ import (
 	"github.com/tte-agent/tte-agent/agent/audit"
 	"github.com/tte-agent/tte-agent/agent/config"
 	"github.com/tte-agent/tte-agent/agent/consent"
+	"github.com/tte-agent/tte-agent/agent/upload"
 	"github.com/tte-agent/tte-agent/agent/wsserver"
 	"github.com/tte-agent/tte-agent/envelope"
 	"github.com/tte-agent/tte-agent/protocol"
@@ -67,27 +68,38 @@ func CheckRecipient(ctx context.Context, mode string, store *trust.Store, rc *re
 	return nil
 }
 
-// maxProtected bounds the documents one document.encrypt or
-// document.decrypt request holds in memory, all together: the envelope
-// package works in memory.
-const maxProtected = envelope.MaxEnvelope
+// ctxReader stops reading a document when its request ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
 
-// readUploads reads a request's documents, at most maxProtected in all.
-func (a *Agent) readUploads(ctx context.Context, docs *documents) ([][]byte, error) {
-	if docs.total > maxProtected {
-		return nil, tooLarge(fmt.Sprintf("documents to encrypt or open may have at most %d bytes together, these have %d", maxProtected, docs.total))
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
 	}
-	out := make([][]byte, len(docs.uploads))
-	for i, u := range docs.uploads {
-		if err := a.awaitUpload(ctx, i, u); err != nil {
-			return nil, err
-		}
-		out[i] = make([]byte, u.Size)
-		if _, err := u.ReadAt(out[i], 0); err != nil && err != io.EOF {
-			return nil, err
-		}
+	return c.r.Read(p)
+}
+
+// inline decides whether a result of size bytes goes in the answer: at
+// most protocol.InlineItemBytes each and protocol.InlineAnswerBytes in
+// all; the rest are held for download.
+type inline struct{ used int64 }
+
+func (in *inline) take(size int64) bool {
+	if size > protocol.InlineItemBytes || in.used+size > protocol.InlineAnswerBytes {
+		return false
 	}
-	return out, nil
+	in.used += size
+	return true
+}
+
+// spoolError says what to do when the spool cannot take a result.
+func spoolError(err error, size int64) error {
+	if errors.Is(err, upload.ErrSpoolFull) {
+		return tooLarge(fmt.Sprintf("the agent's document spool cannot hold a result of %d bytes (its quota, uploads.quota_bytes, or the disk's free space is used up); fetch or discard earlier results, or ask the administrator to free disk space", size))
+	}
+	return err
 }
 
 func signItems(items []protocol.ProtectItem) []protocol.SignItem {
@@ -134,19 +146,51 @@ func (a *Agent) documentEncrypt(ctx context.Context, p *wsserver.Peer, req proto
 		}
 		certs = append(certs, c)
 	}
-	contents, err := a.readUploads(ctx, docs)
-	if err != nil {
-		return nil, err
-	}
-	res := protocol.DocumentEncryptResult{Items: make([]protocol.EncryptedItem, len(contents))}
-	for i, content := range contents {
-		der, err := envelope.Encrypt(content, certs, envelope.Options{Cipher: envelope.Cipher(params.Cipher), RSAPadding: envelope.RSAPadding(params.RSAPadding)})
+	opts := envelope.Options{Cipher: envelope.Cipher(params.Cipher), RSAPadding: envelope.RSAPadding(params.RSAPadding)}
+	res := protocol.DocumentEncryptResult{Items: make([]protocol.EncryptedItem, len(docs.uploads))}
+	var in inline
+	kept := a.heldFor(p).request()
+	defer kept.undo()
+	for i, u := range docs.uploads {
+		if err := a.awaitUpload(ctx, i, u); err != nil {
+			return nil, err
+		}
+		enc, err := envelope.NewEncryptor(certs, opts, u.Size)
 		if err != nil {
 			return nil, err
 		}
-		res.Items[i] = protocol.EncryptedItem{Name: docs.names[i], Envelope: der}
-		contents[i] = nil
+		content := ctxReader{ctx, io.NewSectionReader(u, 0, u.Size)}
+		item := protocol.EncryptedItem{Name: docs.names[i], Size: enc.Size()}
+		if in.take(enc.Size()) {
+			var buf bytes.Buffer
+			buf.Grow(int(enc.Size()))
+			err = enc.Encrypt(&buf, content)
+			item.Envelope = buf.Bytes()
+		} else {
+			// A large document is encrypted into the spool (ciphertext
+			// only) and held for download: memory stays bounded.
+			var out *upload.Upload
+			if out, err = a.store.NewResult(docs.names[i]+".p7m", enc.Size()); err != nil {
+				return nil, spoolError(err, enc.Size())
+			}
+			if err = enc.Encrypt(out, content); err == nil {
+				item.Held, err = kept.hold(enc.Size(),
+					func() (io.Reader, error) { return io.NewSectionReader(out, 0, out.Size), nil }, out.Remove)
+			} else {
+				out.Remove()
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, a.contextError(ctx, ctx.Err(), i)
+			}
+			return nil, err
+		}
+		res.Items[i] = item
+		// Its plaintext goes at once, not with the request's end.
+		u.Remove()
 	}
+	kept.done()
 	return res, nil
 }
 
@@ -172,28 +216,31 @@ func (a *Agent) documentDecrypt(ctx context.Context, p *wsserver.Peer, req proto
 		return nil, err
 	}
 	defer docs.remove()
-	raw, err := a.readUploads(ctx, docs)
-	if err != nil {
-		return nil, err
-	}
-	envs := make([]*envelope.Envelope, len(raw))
-	digests := make([]string, len(raw))
-	for i, der := range raw {
-		sum := sha256.Sum256(der)
-		digests[i] = hex.EncodeToString(sum[:])
-		if envs[i], err = envelope.Parse(der); err != nil {
+	n := len(docs.uploads)
+	envs := make([]*envelope.Envelope, n)
+	digests := make([]string, n)
+	for i, u := range docs.uploads {
+		if err := a.awaitUpload(ctx, i, u); err != nil {
+			return nil, err
+		}
+		sum, err := u.Digest(crypto.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		digests[i] = hex.EncodeToString(sum)
+		// Only the recipients and algorithms are read into memory; the
+		// content stays in the upload.
+		if envs[i], err = envelope.ParseFrom(u, u.Size); err != nil {
 			e := protocol.BadRequest("params.items[%d] (%s): %v", i, docs.names[i], err)
-			e.Message = fmt.Sprintf("Document %q is not an encrypted document tte-agent can open (CMS EnvelopedData or AuthEnvelopedData, DER).", docs.names[i])
+			e.Message = fmt.Sprintf("Document %q is not an encrypted document tte-agent can open (CMS EnvelopedData or AuthEnvelopedData).", docs.names[i])
 			e.Data.Item, e.Data.Name = &i, docs.names[i]
 			return nil, e
 		}
-		raw[i] = nil
 	}
 	cert, err := a.recipientCertificate(params.CertificateID, envs, docs.names)
 	if err != nil {
 		return nil, err
 	}
-	n := len(envs)
 	keys := make([][]byte, n)
 	defer func() {
 		for _, k := range keys {
@@ -237,15 +284,38 @@ func (a *Agent) documentDecrypt(ctx context.Context, p *wsserver.Peer, req proto
 	if err != nil {
 		return nil, err
 	}
-	// The content is decrypted after the logout: no token needed.
+	// The content is checked and decrypted after the logout: no token
+	// needed. A large one is held for download and decrypted from its
+	// envelope as the page reads it: no plaintext is written anywhere.
 	res := protocol.DocumentDecryptResult{CertificateID: cert.ID, Items: make([]protocol.DecryptedItem, n)}
+	var in inline
+	kept := a.heldFor(p).request()
+	defer kept.undo()
 	for i, e := range envs {
-		content, err := e.Decrypt(keys[i])
+		c, err := e.Unseal(keys[i])
 		if err != nil {
 			return nil, a.openError(err, i, docs.names[i])
 		}
-		res.Items[i] = protocol.DecryptedItem{Name: docs.names[i], Content: content}
+		item := protocol.DecryptedItem{Name: docs.names[i], Size: c.Size}
+		if in.take(c.Size) {
+			item.Content = make([]byte, c.Size)
+			_, err = io.ReadFull(ctxReader{ctx, c.Reader()}, item.Content)
+			c.Close()
+		} else {
+			u := docs.uploads[i]
+			docs.uploads[i] = nil // the held result owns the envelope now
+			item.Held, err = kept.hold(c.Size, func() (io.Reader, error) { return c.Reader(), nil },
+				func() { c.Close(); u.Remove() })
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, a.contextError(ctx, ctx.Err(), i)
+			}
+			return nil, a.openError(err, i, docs.names[i])
+		}
+		res.Items[i] = item
 	}
+	kept.done()
 	return res, nil
 }
 

@@ -32,12 +32,14 @@ type DocumentUploadResult struct {
 // DocumentDiscardParams are the params of document.discard.
 type DocumentDiscardParams struct {
 	UploadID *uint64 `json:"uploadId"`
+	// DownloadID releases a held result instead.
+	DownloadID *uint64 `json:"downloadId"`
 }
 
 // Validate implements Validator.
 func (p *DocumentDiscardParams) Validate() *Error {
-	if p.UploadID == nil {
-		return BadRequest("params.uploadId is required")
+	if (p.UploadID == nil) == (p.DownloadID == nil) {
+		return BadRequest("params: exactly one of uploadId and downloadId is required")
 	}
 	return nil
 }

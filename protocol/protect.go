@@ -17,7 +17,58 @@ const (
 const (
 	MethodDocumentEncrypt = "document.encrypt"
 	MethodDocumentDecrypt = "document.decrypt"
+	// MethodDocumentDownload reads a held result in pieces: the route of
+	// pages behind the browser extension, which reach no download URL.
+	MethodDocumentDownload = "document.download"
 )
+
+// Results larger than these are held by the agent for download instead of
+// sent in the answer (docs/protocol.md, "Results held for download").
+const (
+	// InlineItemBytes bounds one result sent in the answer.
+	InlineItemBytes = 1 << 20
+	// InlineAnswerBytes bounds the results of one answer together.
+	InlineAnswerBytes = 8 << 20
+	// MaxDownloadChunk bounds one document.download piece.
+	MaxDownloadChunk = 1 << 20
+)
+
+// Held names a result the agent holds for the page: fetched from
+// DownloadURL (GET, the connection's origin only) or read in pieces with
+// document.download, and released with document.discard or when the
+// connection closes. Both empty: the result is in the answer.
+type Held struct {
+	DownloadID  uint64 `json:"downloadId,omitempty"`
+	DownloadURL string `json:"downloadUrl,omitempty"`
+}
+
+// DocumentDownloadParams are the params of document.download.
+type DocumentDownloadParams struct {
+	DownloadID *uint64 `json:"downloadId"`
+	Offset     int64   `json:"offset"`
+	Length     int64   `json:"length"`
+}
+
+// Validate implements Validator.
+func (p *DocumentDownloadParams) Validate() *Error {
+	if p.DownloadID == nil {
+		return BadRequest("params.downloadId is required")
+	}
+	if p.Offset < 0 {
+		return BadRequest("params.offset: 0 or more")
+	}
+	if p.Length < 1 || p.Length > MaxDownloadChunk {
+		return BadRequest("params.length: 1 to %d bytes", MaxDownloadChunk)
+	}
+	return nil
+}
+
+// DocumentDownloadResult is a piece of a held result; EOF says it reaches
+// the end.
+type DocumentDownloadResult struct {
+	Data []byte `json:"data"`
+	EOF  bool   `json:"eof"`
+}
 
 // ProtectItem names an uploaded document.
 type ProtectItem struct {
@@ -78,8 +129,12 @@ func (p *DocumentEncryptParams) Validate() *Error {
 
 // EncryptedItem is one encrypted document: a DER CMS envelope.
 type EncryptedItem struct {
-	Name     string `json:"name"`
-	Envelope []byte `json:"envelope"`
+	Name string `json:"name"`
+	// Size is the envelope's length.
+	Size int64 `json:"size"`
+	// Envelope is the DER envelope, or absent when it is held.
+	Envelope []byte `json:"envelope,omitempty"`
+	Held
 }
 
 // DocumentEncryptResult is the result of document.encrypt.
@@ -102,8 +157,12 @@ func (p *DocumentDecryptParams) Validate() *Error {
 
 // DecryptedItem is one opened document.
 type DecryptedItem struct {
-	Name    string `json:"name"`
-	Content []byte `json:"content"`
+	Name string `json:"name"`
+	// Size is the content's length.
+	Size int64 `json:"size"`
+	// Content is the document, or absent when it is held (or empty).
+	Content []byte `json:"content,omitempty"`
+	Held
 }
 
 // DocumentDecryptResult is the result of document.decrypt.

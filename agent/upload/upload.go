@@ -131,31 +131,65 @@ func (s *Set) Begin(name string, size int64, mediaType string) (*Upload, error) 
 		return nil, ErrTooMany
 	}
 	s.next++
-	u := &Upload{ID: s.next, Name: name, MediaType: mediaType, Size: size, store: s.store,
-		sha: sha256.New(), done: make(chan struct{})}
-	// A declared upload holds its reservation but no memory and no file
-	// until its first byte (write), so that a page can declare a whole
-	// batch before its bytes and name it in a sign request at once.
-	if size <= s.store.memMax && s.store.budget.Add(-size) >= 0 {
-		u.reserved = size
-	} else {
-		if size <= s.store.memMax {
-			s.store.budget.Add(size) // the reservation failed
-		}
-		// The whole declared size is reserved on disk before the first
-		// byte: a full disk is refused up front, not found mid-upload
-		// (where it would cost the audit trail its room).
-		if s.store.spoolLeft.Add(-size) < 0 || freeSpace(s.store.dir)-size < s.store.diskReserve {
-			s.store.spoolLeft.Add(size)
-			return nil, ErrSpoolFull
-		}
-		u.spooled = size
+	u, err := s.store.newUpload(s.next, name, size, mediaType)
+	if err != nil {
+		return nil, err
 	}
 	if size == 0 {
 		u.finish(nil)
 	}
 	s.open[u.ID] = u
 	return u, nil
+}
+
+// newUpload reserves a new upload's size: memory within the budget for a
+// small one, the spool's quota and disk space for the rest.
+func (s *Store) newUpload(id uint64, name string, size int64, mediaType string) (*Upload, error) {
+	u := &Upload{ID: id, Name: name, MediaType: mediaType, Size: size, store: s,
+		sha: sha256.New(), done: make(chan struct{})}
+	// A declared upload holds its reservation but no memory and no file
+	// until its first byte (write), so that a page can declare a whole
+	// batch before its bytes and name it in a sign request at once.
+	if size <= s.memMax && s.budget.Add(-size) >= 0 {
+		u.reserved = size
+	} else {
+		if size <= s.memMax {
+			s.budget.Add(size) // the reservation failed
+		}
+		// The whole declared size is reserved on disk before the first
+		// byte: a full disk is refused up front, not found mid-upload
+		// (where it would cost the audit trail its room).
+		if s.spoolLeft.Add(-size) < 0 || freeSpace(s.dir)-size < s.diskReserve {
+			s.spoolLeft.Add(size)
+			return nil, ErrSpoolFull
+		}
+		u.spooled = size
+	}
+	return u, nil
+}
+
+// NewResult makes an upload the agent itself writes with Write — a
+// result held for a page to download — under the same memory budget,
+// spool quota and cleanup as the pages' uploads, outside any connection's
+// limits. Remove releases it.
+func (s *Store) NewResult(name string, size int64) (*Upload, error) {
+	u, err := s.newUpload(0, name, size, "")
+	if err != nil {
+		return nil, err
+	}
+	if size == 0 {
+		u.finish(nil)
+	}
+	return u, nil
+}
+
+// Write appends to a result made by NewResult; more than its size is
+// ErrOverflow.
+func (u *Upload) Write(p []byte) (int, error) {
+	if err := u.write(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // Write appends a binary frame's payload to the upload. On any error the

@@ -52,6 +52,9 @@ type Peer struct {
 	// connection's upload URL tokens, guarded by the server's mu.
 	host   string
 	tokens []string
+	// downloadTokens are its download URLs' tokens, guarded by the
+	// server's mu.
+	downloadTokens []string
 }
 
 func (s *Server) newPeer(ws *websocket.Conn, origin string) *Peer {

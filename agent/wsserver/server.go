@@ -95,6 +95,8 @@ type Server struct {
 	limits   atomic.Pointer[protocol.Limits] // cfg.Limits, then SetLimits
 	// httpUploads maps upload URL tokens to their upload, guarded by mu.
 	httpUploads map[string]httpUpload
+	// downloads maps download URL tokens to their result, guarded by mu.
+	downloads map[string]httpDownload
 	// local are the local channel's servers (ServeLocal), guarded by mu.
 	local []*http.Server
 }
@@ -213,6 +215,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.upload(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, DownloadPath) {
+		s.download(w, r)
+		return
+	}
 	if r.URL.Path != Path {
 		http.NotFound(w, r)
 		return
@@ -309,6 +315,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		delete(s.peers, p)
 		s.mu.Unlock()
 		s.forgetUploads(p)
+		s.forgetDownloads(p)
 		release()
 		s.h.Closed(p)
 	}()
