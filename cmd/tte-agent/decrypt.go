@@ -38,14 +38,22 @@ func cmdDecrypt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	der, err := os.ReadFile(fs.Arg(0))
+	f, err := os.Open(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	if len(der) > envelope.MaxEnvelope {
-		return fmt.Errorf("%s: %d bytes, tte-agent opens at most %d", fs.Arg(0), len(der), envelope.MaxEnvelope)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
 	}
-	if _, err := envelope.Parse(der); err != nil {
+	size := fi.Size()
+	if size > cfg.Limits.DocumentBytes {
+		return fmt.Errorf("%s: %d bytes, the agent takes documents of at most %d ([limits] document_bytes)", fs.Arg(0), size, cfg.Limits.DocumentBytes)
+	}
+	// Read here first, so that a file that is no envelope is said at once
+	// (only its recipients are read into memory).
+	if _, err := envelope.ParseFrom(f, size); err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
 	sock := cfg.Native.Socket
@@ -78,14 +86,20 @@ func cmdDecrypt(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	var up protocol.DocumentUploadResult
-	if err := call(1, "document.upload", map[string]any{"name": filepath.Base(fs.Arg(0)), "size": len(der)}, &up); err != nil {
+	if err := call(1, "document.upload", map[string]any{"name": filepath.Base(fs.Arg(0)), "size": size}, &up); err != nil {
 		return err
 	}
-	for off := 0; off < len(der); off += 1 << 20 {
-		frame := binary.BigEndian.AppendUint64(nil, up.UploadID)
-		if err := ws.WriteMessage(websocket.BinaryMessage, append(frame, der[off:min(off+1<<20, len(der))]...)); err != nil {
+	frame := make([]byte, 8+1<<20)
+	binary.BigEndian.PutUint64(frame, up.UploadID)
+	for off := int64(0); off < size; {
+		n, err := f.ReadAt(frame[8:8+min(1<<20, size-off)], off)
+		if err != nil && !(errors.Is(err, io.EOF) && off+int64(n) == size) {
 			return err
 		}
+		if err := ws.WriteMessage(websocket.BinaryMessage, frame[:8+n]); err != nil {
+			return err
+		}
+		off += int64(n)
 	}
 	params := map[string]any{"items": []any{map[string]any{"uploadId": up.UploadID}}}
 	if *certID != "" {
@@ -99,6 +113,25 @@ func cmdDecrypt(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	_, err = stdout.Write(res.Items[0].Content)
-	return err
+	item := res.Items[0]
+	if item.DownloadID == 0 {
+		_, err = stdout.Write(item.Content)
+		return err
+	}
+	// A large document is held by the agent and read in pieces, decrypted
+	// as they come.
+	for off, id := int64(0), 3; off < item.Size; id++ {
+		var piece protocol.DocumentDownloadResult
+		if err := call(id, "document.download", map[string]any{"downloadId": item.DownloadID, "offset": off, "length": protocol.MaxDownloadChunk}, &piece); err != nil {
+			return fmt.Errorf("the output is incomplete (%d of %d bytes): %w", off, item.Size, err)
+		}
+		if len(piece.Data) == 0 {
+			return fmt.Errorf("the output is incomplete (%d of %d bytes): the agent sent nothing more", off, item.Size)
+		}
+		if _, err := stdout.Write(piece.Data); err != nil {
+			return err
+		}
+		off += int64(len(piece.Data))
+	}
+	return nil
 }

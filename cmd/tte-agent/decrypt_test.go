@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
@@ -91,6 +92,29 @@ func TestDecryptCommand(t *testing.T) {
 		errb.Reset()
 		if code := run([]string{"decrypt", "--config", cfg, p7m}, &out, &errb); code != 0 || !bytes.Equal(out.Bytes(), content) {
 			t.Errorf("decrypt with key %d: code %d, %q, stderr %s", i, code, out.String(), errb.String())
+		}
+	}
+	// A large document, held by the agent and read in pieces; and a BER
+	// envelope as `openssl cms -stream` writes it (indefinite lengths,
+	// the content in chunks), both decrypted as they are read.
+	large := make([]byte, 6<<20+7)
+	rand.Read(large)
+	bigIn := filepath.Join(dir, "besar.bin")
+	os.WriteFile(bigIn, large, 0o600)
+	out.Reset()
+	if code := run([]string{"encrypt", "--config", cfg, "--to", certs[1], bigIn}, &out, &errb); code != 0 {
+		t.Fatalf("encrypt a large document: %s", errb.String())
+	}
+	os.WriteFile(p7m, out.Bytes(), 0o600)
+	ber := filepath.Join(dir, "stream.p7m")
+	if o, err := exec.Command("openssl", "cms", "-encrypt", "-stream", "-binary", "-aes-256-gcm", "-in", bigIn, "-outform", "DER", "-out", ber, "-recip", certs[1], "-keyopt", "ecdh_kdf_md:sha256").CombinedOutput(); err != nil {
+		t.Fatalf("openssl cms -encrypt -stream: %v\n%s", err, o)
+	}
+	for _, f := range []string{p7m, ber} {
+		out.Reset()
+		errb.Reset()
+		if code := run([]string{"decrypt", "--config", cfg, f}, &out, &errb); code != 0 || !bytes.Equal(out.Bytes(), large) {
+			t.Errorf("decrypt %s (%d MiB): code %d, %d bytes, stderr %s", filepath.Base(f), len(large)>>20, code, out.Len(), errb.String())
 		}
 	}
 	dialog, _ := os.ReadFile(log)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
@@ -60,16 +61,25 @@ func cmdEncrypt(args []string, stdout, stderr io.Writer) error {
 		}
 		certs = append(certs, c)
 	}
-	content, err := os.ReadFile(fs.Arg(0))
+	f, err := os.Open(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	der, err := envelope.Encrypt(content, certs, envelope.Options{Cipher: envelope.Cipher(*cipher), RSAPadding: envelope.RSAPadding(*padding)})
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(der)
-	return err
+	// Encrypted as it is read: a document of any size takes little memory.
+	enc, err := envelope.NewEncryptor(certs, envelope.Options{Cipher: envelope.Cipher(*cipher), RSAPadding: envelope.RSAPadding(*padding)}, fi.Size())
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(stdout, 256<<10)
+	if err := enc.Encrypt(w, f); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 // readCertificate reads one certificate, PEM or DER.
