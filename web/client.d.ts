@@ -276,13 +276,13 @@ export declare class TteAgent extends EventTarget {
     rsaPadding?: "RSA-OAEP" | "RSA-PKCS1-v1_5";
     signal?: AbortSignal;
     onProgress?: (p: Progress) => void;
-  }): Promise<Array<{ name: string; envelope: Uint8Array; blob: Blob }>>;
+  }): Promise<Array<{ name: string; size: number; /** absent above 64 MiB: use blob */ envelope?: Uint8Array; blob: Blob }>>;
   /** Opens files encrypted to a certificate on the token (document.decrypt; needs "decrypt"): one dialog. */
   decryptDocuments(files: Iterable<Blob> | ArrayLike<Blob>, opts?: {
     certificateId?: string;
     signal?: AbortSignal;
     onProgress?: (p: Progress) => void;
-  }): Promise<Array<{ name: string; content: Uint8Array; blob: Blob; certificateId: string }>>;
+  }): Promise<Array<{ name: string; size: number; /** absent above 64 MiB: use blob */ content?: Uint8Array; blob: Blob; certificateId: string }>>;
   signDigests(
     req: {
       certificateId: string;

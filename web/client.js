@@ -43,6 +43,11 @@ const GROUP_BYTES = 16 << 20; // at most this much in one HTTP upload of several
 // the first documents (docs/protocol.md). A smaller one is uploaded first,
 // so that the agent refuses an unsignable document before asking the user.
 const STREAM_BYTES = 64 << 20;
+// A held result (docs/protocol.md, "Results held for download") up to
+// this size is also given as bytes; a larger one only as a Blob, which
+// the browser may keep on disk.
+const HELD_COPY_BYTES = 64 << 20;
+const DOWNLOAD_PIECE = 1 << 20; // bytes per document.download
 
 /**
  * An error from the agent or the connection. `reason` is the contract's
@@ -531,8 +536,10 @@ export class TteAgent extends EventTarget {
    * Encrypts files to the certificates of their recipients
    * (document.encrypt; the origin needs "encrypt"): no token, no PIN.
    * `recipients` are DER certificates (Uint8Array, ArrayBuffer or
-   * base64). Returns, per file in order, `{name, envelope, blob}`: the DER
-   * CMS envelope and a Blob of it (application/pkcs7-mime).
+   * base64). Returns, per file in order, `{name, size, envelope, blob}`:
+   * the DER CMS envelope and a Blob of it (application/pkcs7-mime). Any
+   * size: an envelope over 1 MiB is held by the agent and fetched from it;
+   * over 64 MiB only `blob` is given (the browser may keep it on disk).
    */
   async encryptDocuments(files, { recipients, cipher, rsaPadding, signal, onProgress } = {}) {
     files = blobs(files);
@@ -543,17 +550,21 @@ export class TteAgent extends EventTarget {
     if (cipher !== undefined) params.cipher = cipher;
     if (rsaPadding !== undefined) params.rsaPadding = rsaPadding;
     const res = await this.call("document.encrypt", params, { signal, onProgress });
-    return res.items.map((it) => {
-      const envelope = fromBase64(it.envelope);
-      return { name: it.name, envelope, blob: new Blob([envelope], { type: "application/pkcs7-mime" }) };
-    });
+    const type = "application/pkcs7-mime";
+    const out = [];
+    for (const it of res.items) {
+      const { blob, bytes } = await this._result(it, it.envelope, type, signal);
+      out.push({ name: it.name, size: it.size, envelope: bytes, blob });
+    }
+    return out;
   }
 
   /**
    * Opens files encrypted to a certificate on the user's token
    * (document.decrypt; the origin needs "decrypt"): one dialog, one PIN.
-   * Returns, per file in order, `{name, content, blob}`, and the
-   * certificate that opened them as `certificateId` on each.
+   * Returns, per file in order, `{name, size, content, blob}`, and the
+   * certificate that opened them as `certificateId` on each. Any size, as
+   * for encryptDocuments: over 64 MiB only `blob` is given.
    */
   async decryptDocuments(files, { certificateId, signal, onProgress } = {}) {
     files = blobs(files);
@@ -561,10 +572,48 @@ export class TteAgent extends EventTarget {
     const params = { items: ids.map((uploadId) => ({ uploadId })) };
     if (certificateId !== undefined) params.certificateId = certificateId;
     const res = await this.call("document.decrypt", params, { signal, onProgress });
-    return res.items.map((it) => {
-      const content = fromBase64(it.content);
-      return { name: it.name, content, blob: new Blob([content]), certificateId: res.certificateId };
-    });
+    const out = [];
+    for (const it of res.items) {
+      const { blob, bytes } = await this._result(it, it.content, "", signal);
+      out.push({ name: it.name, size: it.size, content: bytes, blob, certificateId: res.certificateId });
+    }
+    return out;
+  }
+
+  // _result gives an item's result as a Blob, and as bytes up to
+  // HELD_COPY_BYTES. A result the agent holds is fetched from its URL
+  // (the fast path), or read with document.download when there is no URL
+  // (the extension) or the fetch fails; then it is released.
+  async _result(it, inline, type, signal) {
+    if (!it.downloadId) {
+      const bytes = fromBase64(inline ?? "");
+      return { bytes, blob: new Blob([bytes], { type }) };
+    }
+    let blob = null;
+    if (it.downloadUrl && this._fetch) {
+      try {
+        const res = await this._fetch(it.downloadUrl, { mode: "cors", cache: "no-store", credentials: "omit", signal });
+        const got = res.ok ? await res.blob() : null;
+        // A transfer that broke off ends short: read it in pieces instead.
+        if (got && got.size === it.size) blob = new Blob([got], { type });
+      } catch (e) {
+        if (signal?.aborted) throw new AgentError("cancelled", "The request was cancelled.");
+      }
+    }
+    if (!blob) {
+      const parts = [];
+      for (let off = 0; off < it.size; ) {
+        const r = await this.call("document.download", { downloadId: it.downloadId, offset: off, length: DOWNLOAD_PIECE }, { signal });
+        const data = fromBase64(r.data ?? "");
+        if (data.length === 0) throw new AgentError("internal", `The agent sent ${off} of ${it.size} bytes of ${it.name}; try again.`);
+        parts.push(data);
+        off += data.length;
+      }
+      blob = new Blob(parts, { type });
+    }
+    this.call("document.discard", { downloadId: it.downloadId }).catch(() => {});
+    const bytes = it.size <= HELD_COPY_BYTES ? new Uint8Array(await blob.arrayBuffer()) : undefined;
+    return { bytes, blob };
   }
 
   /**

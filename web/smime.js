@@ -137,7 +137,7 @@ export async function openMime(agent, message, { certificateId, online = false, 
       if (smime === "signed-data") throw new AgentError("bad_request", "opaque signed S/MIME (signed-data) is not read; ask for a multipart/signed message");
       const [opened] = await agent.decryptDocuments([new Blob([der])], { certificateId, signal, onProgress });
       encrypted = true;
-      bytes = opened.content;
+      bytes = opened.content ?? new Uint8Array(await opened.blob.arrayBuffer());
       continue;
     }
     if (type.startsWith("multipart/signed")) {

@@ -574,6 +574,40 @@ test("encryptDocuments sends the recipients' certificates and returns DER envelo
   await assert.rejects(a.encryptDocuments([new File(["x"], "x")], { recipients: [] }), (e) => e.reason === "bad_request");
 });
 
+test("a result the agent holds is fetched from its URL, or read with document.download when the fetch fails, and released", async () => {
+  const big = new Uint8Array(2.5 * (1 << 20)).map((_, i) => i % 251);
+  for (const viaURL of [true, false]) {
+    const fake = new FakeAgent().on("agent.info", () => INFO);
+    fake.on("document.upload", () => ({ uploadId: 1 }));
+    fake.on("document.decrypt", () => ({ certificateId: "abc/05", items: [{ name: "besar.bin", size: big.length, downloadId: 4, downloadUrl: "http://127.0.0.1:14545/v1/download/tok" }] }));
+    const pieces = [];
+    fake.on("document.download", (p) => {
+      assert.equal(p.downloadId, 4);
+      pieces.push(p.offset);
+      return { data: toBase64(big.subarray(p.offset, p.offset + p.length)), eof: p.offset + p.length >= big.length };
+    });
+    const discarded = [];
+    fake.on("document.discard", (p) => (discarded.push(p.downloadId), {}));
+    const fetched = [];
+    const fetch = async (url, init) => {
+      if (url.endsWith("/v1/hello")) throw new TypeError("Failed to fetch");
+      fetched.push(url);
+      if (!viaURL) throw new TypeError("Failed to fetch");
+      assert.equal(init.credentials, "omit");
+      return { ok: true, blob: async () => new Blob([big]) };
+    };
+    const a = agentWith(fake, { fetch });
+    const [dec] = await a.decryptDocuments([new File(["x"], "besar.bin.p7m")]);
+    assert.deepEqual(fetched, ["http://127.0.0.1:14545/v1/download/tok"]);
+    assert.equal(dec.size, big.length);
+    assert.equal(dec.blob.size, big.length);
+    assert.deepEqual(dec.content, big);
+    assert.deepEqual(pieces, viaURL ? [] : [0, 1 << 20, 2 << 20], "pieces only when the URL failed");
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(discarded, [4], "the held result is released");
+  }
+});
+
 test("S/MIME helpers refuse an entity without CRLF line endings, wrap envelopes as application/pkcs7-mime, and give a plain entity back unchanged", async () => {
   const { signMime, encryptMime, openMime } = await import("../smime.js");
   const fake = new FakeAgent().on("agent.info", () => INFO);
