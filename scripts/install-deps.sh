@@ -10,13 +10,14 @@ set -euo pipefail
 what=${1:-test}
 
 demo_pkgs=(softhsm2 opensc openssl pinentry-curses p11-kit ca-certificates)
+# s-nail is the real mail program of the S/MIME tests.
 # PDFBox Preflight (libpdfbox2-java, with the Java EE APIs it needs on a
 # current JRE) is the independent PDF/A checker of the pades tests.
 test_pkgs=("${demo_pkgs[@]}" poppler-utils qpdf opencryptoki passwd procps chromium fonts-dejavu-core systemd
 	gcc-mingw-w64-x86-64 wine64 xvfb xdotool x11-apps wixl msitools dpkg-dev prometheus
 	util-linux stress-ng libnss3-tools zbar-tools mupdf-tools unzip
 	default-jre-headless libpdfbox2-java libactivation-java libjaxb-api-java groff-base tmux
-	rsyslog rsyslog-openssl)
+	rsyslog rsyslog-openssl s-nail)
 # What `make windows`, `make msi` and `make deb` need, without the tests'.
 package_pkgs=(gcc-mingw-w64-x86-64 wixl msitools dpkg-dev)
 # Node.js runs the client's tests and drives chromium; the machine's own

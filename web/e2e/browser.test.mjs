@@ -16,6 +16,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -276,6 +277,28 @@ test("Amankan dokumen: a letter encrypted to the user's own certificate with no 
   const opened = join(OUT, "dibuka-" + dec.suggestedFilename());
   await dec.saveAs(opened);
   assert.ok(readFileSync(opened).equals(readFileSync(PDFS[0])), "the opened letter is the letter");
+
+  // A large document (12 MiB): its envelope and its opening are held by
+  // the agent and fetched by the page from their download URLs — from a
+  // public origin, under the Local Network Access policy.
+  const fetched = [];
+  page.on("requestfinished", (r) => r.url().includes("/v1/download/") && r.method() === "GET" && fetched.push(r.url()));
+  const bigPath = join(OUT, "arsip-besar.bin");
+  writeFileSync(bigPath, randomBytes(12 << 20));
+  await page.setInputFiles("#enc-files", [bigPath]);
+  await page.click("#encrypt");
+  await page.locator("#enc-status", { hasText: "1 dokumen terenkripsi untuk 1 penerima." }).waitFor();
+  const [bigEnc] = await Promise.all([page.waitForEvent("download"), page.click("#enc-results a")]);
+  const bigP7m = join(OUT, bigEnc.suggestedFilename());
+  await bigEnc.saveAs(bigP7m);
+  await page.setInputFiles("#dec-files", [bigP7m]);
+  await page.click("#decrypt");
+  await page.locator("#dec-status", { hasText: "1 dokumen dibuka." }).waitFor();
+  const [bigDec] = await Promise.all([page.waitForEvent("download"), page.click("#dec-results a")]);
+  const bigOpened = join(OUT, "dibuka-" + bigDec.suggestedFilename());
+  await bigDec.saveAs(bigOpened);
+  assert.ok(readFileSync(bigOpened).equals(readFileSync(bigPath)), "the opened 12 MiB document is the document");
+  assert.equal(fetched.length, 2, `the envelope and the opening came from download URLs: ${fetched}`);
   assert.deepEqual(errors, []);
   await context.close();
 });
