@@ -89,8 +89,11 @@ type KeySpec struct {
 	KeyUsage           x509.KeyUsage
 	// ExtKeyUsage defaults to emailProtection.
 	ExtKeyUsage []x509.ExtKeyUsage
-	NotBefore   time.Time
-	NotAfter    time.Time
+	// Email goes into the subject alternative name (S/MIME: mail
+	// programs match it with the sender).
+	Email     []string
+	NotBefore time.Time
+	NotAfter  time.Time
 }
 
 // TokenSpec describes a token to create.
@@ -378,12 +381,13 @@ func (ca *CA) Issue(pub crypto.PublicKey, k KeySpec) (*x509.Certificate, error) 
 		ku = x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: randSerial(),
-		Subject:      k.Subject,
-		NotBefore:    nb,
-		NotAfter:     na,
-		KeyUsage:     ku,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+		SerialNumber:   randSerial(),
+		Subject:        k.Subject,
+		NotBefore:      nb,
+		NotAfter:       na,
+		KeyUsage:       ku,
+		ExtKeyUsage:    []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+		EmailAddresses: k.Email,
 	}
 	if len(k.ExtKeyUsage) > 0 {
 		tmpl.ExtKeyUsage = k.ExtKeyUsage

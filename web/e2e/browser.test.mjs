@@ -15,7 +15,7 @@
 //   TTE_OUT           where downloads go; TTE_KEEP: the screenshots
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -339,6 +339,91 @@ test("S/MIME: a message signed with the token verifies in openssl smime; signed-
     return { entity: new TextDecoder().decode(opened.entity), encrypted: opened.encrypted };
   }, { url: AGENT, message: encrypted });
   assert.deepEqual(theirs, { entity, encrypted: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+// sNail runs the real mail program s-nail headless on a mailbox, with no
+// user or system configuration, and returns what it printed.
+function sNail(args, input) {
+  const r = spawnSync("s-nail", ["-n", "-Sv15-compat", "-Sttycharset=utf-8", ...args], { input, env: { ...process.env, MAILRC: "/dev/null", HOME: OUT }, encoding: "utf8" });
+  if (r.error) throw new Error(`s-nail is not installed (scripts/install-deps.sh test): ${r.error.message}`);
+  return { status: r.status, out: r.stdout + r.stderr };
+}
+
+// mbox stores a message as a Unix mailbox does: a From_ line, LF endings.
+function mbox(from, message) {
+  return `From ${from} Mon Dec  7 03:13:09 2026\n${message.replace(/\r\n/g, "\n")}\n`;
+}
+
+test("S/MIME with a real mail program: s-nail verifies the page's signed mail and opens its encrypted mail; the page opens and verifies what s-nail signed and encrypted to the token", async () => {
+  await control("POST", "/pinentry", { action: "pin", pin: PIN });
+  const shownBefore = await dialogs();
+  const { page, context, errors } = await openPage();
+  await connected(page);
+  const rinaCert = readFileSync(env("TTE_RINA"), "utf8").match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/)[0];
+  const chain = join(OUT, "ca-chain.pem");
+  writeFileSync(chain, readFileSync(env("TTE_CA_FILE"), "utf8") + readFileSync(env("TTE_INTER_FILE"), "utf8"));
+  const head = "From: siti@demo.go.id\r\nTo: rina@demo.go.id\r\nSubject: Undangan rapat\r\nDate: Mon, 07 Dec 2026 03:13:09 +0000\r\nMIME-Version: 1.0\r\n";
+  const entity = "Content-Type: text/plain; charset=utf-8\r\n\r\nRapat koordinasi pukul 09.00 di ruang Walikota.\r\n";
+  const made = await page.evaluate(async ({ url, entity, rina }) => {
+    const { TteAgent } = await import("/client.js");
+    const { signMime, signAndEncryptMime } = await import("/smime.js");
+    const agent = new TteAgent({ url });
+    const [cert] = await agent.certificates();
+    const der = rina.replace(/-----[A-Z ]+-----|\s+/g, "");
+    const dec = new TextDecoder();
+    const signed = dec.decode(await signMime(agent, entity, { certificateId: cert.id }));
+    // s-nail reads EnvelopedData with RSA PKCS #1 v1.5 key transport only
+    // (OpenSSL's PKCS #7 API): the options for older readers.
+    const sealed = dec.decode(await signAndEncryptMime(agent, entity, { certificateId: cert.id, recipients: [der], cipher: "AES-256-CBC", rsaPadding: "RSA-PKCS1-v1_5" }));
+    return { signed, sealed, cert: cert.certificate };
+  }, { url: AGENT, entity, rina: rinaCert });
+  assert.equal(await dialogs(), shownBefore + 2, "a dialog for each signature");
+
+  // s-nail verifies the signed message against the CA.
+  const signedBox = join(OUT, "signed.mbox");
+  writeFileSync(signedBox, mbox("siti@demo.go.id", head + made.signed));
+  let r = sNail(["-Ssmime-ca-file=" + chain, "-R", "-f", signedBox], "verify 1\n");
+  assert.match(r.out, /Message 1 was verified successfully/, r.out);
+  assert.equal(r.status, 0, r.out);
+  // Changed in transit: s-nail refuses it.
+  writeFileSync(signedBox, mbox("siti@demo.go.id", head + made.signed.replace("09.00", "10.00")));
+  r = sNail(["-Ssmime-ca-file=" + chain, "-R", "-f", signedBox], "verify 1\n");
+  assert.doesNotMatch(r.out, /verified successfully/, "a changed message verified");
+
+  // s-nail opens the signed-then-encrypted message with Rina's key, and
+  // verifies the signature inside.
+  const sealedBox = join(OUT, "sealed.mbox");
+  const openedBox = join(OUT, "opened.mbox");
+  writeFileSync(sealedBox, mbox("siti@demo.go.id", head + made.sealed));
+  r = sNail(["-Ssmime-sign-cert-rina@demo.go.id=" + env("TTE_RINA"), "-R", "-f", sealedBox], `decrypt 1 ${openedBox}\n`);
+  const opened = readFileSync(openedBox, "utf8");
+  assert.match(opened, /Rapat koordinasi pukul 09\.00 di ruang Walikota\./, `s-nail could not open the page's message:\n${r.out}`);
+  r = sNail(["-Ssmime-ca-file=" + chain, "-R", "-f", openedBox], "verify 1\n");
+  assert.match(r.out, /Message 1 was verified successfully/, r.out);
+
+  // s-nail signs with Rina's key and encrypts to the token's certificate;
+  // the page opens it with the token and verifies Rina's signature.
+  const tokenCert = join(OUT, "siti.pem");
+  writeFileSync(tokenCert, `-----BEGIN CERTIFICATE-----\n${made.cert.replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`);
+  const sent = join(OUT, "sent-by-snail.eml");
+  const mta = join(OUT, "mta.sh");
+  writeFileSync(mta, `#!/bin/sh\ncat > '${sent}'\n`, { mode: 0o700 });
+  r = sNail(["-Smta=" + mta, "-Ssmime-sign", "-Ssmime-sign-cert=" + env("TTE_RINA"), "-Ssmime-sign-include-certs=" + env("TTE_INTER_FILE"),
+    "-Ssmime-encrypt-siti@demo.go.id=" + tokenCert, "-Ssmime-cipher=aes256", "-r", "rina@demo.go.id", "-s", "Balasan", "siti@demo.go.id"], "Baik, saya hadir.\n");
+  assert.equal(r.status, 0, r.out);
+  const message = readFileSync(sent, "utf8");
+  assert.match(message, /application\/pkcs7-mime/);
+  const theirs = await page.evaluate(async ({ url, message }) => {
+    const { TteAgent } = await import("/client.js");
+    const { openMime } = await import("/smime.js");
+    const opened = await openMime(new TteAgent({ url }), message, { online: true });
+    return { text: new TextDecoder().decode(opened.entity), signed: opened.signed, encrypted: opened.encrypted, valid: opened.report?.valid, report: opened.report?.text };
+  }, { url: AGENT, message });
+  assert.equal(await dialogs(), shownBefore + 3, "one dialog to open");
+  assert.match(theirs.text, /Baik, saya hadir\./);
+  assert.deepEqual([theirs.signed, theirs.encrypted, theirs.valid], [true, true, true], theirs.report);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -6,9 +6,12 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"net"
@@ -97,11 +100,12 @@ func TestBrowser(t *testing.T) {
 	defer pki.Close()
 	if _, err := store.CreateToken(softhsm.TokenSpec{Label: "Kartu ASN", PIN: pin, SOPIN: "12345678", Keys: []softhsm.KeySpec{
 		{Label: "ttd", ID: []byte{1}, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Siti Rahmawati", Organization: []string{"Pemerintah Kota Demo"}},
-			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment},
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment, Email: []string{"siti@demo.go.id"}},
 	}, ExtraCerts: []*x509.Certificate{pki.Inter}}, pki.CA()); err != nil {
 		t.Fatal(err)
 	}
 	caPEM := pki.RootFile
+	rina := colleague(t, dir, pki)
 
 	fake := pinentrytest.Install(t, pinentrytest.Behaviour{Action: "pin", PIN: pin})
 	stamps := tsatest.Start(t)
@@ -190,6 +194,8 @@ listen = ""
 		fmt.Sprintf("TTE_TEST_SCALE=%g", testscale.Factor()),
 		"TTE_CHROMIUM="+browser,
 		"TTE_CA_FILE="+pki.RootFile,
+		"TTE_INTER_FILE="+pki.InterFile,
+		"TTE_RINA="+rina,
 		"TTE_EXTENSION="+extension,
 		"TTE_EXT_PROFILE="+profile,
 		"TTE_PUBLIC_FLAG="+public,
@@ -372,4 +378,31 @@ func (l *testLog) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	l.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
+}
+
+// colleague issues Rina, a colleague whose key is a file (as a mail
+// program holds it), under the token's CA, and writes her certificate
+// and key as one PEM file (s-nail's smime-sign-cert) beside
+// rina-cert.pem.
+func colleague(t *testing.T, dir string, pki *revtest.PKI) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pki.CA().Issue(&key.PublicKey, softhsm.KeySpec{Subject: pkix.Name{CommonName: "Rina Wulandari"}, Email: []string{"rina@demo.go.id"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	both := filepath.Join(dir, "rina.pem")
+	if err := os.WriteFile(both, append(certPEM, keyPEM...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rina-cert.pem"), certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return both
 }
