@@ -28,6 +28,8 @@ import (
 type doctor struct {
 	w                 io.Writer
 	problems, warning int
+	// certs are the token certificates tokens found.
+	certs []*x509.Certificate
 }
 
 func (d *doctor) ok(format string, a ...any) { fmt.Fprintf(d.w, "ok       "+format+"\n", a...) }
@@ -83,6 +85,7 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	d.tokens(cfg, time.Now())
+	d.windowsTLS(cfg)
 	return d.finish()
 }
 
@@ -252,6 +255,9 @@ func (d *doctor) tokens(cfg *config.Config, now time.Time) {
 	certs, err := p.Certificates()
 	if err != nil {
 		d.problem("pull the token out and in again", "failed to read certificates: %v", err)
+	}
+	for _, c := range certs {
+		d.certs = append(d.certs, c.Cert)
 	}
 	for _, t := range toks {
 		switch t.PINStatus {

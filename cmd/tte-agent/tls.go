@@ -70,6 +70,27 @@ func (d *doctor) tls(cfg *config.Config) {
 	}
 }
 
+// windowsTLS reports, on Windows, whether Chrome/Edge (the Windows
+// certificate store, filled through the token's minidriver) and Firefox
+// (its SecurityDevices policy or profiles) can use the token for TLS
+// client authentication.
+func (d *doctor) windowsTLS(cfg *config.Config) {
+	if runtime.GOOS != "windows" {
+		return
+	}
+	w, err := browsertls.ReadWindows(d.certs)
+	if err != nil {
+		d.warn("check that the certificate store opens (certmgr.msc)", "the Windows certificate store cannot be read: %v", err)
+	}
+	for _, f := range w.Report(d.certs, cfg.PKCS11.Modules) {
+		if f.OK {
+			d.ok("%s", f.Text)
+		} else {
+			d.warn(f.Fix, "%s", f.Text)
+		}
+	}
+}
+
 // cmdBrowserSetup registers the token's module in the NSS databases of the
 // user's browsers that lack it (Chromium's is made first when Chromium is
 // installed and has not run yet), so that they offer the token's
@@ -81,16 +102,23 @@ func cmdBrowserSetup(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if runtime.GOOS == "windows" {
-		fmt.Fprintln(stdout, "On Windows, Chrome and Edge take client certificates from the Windows certificate store, which the token vendor's minidriver fills; Firefox can load the token's module in Settings › Privacy & Security › Security Devices. See the deployment guide, \"TLS client authentication\".")
-		return nil
-	}
 	cfg, err := loadConfig(*configPath)
 	if err != nil {
 		return err
 	}
 	if len(cfg.PKCS11.Modules) == 0 {
 		return fmt.Errorf("no [pkcs11] modules are configured: nothing to register")
+	}
+	if runtime.GOOS == "windows" {
+		// Chrome and Edge take client certificates from the Windows
+		// certificate store, which only the token vendor's minidriver
+		// fills; Firefox loads the module through its policy.
+		if err := browsertls.SetupFirefox("tte-agent token", cfg.PKCS11.Modules[0]); err != nil {
+			return fmt.Errorf("failed to register the module for Firefox: %w", err)
+		}
+		fmt.Fprintf(stdout, "Firefox: registered %s (SecurityDevices policy for this user); restart Firefox\n", cfg.PKCS11.Modules[0])
+		fmt.Fprintln(stdout, "Chrome and Edge: they use the Windows certificate store, which the token vendor's minidriver fills when the token is inserted; `tte-agent doctor` says whether it does.")
+		return nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {

@@ -367,6 +367,27 @@ func TestListenUnderWine(t *testing.T) {
 	}
 }
 
+// TestBrowserTLSUnderWine runs browsertls's tests in their Windows build:
+// doctor's TLS report reads a minidriver from the registry, a token
+// certificate with its smart card key provider from the user's store, and
+// the Firefox policy browser-setup writes.
+func TestBrowserTLSUnderWine(t *testing.T) {
+	need(t)
+	prefix(t)
+	exe := filepath.Join(t.TempDir(), "browsertls.test.exe")
+	cmd := exec.Command("go", "test", "-c", "-o", exe, "github.com/tte-agent/tte-agent/browsertls")
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go test -c for windows: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testscale.D(2*time.Minute))
+	defer cancel()
+	out, err := exec.CommandContext(ctx, wine64(), exe, "-test.v", "-test.run", "TestReadWindows|TestWindowsReport").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestReadWindows") || !strings.Contains(string(out), "--- PASS: TestWindowsReport") {
+		t.Errorf("browsertls under wine: %v\n%s", err, out)
+	}
+}
+
 // TestBackgroundUnderWine: the console-less build, started as the logon
 // start does (`run --background`), serves pages, logs to agent.log in the
 // user's %LocalAppData%\tte-agent and records its process id there.
