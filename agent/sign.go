@@ -193,11 +193,15 @@ func (a *Agent) sign(ctx context.Context, r signRequest, fn signFunc) (err error
 	log.Debug("logged in", "after", time.Since(start))
 	prog.stage(protocol.StageSigning)
 	signStart = time.Now()
+	done, stopped := "signed", "signing stopped"
+	if r.method == protocol.MethodDocumentDecrypt {
+		done, stopped = "content keys recovered", "opening stopped"
+	}
 	if err := fn(ctx, s, k, pin, prog); err != nil {
-		log.Info("signing stopped", "err", err, "completed", prog.done)
+		log.Info(stopped, "err", err, "completed", prog.done)
 		return err
 	}
-	log.Info("signed", "completed", prog.done, "after", time.Since(start))
+	log.Info(done, "completed", prog.done, "after", time.Since(start))
 	return nil
 }
 
