@@ -92,6 +92,9 @@ func (e *Envelope) Unseal(contentKey []byte) (*Content, error) {
 		if len(e.mac) != p.ICVLen || p.ICVLen < 12 || p.ICVLen > 16 {
 			return nil, invalid("GCM tag of %d bytes, %d declared", len(e.mac), p.ICVLen)
 		}
+		if e.contentLen > maxGCM {
+			return nil, invalid("%d bytes of GCM content, more than GCM allows", e.contentLen)
+		}
 		c.nonce, c.icv, c.Size = p.Nonce, p.ICVLen, e.contentLen
 		s := newGCMStream(block, c.nonce)
 		buf := make([]byte, 64<<10)

@@ -127,7 +127,7 @@ func NewEncryptor(recipients []*x509.Certificate, opts Options, contentSize int6
 	if opts.Cipher != AES256GCM && opts.Cipher != AES256CBC {
 		return nil, fmt.Errorf("%w: cipher %q", ErrOptions, opts.Cipher)
 	}
-	if contentSize < 0 || contentSize > MaxEnvelope/2 {
+	if contentSize < 0 || contentSize > MaxEnvelope/2 || opts.Cipher == AES256GCM && contentSize > maxGCM {
 		return nil, fmt.Errorf("%w: a content of %d bytes", ErrOptions, contentSize)
 	}
 	e := &Encryptor{cipher: opts.Cipher, contentSize: contentSize, key: make([]byte, 32)}

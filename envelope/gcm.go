@@ -16,17 +16,7 @@ import (
 // the first eight bytes of a block, big-endian.
 type fieldElement struct{ low, high uint64 }
 
-// reductionTable reduces the four bits shifted out of a product.
-var reductionTable = [16]uint16{
-	0x0000, 0x1c20, 0x3840, 0x2460, 0x7080, 0x6ca0, 0x48c0, 0x54e0,
-	0xe100, 0xfd20, 0xd940, 0xc560, 0x9180, 0x8da0, 0xa9c0, 0xb5e0,
-}
-
-func reverse4(i int) int {
-	i = (i<<2)&0xc | (i>>2)&0x3
-	return (i<<1)&0xa | (i>>1)&0x5
-}
-
+// double multiplies by x.
 func double(x fieldElement) fieldElement {
 	msb := x.high&1 == 1
 	d := fieldElement{low: x.low >> 1, high: x.high>>1 | x.low<<63}
@@ -36,9 +26,32 @@ func double(x fieldElement) fieldElement {
 	return d
 }
 
-// ghash accumulates GHASH under a key H, with a table of H's multiples.
+// reduction reduces the eight bits shifted out of a product (x^8 times
+// the field element they were, modulo GCM's polynomial); made from the
+// one-bit doubling, so it cannot disagree with it.
+var reduction = func() (t [256]uint16) {
+	for b := range 256 {
+		x := fieldElement{high: uint64(b)}
+		for range 8 {
+			x = double(x)
+		}
+		t[b] = uint16(x.low >> 48)
+	}
+	return t
+}()
+
+// reverse8 reverses the bits of a byte: the tables are indexed in GCM's
+// bit order, where the first bit is x^0.
+func reverse8(i int) int {
+	i = (i<<4)&0xf0 | (i>>4)&0x0f
+	i = (i<<2)&0xcc | (i>>2)&0x33
+	return (i<<1)&0xaa | (i>>1)&0x55
+}
+
+// ghash accumulates GHASH under a key H, with a table of H's multiples by
+// every byte (Shoup's method, eight bits at a time).
 type ghash struct {
-	table   [16]fieldElement
+	table   [256]fieldElement
 	y       fieldElement
 	partial [16]byte
 	np      int
@@ -50,11 +63,11 @@ func newGHASH(block cipher.Block) *ghash {
 	block.Encrypt(h[:], h[:])
 	x := fieldElement{binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:])}
 	g := &ghash{}
-	g.table[reverse4(1)] = x
-	for i := 2; i < 16; i += 2 {
-		g.table[reverse4(i)] = double(g.table[reverse4(i/2)])
-		d := g.table[reverse4(i)]
-		g.table[reverse4(i+1)] = fieldElement{d.low ^ x.low, d.high ^ x.high}
+	g.table[reverse8(1)] = x
+	for i := 2; i < 256; i += 2 {
+		g.table[reverse8(i)] = double(g.table[reverse8(i/2)])
+		d := g.table[reverse8(i)]
+		g.table[reverse8(i+1)] = fieldElement{d.low ^ x.low, d.high ^ x.high}
 	}
 	return g
 }
@@ -67,14 +80,14 @@ func (g *ghash) mul(y *fieldElement) {
 		if i == 1 {
 			word = y.low
 		}
-		for j := 0; j < 64; j += 4 {
-			msw := z.high & 0xf
-			z.high = z.high>>4 | z.low<<60
-			z.low = z.low>>4 ^ uint64(reductionTable[msw])<<48
-			t := &g.table[word&0xf]
+		for j := 0; j < 64; j += 8 {
+			msb := z.high & 0xff
+			z.high = z.high>>8 | z.low<<56
+			z.low = z.low>>8 ^ uint64(reduction[msb])<<48
+			t := &g.table[word&0xff]
 			z.low ^= t.low
 			z.high ^= t.high
-			word >>= 4
+			word >>= 8
 		}
 	}
 	*y = z
@@ -136,7 +149,15 @@ type gcmStream struct {
 	ctr     [16]byte
 	ks      [16 * 32]byte
 	ksLeft  int
+	// ctrMode is crypto/cipher's counter mode (AES-NI, many blocks at
+	// once) where it equals GCM's: with a 12-byte nonce the counter's
+	// last 32 bits start at 2 and cannot wrap within GCM's 64 GiB, so
+	// incrementing all 128 bits is the same.
+	ctrMode cipher.Stream
 }
+
+// maxGCM is GCM's limit on one message (2^39 - 256 bits).
+const maxGCM = 1<<36 - 32
 
 // newGCMStream prepares the counter from the nonce: J0 = nonce‖1 for 12
 // bytes, GHASH of the nonce otherwise; the content starts at inc32(J0).
@@ -157,12 +178,21 @@ func newGCMStream(block cipher.Block, nonce []byte) *gcmStream {
 	}
 	block.Encrypt(s.tagMask[:], j0[:])
 	s.ctr = j0
+	if len(nonce) == 12 {
+		first := j0
+		first[15] = 2
+		s.ctrMode = cipher.NewCTR(block, first[:])
+	}
 	return s
 }
 
 // keystream XORs the next len(src) bytes of counter-mode key stream into
 // dst. The counter's last 32 bits wrap on their own, as GCM says.
 func (s *gcmStream) keystream(dst, src []byte) {
+	if s.ctrMode != nil {
+		s.ctrMode.XORKeyStream(dst, src)
+		return
+	}
 	for len(src) > 0 {
 		if s.ksLeft == 0 {
 			for i := 0; i < len(s.ks); i += 16 {

@@ -18,7 +18,7 @@ func main() {
 	agentBin := flag.String("agent", "bin/tte-agent", "the tte-agent binary to measure")
 	runs := flag.Int("runs", 5, "runs per measurement (the median is reported)")
 	out := flag.String("out", "docs/performance.md", "report to write")
-	only := flag.String("only", "a,b,c,d,l,m,v,w,t", "scenarios to run (l: B-LT with a distant TSA; m: memory with a 1,000-PDF batch; v: the same with visible signatures; w: Chromium with the JS client; t: Chromium, B-LT, a token at a smartcard's pace)")
+	only := flag.String("only", "a,b,c,d,l,m,v,w,t,p", "scenarios to run (l: B-LT with a distant TSA; m: memory with a 1,000-PDF batch; v: the same with visible signatures; w: Chromium with the JS client; t: Chromium, B-LT, a token at a smartcard's pace; p: a 256 MiB document encrypted and opened)")
 	docSize := flag.Int64("doc-size", 1<<30, "size of the document for scenario b")
 	pdfs := flag.Int("pdfs", 200, "number of PDFs for scenario c")
 	cpuprofile := flag.String("cpuprofile", "", "have the agent write a CPU profile to this file")
@@ -51,6 +51,9 @@ func main() {
 	}
 	if want("t") {
 		must(b.scenarioTokenBound(r, *pdfs))
+	}
+	if want("p") {
+		must(b.scenarioProtect(r, min(*runs, 3), 256<<20))
 	}
 	if want("m") {
 		must(b.scenarioBatchMemory(r, 1000, false, false))

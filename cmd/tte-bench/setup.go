@@ -66,7 +66,7 @@ func setup(agentBin, cpuprofile string) (*bench, error) {
 	ca := b.pki.CA()
 	tok, err := b.store.CreateToken(softhsm.TokenSpec{Label: "bench", PIN: benchPIN, SOPIN: "1357924680",
 		Keys: []softhsm.KeySpec{
-			{Label: "rsa", ID: rsaID, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Bench RSA"}},
+			{Label: "rsa", ID: rsaID, Type: "RSA-2048", Subject: pkix.Name{CommonName: "Bench RSA"}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment},
 			{Label: "p256", ID: p256ID, Type: "EC-P256", Subject: pkix.Name{CommonName: "Bench P-256"}},
 		},
 		ExtraCerts: []*x509.Certificate{b.pki.Inter}}, ca)
@@ -109,7 +109,7 @@ modules = [%q]
 program = %q
 [[origins]]
 origin = %q
-allow = ["documents", "digest"]
+allow = ["documents", "digest", "encrypt", "decrypt"]
 [[origins]]
 origin = "http://127.0.0.1:%d"
 allow = ["documents"]
