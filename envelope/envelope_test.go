@@ -199,6 +199,30 @@ func TestOpenSSL(t *testing.T) {
 	}
 }
 
+// TestBER: envelopes openssl wrote with -stream (kept in testdata) are
+// read: indefinite lengths, the content as a constructed OCTET STRING;
+// every cut of one is refused, never read past.
+func TestBER(t *testing.T) {
+	for _, name := range []string{"stream-gcm.p7m", "stream-cbc.p7m"} {
+		ber, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := Parse(ber)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !e.chunked || len(e.Recipients) != 1 || e.ContentSize() < 3000 {
+			t.Errorf("%s: chunked %v, %d recipients, %d bytes", name, e.chunked, len(e.Recipients), e.ContentSize())
+		}
+		for n := range len(ber) {
+			if _, err := Parse(ber[:n]); err == nil {
+				t.Fatalf("%s cut to %d bytes parses", name, n)
+			}
+		}
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	ps := parties(&testing.T{})
 	for _, opts := range []Options{{}, {Cipher: AES256CBC, RSAPadding: RSAPKCS1v15}} {
@@ -208,13 +232,26 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(der)
 	}
+	// BER as `openssl cms -stream` writes it: indefinite lengths, the
+	// content in pieces.
+	for _, name := range []string{"stream-gcm.p7m", "stream-cbc.p7m"} {
+		ber, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(ber)
+	}
 	key := opener(&testing.T{}, ps[1])
 	f.Fuzz(func(t *testing.T, der []byte) {
 		e, err := Parse(der)
 		if err != nil {
 			return
 		}
-		// Whatever parses can be tried without a panic.
+		// Whatever parses can be read through (a key that does not
+		// open it still walks the content) and tried, without a panic.
+		if _, err := e.Decrypt(make([]byte, 32)); err == nil {
+			t.Fatal("a zero key opened an envelope")
+		}
 		for i := range e.Recipients {
 			if ck, err := e.Recipients[i].ContentKey(key); err == nil {
 				e.Decrypt(ck)
