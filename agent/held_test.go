@@ -92,6 +92,25 @@ func TestLargeProtection(t *testing.T) {
 	if e, err := envelope.Parse(env); err != nil || len(e.Recipients) != 1 {
 		t.Fatalf("the held envelope: %v", err)
 	}
+	// The preflight a page's fetch may send, HEAD, and a wrong method.
+	pre, _ := http.NewRequest(http.MethodOptions, bigItem.DownloadURL, nil)
+	pre.Header.Set("Origin", protectOrigin)
+	pre.Header.Set("Access-Control-Request-Method", "GET")
+	pre.Header.Set("Access-Control-Request-Private-Network", "true")
+	if resp, err := http.DefaultClient.Do(pre); err != nil || resp.StatusCode != http.StatusNoContent ||
+		resp.Header.Get("Access-Control-Allow-Origin") != protectOrigin || resp.Header.Get("Access-Control-Allow-Private-Network") != "true" {
+		t.Errorf("the preflight: %v %+v", err, resp)
+	}
+	head, _ := http.NewRequest(http.MethodHead, bigItem.DownloadURL, nil)
+	head.Header.Set("Origin", protectOrigin)
+	if resp, err := http.DefaultClient.Do(head); err != nil || resp.StatusCode != http.StatusOK || resp.ContentLength != bigItem.Size {
+		t.Errorf("HEAD: %v %+v", err, resp)
+	}
+	post, _ := http.NewRequest(http.MethodPost, bigItem.DownloadURL, nil)
+	post.Header.Set("Origin", protectOrigin)
+	if resp, err := http.DefaultClient.Do(post); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %v %+v", err, resp)
+	}
 	spooled := len(h.spoolFiles())
 	mustCall[struct{}](c, "document.discard", map[string]any{"downloadId": bigItem.DownloadID})
 	if code, _ := get(t, bigItem.DownloadURL, protectOrigin); code != http.StatusNotFound {
@@ -127,6 +146,16 @@ func TestLargeProtection(t *testing.T) {
 	wantError(t, perr, protocol.ReasonBadRequest)
 	_, perr = c.call("document.download", map[string]any{"downloadId": item.DownloadID, "offset": 0, "length": protocol.MaxDownloadChunk + 1})
 	wantError(t, perr, protocol.ReasonBadRequest)
+	// A request that fails after holding a result releases it: nothing
+	// is left in the spool for it.
+	before := len(h.spoolFiles())
+	bad := bytes.Clone(smallItem.Envelope)
+	bad[len(bad)-3] ^= 1
+	_, perr = c.call("document.decrypt", map[string]any{"items": []any{map[string]any{"uploadId": c.httpUpload("besar.bin.p7m", env)}, map[string]any{"uploadId": c.upload("ubah.p7m", bad, 4096)}}})
+	wantError(t, perr, protocol.ReasonBadRequest)
+	if n := len(h.waitFiles(before)); n != before {
+		t.Errorf("a failed opening left %d files in the spool (%d before)", n, before)
+	}
 	// The connection's end releases everything.
 	c.close()
 	if n := len(h.waitFiles(0)); n != 0 {
