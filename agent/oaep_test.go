@@ -3,9 +3,6 @@ package agent_test
 import (
 	"bytes"
 	"crypto/x509"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/tte-agent/tte-agent/envelope"
@@ -18,13 +15,7 @@ import (
 // SHA-256 and MGF1-SHA-256. Like TestPINLockout it runs in a fresh
 // process (openCryptoki 3.8 crashes after SoftHSM was loaded and unloaded).
 func TestOAEPOnOpenCryptoki(t *testing.T) {
-	if os.Getenv("TTE_OAEP_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestOAEPOnOpenCryptoki$", "-test.v")
-		cmd.Env = append(os.Environ(), "TTE_OAEP_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestOAEPOnOpenCryptoki") {
-			t.Fatalf("the OAEP test in its own process failed: %v\n%s", err, out)
-		}
+	if inFreshProcess(t) {
 		return
 	}
 	h := newHarness(t, harnessOpts{openCryptoki: true, extra: "[[origins]]\norigin = \"" + protectOrigin + "\"\nallow = [\"encrypt\", \"decrypt\"]\n"})

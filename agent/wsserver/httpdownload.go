@@ -83,29 +83,10 @@ func (s *Server) forgetDownloads(p *Peer) {
 // preflight) after the same checks as the WebSocket: the result's bytes,
 // streamed as they are read (an opened envelope is decrypted on the way).
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
-	origin, why := s.check(r)
-	if why != "" {
-		s.cfg.Log.Debug("refused a download", "reason", string(why), "origin", r.Header.Get("Origin"))
-		http.Error(w, string(why), http.StatusForbidden)
-		return
-	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Vary", "Origin")
-	h.Set("Cache-Control", "no-store")
-	switch r.Method {
-	case http.MethodOptions:
-		h.Set("Access-Control-Allow-Methods", "GET")
+	origin, ok := s.pageRequest(w, r, "a download", []string{http.MethodGet, http.MethodHead}, func(h http.Header) {
 		h.Set("Access-Control-Max-Age", "600")
-		if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
-			h.Set("Access-Control-Allow-Private-Network", "true")
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return
-	case http.MethodGet, http.MethodHead:
-	default:
-		h.Set("Allow", "GET, HEAD, OPTIONS")
-		http.Error(w, "method not allowed: GET the result", http.StatusMethodNotAllowed)
+	})
+	if !ok {
 		return
 	}
 	tok := strings.TrimPrefix(r.URL.Path, DownloadPath)
@@ -126,6 +107,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rd.Close()
+	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatInt(dl.d.Size(), 10))
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -79,32 +79,13 @@ func (s *Server) forgetUploads(p *Peer) {
 // chunk, as a binary frame's payload does, so every limit and quota of
 // the upload applies and its bytes are hashed and spooled as they arrive.
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
-	origin, why := s.check(r)
-	if why != "" {
-		s.cfg.Log.Debug("refused an HTTP upload", "reason", string(why), "origin", r.Header.Get("Origin"))
-		http.Error(w, string(why), http.StatusForbidden)
-		return
-	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Vary", "Origin")
-	h.Set("Cache-Control", "no-store")
-	switch r.Method {
-	case http.MethodOptions:
-		h.Set("Access-Control-Allow-Methods", "PUT, POST")
+	// POST of an untyped body is a CORS "simple" request: browsers send it
+	// without a preflight, one round trip less per document.
+	origin, ok := s.pageRequest(w, r, "an HTTP upload", []string{http.MethodPut, http.MethodPost}, func(h http.Header) {
 		h.Set("Access-Control-Allow-Headers", "Content-Type")
 		h.Set("Access-Control-Max-Age", "600")
-		if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
-			h.Set("Access-Control-Allow-Private-Network", "true")
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return
-	case http.MethodPut, http.MethodPost:
-		// POST of an untyped body is a CORS "simple" request: browsers
-		// send it without a preflight, one round trip less per document.
-	default:
-		h.Set("Allow", "PUT, POST, OPTIONS")
-		http.Error(w, "method not allowed: PUT the document's bytes", http.StatusMethodNotAllowed)
+	})
+	if !ok {
 		return
 	}
 	tok := strings.TrimPrefix(r.URL.Path, UploadPath)

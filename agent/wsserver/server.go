@@ -357,31 +357,10 @@ func (s *Server) check(r *http.Request) (string, refusal) {
 // of other users probing the range are not audited as refusals (they are
 // not attacks), only logged at debug level.
 func (s *Server) hello(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodOptions {
-		w.Header().Set("Allow", "GET, OPTIONS")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	origin, why := s.check(r)
-	if why != "" {
-		s.cfg.Log.Debug("refused a hello", "reason", string(why), "origin", r.Header.Get("Origin"), "host", r.Host)
-		http.Error(w, string(why), http.StatusForbidden)
+	if _, ok := s.pageRequest(w, r, "a hello", []string{http.MethodGet}, nil); !ok {
 		return
 	}
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Vary", "Origin")
-	h.Set("Cache-Control", "no-store")
-	if r.Method == http.MethodOptions {
-		// A CORS preflight, and Chromium's local-network-access one for a
-		// page on a public origin.
-		h.Set("Access-Control-Allow-Methods", "GET")
-		if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
-			h.Set("Access-Control-Allow-Private-Network", "true")
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
 	h.Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"agent":"tte-agent","protocol":%d,"url":"ws://%s%s"}`+"\n", protocol.Version, r.Host, Path)
 }
