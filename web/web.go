@@ -10,20 +10,22 @@ import (
 	"net/http"
 )
 
-//go:embed client.js client.d.ts smime.js demo
+//go:embed client.js client.d.ts smime.js lib demo
 var files embed.FS
 
 // Demo is the demo e-office page; index.html is at its root.
 var Demo, _ = fs.Sub(files, "demo")
 
-// Handler serves the demo page at / and the client module at /client.js,
-// where the page imports it from ("../client.js" resolves there).
+// Handler serves the demo page at / and the client module at /client.js
+// (with the modules it imports, under /lib/), where the page imports it
+// from ("../client.js" resolves there).
 func Handler() http.Handler {
 	mux := http.NewServeMux()
 	client := http.FileServerFS(files)
 	mux.Handle("GET /client.js", client)
 	mux.Handle("GET /client.d.ts", client)
 	mux.Handle("GET /smime.js", client)
+	mux.Handle("GET /lib/", client) // the modules client.js imports
 	mux.Handle("GET /", http.FileServerFS(Demo))
 	return mux
 }

@@ -126,6 +126,7 @@ func (b *bench) scenarioBrowser(r *report, runs int, size int64, n int) error {
 func (b *bench) servePage(scenario string, handlers func(*http.ServeMux)) (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /client.js", web.Handler())
+	mux.Handle("GET /lib/", web.Handler())
 	mux.HandleFunc("GET /bench.html", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintf(w, "<!doctype html><title>tte-bench</title><p>tte-bench scenario %s</p>", scenario)
 	})
