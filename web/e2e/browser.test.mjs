@@ -356,7 +356,7 @@ function mbox(from, message) {
   return `From ${from} Mon Dec  7 03:13:09 2026\n${message.replace(/\r\n/g, "\n")}\n`;
 }
 
-test("S/MIME with a real mail program: s-nail verifies the page's signed mail and opens its encrypted mail; the page opens and verifies what s-nail signed and encrypted to the token", async () => {
+test("S/MIME with a real mail program: s-nail verifies the page's signed mail and opens its encrypted mail, openssl its GCM mail; the page opens and verifies what s-nail signed and encrypted to the token", async () => {
   await control("POST", "/pinentry", { action: "pin", pin: PIN });
   const shownBefore = await dialogs();
   const { page, context, errors } = await openPage();
@@ -377,9 +377,22 @@ test("S/MIME with a real mail program: s-nail verifies the page's signed mail an
     // s-nail reads EnvelopedData with RSA PKCS #1 v1.5 key transport only
     // (OpenSSL's PKCS #7 API): the options for older readers.
     const sealed = dec.decode(await signAndEncryptMime(agent, entity, { certificateId: cert.id, recipients: [der], cipher: "AES-256-CBC", rsaPadding: "RSA-PKCS1-v1_5" }));
-    return { signed, sealed, cert: cert.certificate };
+    // The defaults (AuthEnvelopedData with AES-256-GCM, RSA-OAEP-SHA-256),
+    // for readers that have them: OpenSSL's CMS.
+    const sealedGCM = dec.decode(await signAndEncryptMime(agent, entity, { certificateId: cert.id, recipients: [der] }));
+    return { signed, sealed, sealedGCM, cert: cert.certificate };
   }, { url: AGENT, entity, rina: rinaCert });
-  assert.equal(await dialogs(), shownBefore + 2, "a dialog for each signature");
+  assert.equal(await dialogs(), shownBefore + 3, "a dialog for each signature");
+
+  // openssl opens the page's GCM message with Rina's key and verifies the
+  // signature inside.
+  const gcmFile = join(OUT, "sealed-gcm.eml");
+  writeFileSync(gcmFile, head + made.sealedGCM);
+  const inner = execFileSync("openssl", ["cms", "-decrypt", "-in", gcmFile, "-recip", env("TTE_RINA"), "-inkey", env("TTE_RINA")]);
+  const innerFile = join(OUT, "sealed-gcm-inner.eml");
+  writeFileSync(innerFile, inner);
+  const verifiedInner = execFileSync("openssl", ["smime", "-verify", "-in", innerFile, "-CAfile", chain], { stdio: ["ignore", "pipe", "pipe"] });
+  assert.equal(verifiedInner.toString().replace(/\r\n/g, "\n"), entity.replace(/\r\n/g, "\n"), "openssl opens and verifies the page's AuthEnvelopedData message");
 
   // s-nail verifies the signed message against the CA.
   const signedBox = join(OUT, "signed.mbox");
@@ -421,7 +434,7 @@ test("S/MIME with a real mail program: s-nail verifies the page's signed mail an
     const opened = await openMime(new TteAgent({ url }), message, { online: true });
     return { text: new TextDecoder().decode(opened.entity), signed: opened.signed, encrypted: opened.encrypted, valid: opened.report?.valid, report: opened.report?.text };
   }, { url: AGENT, message });
-  assert.equal(await dialogs(), shownBefore + 3, "one dialog to open");
+  assert.equal(await dialogs(), shownBefore + 4, "one dialog to open");
   assert.match(theirs.text, /Baik, saya hadir\./);
   assert.deepEqual([theirs.signed, theirs.encrypted, theirs.valid], [true, true, true], theirs.report);
   assert.deepEqual(errors, []);
