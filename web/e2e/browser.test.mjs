@@ -237,6 +237,22 @@ test("with the browser extension, a public page and no browser policy: the batch
     const [download] = await Promise.all([page.waitForEvent("download"), links.nth(0).click()]);
     await download.saveAs(join(OUT, "lewat-ekstensi.pdf"));
     assert.ok(readFileSync(join(OUT, "lewat-ekstensi.pdf")).includes("/ByteRange"), "a signed PDF came back");
+
+    // Results the agent holds (3 MiB) come back through the extension too:
+    // no download URL there, so in document.download pieces.
+    const roundTrip = await page.evaluate(async (url) => {
+      const { TteAgent } = await import("/client.js");
+      const agent = new TteAgent({ url });
+      const [cert] = await agent.certificates();
+      const doc = new Uint8Array(3 << 20).map((_, i) => (i * 7919) % 251);
+      const [enc] = await agent.encryptDocuments([new File([doc], "arsip.bin")], { recipients: [cert.certificate], rsaPadding: "RSA-PKCS1-v1_5" });
+      const [dec] = await agent.decryptDocuments([new File([enc.blob], "arsip.bin.p7m")]);
+      const back = new Uint8Array(await dec.blob.arrayBuffer());
+      return { size: enc.size, same: back.length === doc.length && back.every((b, i) => b === doc[i]) };
+    }, AGENT);
+    assert.ok(roundTrip.size > 3 << 20 && roundTrip.same, `a 3 MiB document encrypted and opened through the extension: ${JSON.stringify(roundTrip)}`);
+    assert.equal(await dialogs(), shownBefore + 2, "one more dialog, to open it");
+    assert.deepEqual(uploads, [], "still nothing to the agent's port: the held results came as pieces");
     assert.deepEqual(errors, []);
   });
 });
