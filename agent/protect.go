@@ -292,8 +292,11 @@ func (a *Agent) documentDecrypt(ctx context.Context, p *wsserver.Peer, req proto
 	kept := a.heldFor(p).request()
 	defer kept.undo()
 	for i, e := range envs {
-		c, err := e.Unseal(keys[i])
+		c, err := e.Unseal(ctx, keys[i])
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, a.contextError(ctx, ctx.Err(), i)
+			}
 			return nil, a.openError(err, i, docs.names[i])
 		}
 		item := protocol.DecryptedItem{Name: docs.names[i], Size: c.Size}

@@ -31,13 +31,14 @@ func (h header) is(class, tag int, constructed bool) bool {
 
 // cursor reads elements in order from [start, end) of a source.
 type cursor struct {
+	src io.ReaderAt
 	r   *bufio.Reader
 	pos int64
 	end int64
 }
 
 func newCursor(src io.ReaderAt, start, end int64) *cursor {
-	return &cursor{r: bufio.NewReaderSize(io.NewSectionReader(src, start, end-start), 64<<10), pos: start, end: end}
+	return &cursor{src: src, r: bufio.NewReaderSize(io.NewSectionReader(src, start, end-start), 64<<10), pos: start, end: end}
 }
 
 var errTruncated = errors.New("truncated")
@@ -123,12 +124,16 @@ func (c *cursor) readFull(p []byte) error {
 	return nil
 }
 
+// skip passes n bytes: within the buffer, or by starting to read again
+// after them, so that a large content is passed without being read.
 func (c *cursor) skip(n int64) error {
 	if n > c.end-c.pos {
 		return errTruncated
 	}
-	if _, err := c.r.Discard(int(n)); err != nil {
-		return errTruncated
+	if n <= int64(c.r.Buffered()) {
+		c.r.Discard(int(n))
+	} else {
+		c.r.Reset(io.NewSectionReader(c.src, c.pos+n, c.end-c.pos-n))
 	}
 	c.pos += n
 	return nil

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/subtle"
@@ -31,19 +32,44 @@ func (e *Envelope) ciphertext() *ciphertext {
 	return r
 }
 
+// skip passes n bytes of the ciphertext, reading only the pieces'
+// headers.
+func (r *ciphertext) skip(n int64) error {
+	for n > 0 {
+		for r.left == 0 {
+			if err := r.next(); err != nil {
+				return err
+			}
+		}
+		k := min(n, r.left)
+		if err := r.c.skip(k); err != nil {
+			return ErrDecrypt
+		}
+		r.left -= k
+		r.total -= k
+		n -= k
+	}
+	return nil
+}
+
+// next reads the next piece's header.
+func (r *ciphertext) next() error {
+	h, err := r.c.header()
+	if err != nil || !h.is(asn1.ClassUniversal, asn1.TagOctetString, false) || h.length > r.total {
+		return fmt.Errorf("%w: the envelope changed while it was read", ErrDecrypt)
+	}
+	r.left = h.length
+	return nil
+}
+
 func (r *ciphertext) Read(p []byte) (int, error) {
 	if r.total == 0 {
 		return 0, io.EOF
 	}
 	for r.left == 0 {
-		h, err := r.c.header()
-		if err != nil {
-			return 0, fmt.Errorf("%w: the envelope changed while it was read", ErrDecrypt)
+		if err := r.next(); err != nil {
+			return 0, err
 		}
-		if !h.is(asn1.ClassUniversal, asn1.TagOctetString, false) || h.length > r.total {
-			return 0, fmt.Errorf("%w: the envelope changed while it was read", ErrDecrypt)
-		}
-		r.left = h.length
 	}
 	n := int(min(int64(len(p)), r.left))
 	if err := r.c.readFull(p[:n]); err != nil {
@@ -59,9 +85,10 @@ func (r *ciphertext) Read(p []byte) (int, error) {
 // plaintext is stored anywhere.
 type Content struct {
 	// Size is the content's length.
-	Size int64
-	e    *Envelope
-	key  []byte
+	Size  int64
+	e     *Envelope
+	key   []byte
+	block cipher.Block
 	// GCM
 	nonce []byte
 	icv   int
@@ -71,8 +98,9 @@ type Content struct {
 
 // Unseal checks the content with a content key (ContentKey's) before any
 // of it is given: the GCM tag over the whole ciphertext, or the CBC
-// padding. It reads the envelope once and holds nothing of it.
-func (e *Envelope) Unseal(contentKey []byte) (*Content, error) {
+// padding. It reads the envelope once, holds nothing of it, and stops
+// when ctx ends.
+func (e *Envelope) Unseal(ctx context.Context, contentKey []byte) (*Content, error) {
 	if len(contentKey) != 32 {
 		return nil, ErrDecrypt
 	}
@@ -80,7 +108,7 @@ func (e *Envelope) Unseal(contentKey []byte) (*Content, error) {
 	if err != nil {
 		return nil, ErrDecrypt
 	}
-	c := &Content{e: e, key: append([]byte(nil), contentKey...)}
+	c := &Content{e: e, key: append([]byte(nil), contentKey...), block: block}
 	if e.Cipher == AES256GCM {
 		var p gcmParameters
 		if rest, err := asn1.Unmarshal(e.alg.Parameters.FullBytes, &p); err != nil || len(rest) != 0 || len(p.Nonce) == 0 || len(p.Nonce) > 64 {
@@ -100,6 +128,9 @@ func (e *Envelope) Unseal(contentKey []byte) (*Content, error) {
 		buf := make([]byte, 64<<10)
 		r := e.ciphertext()
 		for {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			n, err := r.Read(buf)
 			s.hash.write(buf[:n])
 			if err == io.EOF {
@@ -126,7 +157,9 @@ func (e *Envelope) Unseal(contentKey []byte) (*Content, error) {
 	copy(last, c.iv)
 	r := e.ciphertext()
 	if n > aes.BlockSize {
-		if _, err := io.CopyN(io.Discard, r, n-2*aes.BlockSize); err != nil {
+		// Only the pieces' headers are read on the way: their contents
+		// are passed without reading.
+		if err := r.skip(n - 2*aes.BlockSize); err != nil {
 			return nil, err
 		}
 		if _, err := io.ReadFull(r, last); err != nil {
@@ -163,22 +196,14 @@ func (c *Content) Close() { clear(c.key) }
 // Should the envelope have changed since Unseal, the reader ends with
 // ErrDecrypt instead of io.EOF.
 func (c *Content) Reader() io.Reader {
-	block, err := aes.NewCipher(c.key)
-	if err != nil {
-		return &errReader{ErrDecrypt}
-	}
 	r := &contentReader{src: c.e.ciphertext(), left: c.Size}
 	if c.nonce != nil {
-		r.gcm, r.mac, r.icv = newGCMStream(block, c.nonce), c.e.mac, c.icv
+		r.gcm, r.mac, r.icv = newGCMStream(c.block, c.nonce), c.e.mac, c.icv
 	} else {
-		r.cbc, r.padded = cipher.NewCBCDecrypter(block, c.iv), c.e.contentLen
+		r.cbc, r.padded = cipher.NewCBCDecrypter(c.block, c.iv), c.e.contentLen
 	}
 	return r
 }
-
-type errReader struct{ err error }
-
-func (r *errReader) Read([]byte) (int, error) { return 0, r.err }
 
 type contentReader struct {
 	src  *ciphertext
@@ -250,7 +275,7 @@ func (r *contentReader) Read(p []byte) (int, error) {
 // Decrypt returns the content with a content key (ContentKey's), checked
 // whole first, in memory: at most MaxInMemory bytes.
 func (e *Envelope) Decrypt(contentKey []byte) ([]byte, error) {
-	c, err := e.Unseal(contentKey)
+	c, err := e.Unseal(context.Background(), contentKey)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -101,7 +102,7 @@ func TestStreaming(t *testing.T) {
 		if _, err := e.Decrypt(ck); err == nil {
 			t.Errorf("%+v: Decrypt held %d bytes in memory", opts, len(content))
 		}
-		c, err := e.Unseal(ck)
+		c, err := e.Unseal(context.Background(), ck)
 		if err != nil {
 			t.Fatal(err)
 		}

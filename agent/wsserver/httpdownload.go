@@ -1,9 +1,6 @@
 package wsserver
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -38,23 +35,12 @@ func (p *Peer) DownloadURL(d Download) (string, error) {
 	if p.Transport == TransportNative {
 		return "", nil
 	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	tok := hex.EncodeToString(b[:])
-	s := p.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing || p.ctx.Err() != nil {
-		return "", errors.New("the connection has closed")
-	}
-	if s.downloads == nil {
-		s.downloads = map[string]httpDownload{}
-	}
-	s.downloads[tok] = httpDownload{peer: p, d: d}
-	p.downloadTokens = append(p.downloadTokens, tok)
-	return "http://" + p.host + DownloadPath + tok, nil
+	return p.newURL(DownloadPath, func(s *Server, tok string) {
+		if s.downloads == nil {
+			s.downloads = map[string]httpDownload{}
+		}
+		s.downloads[tok] = httpDownload{peer: p, d: d}
+	})
 }
 
 // ForgetDownload removes the URL DownloadURL gave.
@@ -67,16 +53,6 @@ func (p *Peer) ForgetDownload(url string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.downloads, url[i+1:])
-}
-
-// forgetDownloads removes the connection's download URLs (it has closed).
-func (s *Server) forgetDownloads(p *Peer) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range p.downloadTokens {
-		delete(s.downloads, t)
-	}
-	p.downloadTokens = nil
 }
 
 // download answers GET or HEAD /v1/download/TOKEN (and its CORS

@@ -45,6 +45,18 @@ func (p *Peer) UploadURL(targets ...UploadTarget) (string, error) {
 		// bytes come in the channel's binary frames.
 		return "", nil
 	}
+	return p.newURL(UploadPath, func(s *Server, tok string) {
+		if s.httpUploads == nil {
+			s.httpUploads = map[string]httpUpload{}
+		}
+		s.httpUploads[tok] = httpUpload{peer: p, targets: targets}
+	})
+}
+
+// newURL mints a URL of the connection under path: 256 random bits,
+// registered by add (under the server's mu) and remembered so that the
+// connection's end forgets it.
+func (p *Peer) newURL(path string, add func(s *Server, tok string)) (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
@@ -53,23 +65,22 @@ func (p *Peer) UploadURL(targets ...UploadTarget) (string, error) {
 	s := p.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
-		return "", errors.New("the agent is stopping")
+	if s.closing || p.ctx.Err() != nil {
+		return "", errors.New("the connection has closed")
 	}
-	if s.httpUploads == nil {
-		s.httpUploads = map[string]httpUpload{}
-	}
-	s.httpUploads[tok] = httpUpload{peer: p, targets: targets}
+	add(s, tok)
 	p.tokens = append(p.tokens, tok)
-	return "http://" + p.host + UploadPath + tok, nil
+	return "http://" + p.host + path + tok, nil
 }
 
-// forgetUploads removes the connection's upload URLs (it has closed).
-func (s *Server) forgetUploads(p *Peer) {
+// forgetURLs removes the connection's upload and download URLs (it has
+// closed).
+func (s *Server) forgetURLs(p *Peer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range p.tokens {
 		delete(s.httpUploads, t)
+		delete(s.downloads, t)
 	}
 	p.tokens = nil
 }

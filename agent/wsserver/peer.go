@@ -48,13 +48,10 @@ type Peer struct {
 	chunk     []byte // read buffer for binary frames, allocated on first use
 	// active is when the page last sent a message (unix nanoseconds).
 	active atomic.Int64
-	// host is the Host of the handshake, for upload URLs; tokens are the
-	// connection's upload URL tokens, guarded by the server's mu.
+	// host is the Host of the handshake, for upload and download URLs;
+	// tokens are the connection's URL tokens, guarded by the server's mu.
 	host   string
 	tokens []string
-	// downloadTokens are its download URLs' tokens, guarded by the
-	// server's mu.
-	downloadTokens []string
 }
 
 func (s *Server) newPeer(ws *websocket.Conn, origin string) *Peer {

@@ -587,7 +587,9 @@ test("a result the agent holds is fetched from its URL, or read with document.do
       return { data: toBase64(big.subarray(p.offset, p.offset + p.length)), eof: p.offset + p.length >= big.length };
     });
     const discarded = [];
-    fake.on("document.discard", (p) => (discarded.push(p.downloadId), {}));
+    let releasedNow;
+    const released = new Promise((r) => (releasedNow = r));
+    fake.on("document.discard", (p) => (discarded.push(p.downloadId), releasedNow(), {}));
     const fetched = [];
     const fetch = async (url, init) => {
       if (url.endsWith("/v1/hello")) throw new TypeError("Failed to fetch");
@@ -603,7 +605,11 @@ test("a result the agent holds is fetched from its URL, or read with document.do
     assert.equal(dec.blob.size, big.length);
     assert.deepEqual(dec.content, big);
     assert.deepEqual(pieces, viaURL ? [] : [0, 1 << 20, 2 << 20], "pieces only when the URL failed");
-    await new Promise((r) => setTimeout(r, 10));
+    // The client releases it without waiting for the answer: wait for the
+    // message itself (failing after a generous bound, not a tuned one).
+    let bound;
+    await Promise.race([released, new Promise((_, no) => (bound = setTimeout(() => no(new Error("the held result was never released")), 10000)))]);
+    clearTimeout(bound);
     assert.deepEqual(discarded, [4], "the held result is released");
   }
 });
