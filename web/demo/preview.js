@@ -9,6 +9,10 @@ const GAP = 6; // pades freeSpot: the gap between stacked boxes
 let pdfjs = null;
 let loaded = { file: null, doc: null };
 let generation = 0; // a newer preview makes older renders stop drawing
+// pdf.js refuses two renders on one canvas at once ("Cannot use the same
+// canvas during multiple render() operations"): each input event starts a
+// preview, so a render still running is cancelled, and awaited, first.
+let rendering = null;
 
 async function library() {
   if (!pdfjs) {
@@ -127,9 +131,23 @@ export async function drawPreview(canvas, note, choice) {
   const scale = 180 / view1.width;
   const view = page.getViewport({ scale });
   if (mine !== generation) return;
+  if (rendering) {
+    rendering.cancel();
+    await rendering.promise.catch(() => {});
+  }
+  if (mine !== generation) return;
   canvas.width = Math.round(view.width);
   canvas.height = Math.round(view.height);
-  await page.render({ canvas, canvasContext: g, viewport: view }).promise;
+  const task = page.render({ canvas, canvasContext: g, viewport: view });
+  rendering = task;
+  try {
+    await task.promise;
+  } catch (e) {
+    if (e?.name === "RenderingCancelledException") return; // a newer preview took over
+    throw e;
+  } finally {
+    if (rendering === task) rendering = null;
+  }
   if (mine !== generation) return;
   if (spot) {
     g.fillStyle = "rgba(17, 99, 41, 0.35)";
